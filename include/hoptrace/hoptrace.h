@@ -1,0 +1,248 @@
+/*
+ * hoptrace public API.
+ *
+ * The core never prints and never opens a socket. A front end fills a
+ * struct ht_config, creates a session with an I/O table (how to send one
+ * probe) and an event callback, then feeds the session the clock and the
+ * replies it receives. Every front end (text, JSON, live view, batch)
+ * consumes the same event stream.
+ *
+ * Time is always a monotonic clock in microseconds (CLOCK_MONOTONIC);
+ * the I/O layer converts kernel receive timestamps to that clock.
+ * Functions return 0 or a negative errno-style code.
+ */
+#ifndef HOPTRACE_HOPTRACE_H
+#define HOPTRACE_HOPTRACE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HT_VERSION "0.1.0"
+
+#define HT_MAX_TTL 255
+#define HT_MAX_QUERIES 10
+#define HT_MAX_MPLS 8
+#define HT_DEFAULT_UDP_PORT 33434
+#define HT_DEFAULT_TCP_PORT 80
+
+/* An IPv4 or IPv6 address; family 0 means "none". */
+typedef struct ht_addr {
+	int family; /* AF_INET, AF_INET6 or 0 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} u;
+} ht_addr;
+
+enum ht_method {
+	HT_METHOD_UDP = 0,
+	HT_METHOD_ICMP,
+	HT_METHOD_TCP,
+};
+
+/* What the user asked for. ht_config_defaults() fills every field. */
+struct ht_config {
+	int family;            /* AF_INET or AF_INET6 (must match dst) */
+	enum ht_method method;
+	ht_addr dst;
+	ht_addr src;           /* family 0: the kernel chooses */
+	uint16_t port;         /* destination port; 0: method default */
+	uint16_t sport;        /* source port; 0: chosen by the I/O layer */
+	int first_ttl;         /* -f, default 1 */
+	int max_ttl;           /* -m, default 30 */
+	int nqueries;          /* -q, default 3 */
+	int window;            /* -N, probes in flight; default max_ttl*nqueries */
+	int gap_limit;         /* silent hops past the last responder; default 5 */
+	uint32_t pps;          /* global packets/s cap; 0 = unlimited */
+	uint32_t send_gap_us;  /* -z, minimum gap between two probes */
+	uint32_t wait_max_us;  /* -w MAX: hard maximum wait for a reply */
+	double wait_here;      /* -w ,HERE: multiple of this hop's RTT */
+	double wait_near;      /* -w ,,NEAR: multiple of farther hops' RTT */
+	uint32_t wait_min_us;  /* floor for adaptive waits */
+	int tos;               /* -t, IPv4 TOS / IPv6 traffic class */
+	bool dont_fragment;    /* -F */
+	bool classic;          /* --classic: vary ports per probe */
+	size_t packet_len;     /* total IP packet length; 0: method default */
+};
+
+void ht_config_defaults(struct ht_config *cfg);
+/* Check ranges and consistency; on error returns -EINVAL and, when msg is
+ * not NULL, points it at a static one-line explanation. */
+int ht_config_validate(const struct ht_config *cfg, const char **msg);
+
+/* Annotation of one reply, as classic traceroute prints it. */
+enum ht_annot {
+	HT_ANN_NONE = 0,  /* time exceeded, or reached (port unreach / echo reply / SYN-ACK / RST) */
+	HT_ANN_HOST,      /* !H host unreachable */
+	HT_ANN_NET,       /* !N network unreachable */
+	HT_ANN_PROTO,     /* !P protocol unreachable */
+	HT_ANN_SRCROUTE,  /* !S source route failed */
+	HT_ANN_FRAG,      /* !F-<mtu> fragmentation needed / packet too big */
+	HT_ANN_ADMIN,     /* !X communication administratively prohibited */
+	HT_ANN_HOSTPREC,  /* !V host precedence violation */
+	HT_ANN_PRECCUT,   /* !C precedence cutoff */
+	HT_ANN_OTHER,     /* !<code> any other unreachable code */
+};
+
+enum ht_reply_kind {
+	HT_REPLY_NONE = 0,
+	HT_REPLY_TIME_EXCEEDED, /* ICMP time exceeded in transit */
+	HT_REPLY_UNREACH,       /* destination unreachable other than port (see annot) */
+	HT_REPLY_PORT_UNREACH,  /* port unreachable: the UDP probe reached its host */
+	HT_REPLY_PTB,           /* frag needed (v4) / packet too big (v6); mtu set */
+	HT_REPLY_ECHO_REPLY,    /* ICMP echo reply */
+	HT_REPLY_TCP_SYNACK,
+	HT_REPLY_TCP_RST,
+	HT_REPLY_PARAM_PROBLEM,
+	HT_REPLY_OTHER,
+};
+
+struct ht_mpls {
+	uint32_t label; /* 20 bits */
+	uint8_t tc;     /* 3 bits */
+	uint8_t s;      /* bottom of stack */
+	uint8_t ttl;
+};
+
+/*
+ * A reply as the I/O layer hands it to the core: already decoded and tied
+ * to a probe sequence number (from the quoted packet, the echo reply, the
+ * TCP acknowledgement, or the unprivileged socket it arrived on).
+ */
+struct ht_reply {
+	uint16_t seq;          /* probe sequence number this reply answers */
+	ht_addr from;          /* who sent the reply */
+	uint64_t rx_us;        /* monotonic receive time (kernel stamp) */
+	enum ht_reply_kind kind;
+	enum ht_annot annot;
+	uint8_t icmp_type, icmp_code;
+	uint8_t reply_ttl;     /* TTL/hop limit of the reply itself; 0 unknown */
+	uint8_t quoted_ttl;    /* TTL left in the quoted probe; 0 unknown */
+	bool has_quoted_ttl;
+	uint8_t quoted_tos;    /* TOS/traffic class in the quote */
+	bool has_quoted_tos;
+	uint16_t mtu;          /* for HT_REPLY_PTB, 0 if not given */
+	uint8_t n_mpls;
+	struct ht_mpls mpls[HT_MAX_MPLS];
+	/* RFC 5837 interface information, when present. */
+	bool has_ifinfo;
+	uint32_t if_index;     /* 0 if absent */
+	ht_addr if_addr;
+	char if_name[64];      /* sanitised, NUL terminated, may be empty */
+	uint32_t if_mtu;
+};
+
+enum ht_probe_state {
+	HT_PROBE_UNSENT = 0,
+	HT_PROBE_SENT,
+	HT_PROBE_REPLIED,
+	HT_PROBE_TIMEOUT,
+	HT_PROBE_CANCELLED, /* never sent: the trace ended before it was needed */
+};
+
+/* One probe and what became of it. */
+struct ht_probe {
+	uint16_t seq;
+	uint8_t ttl;
+	uint8_t idx;           /* 0..nqueries-1 within its hop */
+	enum ht_probe_state state;
+	uint64_t sent_us;      /* monotonic */
+	uint32_t rtt_us;       /* valid when state == HT_PROBE_REPLIED */
+	uint32_t dups;         /* duplicate replies seen and ignored */
+	struct ht_reply reply; /* valid when state == HT_PROBE_REPLIED */
+	bool reached;          /* the reply says the destination was reached */
+};
+
+/* One TTL: its probes in send order. */
+struct ht_hop {
+	int ttl;
+	int nprobes;
+	const struct ht_probe *probes;
+	bool done;    /* every probe replied, timed out or cancelled */
+	bool reached; /* some probe reached the destination at this TTL */
+};
+
+enum ht_stop_reason {
+	HT_STOP_NONE = 0,
+	HT_STOP_REACHED,   /* the destination answered */
+	HT_STOP_UNREACH,   /* an ICMP unreachable stopped the trace */
+	HT_STOP_MAX_TTL,   /* -m reached */
+	HT_STOP_GAP,       /* gap_limit silent hops past the last responder */
+	HT_STOP_ERROR,     /* sending failed */
+};
+
+enum ht_event_type {
+	HT_EV_PROBE_SENT = 1,
+	HT_EV_PROBE_DONE,  /* replied or timed out (see probe->state) */
+	HT_EV_HOP_DONE,    /* emitted strictly in TTL order */
+	HT_EV_TRACE_DONE,
+};
+
+struct ht_event {
+	enum ht_event_type type;
+	const struct ht_probe *probe; /* PROBE_SENT, PROBE_DONE */
+	const struct ht_hop *hop;     /* HOP_DONE */
+	enum ht_stop_reason reason;   /* TRACE_DONE */
+	int last_ttl;                 /* TRACE_DONE: last TTL reported */
+	int error;                    /* TRACE_DONE with HT_STOP_ERROR */
+};
+
+typedef void (*ht_event_cb)(void *user, const struct ht_event *ev);
+
+/* How the core sends: the I/O layer builds and sends probe `seq` with
+ * `ttl` and stores the monotonic send time in *tx_us. Returns 0 or a
+ * negative errno; -EAGAIN/-ENOBUFS mean "try again later". */
+struct ht_io_ops {
+	int (*send_probe)(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx_us);
+};
+
+typedef struct ht_session ht_session;
+
+int ht_session_new(ht_session **out, const struct ht_config *cfg,
+                   const struct ht_io_ops *io, void *io_ctx,
+                   ht_event_cb cb, void *cb_user);
+void ht_session_free(ht_session *s);
+
+/* Send what is due and expire what is overdue at time now. */
+int ht_session_tick(ht_session *s, uint64_t now_us);
+/* Feed one decoded reply. Replies that match no outstanding probe are
+ * counted and ignored. */
+int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now_us);
+/* Absolute monotonic time of the next thing to do; UINT64_MAX if none. */
+uint64_t ht_session_next_wakeup(const ht_session *s);
+bool ht_session_done(const ht_session *s);
+
+/* Results, valid until ht_session_free(). */
+const struct ht_hop *ht_session_hop(const ht_session *s, int ttl);
+int ht_session_last_ttl(const ht_session *s);
+enum ht_stop_reason ht_session_stop_reason(const ht_session *s);
+
+struct ht_session_stats {
+	uint32_t probes_sent;
+	uint32_t replies_matched;
+	uint32_t replies_unmatched; /* matched no probe: other traffic, spoofing */
+	uint32_t replies_duplicate;
+	uint32_t probes_past_dst;   /* sent with a TTL beyond the destination */
+};
+void ht_session_stats(const ht_session *s, struct ht_session_stats *st);
+
+/* Helpers shared by every front end. */
+int ht_addr_parse(const char *text, ht_addr *out);           /* numeric only */
+const char *ht_addr_str(const ht_addr *a, char *buf, size_t len);
+bool ht_addr_equal(const ht_addr *a, const ht_addr *b);
+/* "!H", "!F-1280", "!13" ...; "" for HT_ANN_NONE. */
+const char *ht_annot_str(const struct ht_reply *r, char *buf, size_t len);
+/* Copy src into dst replacing control bytes, DEL and invalid UTF-8 so that
+ * the result is safe to print on a terminal. */
+size_t ht_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
