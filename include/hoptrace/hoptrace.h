@@ -64,7 +64,9 @@ struct ht_config {
 	uint32_t wait_max_us;  /* -w MAX: hard maximum wait for a reply */
 	double wait_here;      /* -w ,HERE: multiple of this hop's RTT */
 	double wait_near;      /* -w ,,NEAR: multiple of farther hops' RTT */
-	uint32_t wait_min_us;  /* floor for adaptive waits */
+	uint32_t wait_min_us;  /* floor for the HERE/NEAR adaptive waits */
+	double wait_far;       /* hops past the farthest responder: multiple of the */
+	uint32_t wait_far_us;  /*   largest RTT seen, plus this floor */
 	int tos;               /* -t, IPv4 TOS / IPv6 traffic class */
 	bool dont_fragment;    /* -F */
 	bool classic;          /* --classic: vary ports per probe */

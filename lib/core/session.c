@@ -1,0 +1,541 @@
+/*
+ * The trace session: which probe to send when, which reply belongs to
+ * which probe, when to give up on a silent probe, and when the trace is
+ * over. No sockets and no clocks of its own: time comes in as arguments,
+ * probes go out through struct ht_io_ops, results go out as events.
+ *
+ * Probes are laid out hop-major: index i = (ttl - first_ttl) * nqueries +
+ * idx, and the probe sequence number is the index. Sending in index order
+ * means every probe of TTL t leaves before any probe of TTL t+1, so when
+ * probes overshoot the destination, the destination's ICMP rate limiter
+ * (burst 6 on Linux) spends its budget on the probes at the true distance,
+ * which arrive first.
+ */
+#include "hoptrace/hoptrace.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ht_session {
+	struct ht_config cfg;
+	const struct ht_io_ops *io;
+	void *io_ctx;
+	ht_event_cb cb;
+	void *cb_user;
+
+	int nhops;            /* max_ttl - first_ttl + 1 */
+	int nprobes;          /* nhops * nqueries */
+	struct ht_probe *probes;
+	struct ht_hop *hops;
+	bool *abandoned;      /* sent, but no longer waited for */
+
+	int next_send;        /* index of the next probe to send */
+	int inflight;         /* sent, still waited for */
+	uint64_t last_send_us;
+	bool sent_any;
+	double tokens;        /* packet-rate bucket */
+	uint64_t tokens_us;
+	uint64_t retry_us;    /* after -EAGAIN from the I/O layer */
+
+	int stop_ttl;         /* lowest TTL that reached or was unreachable; 0 unknown */
+	enum ht_stop_reason stop_reason;
+	int next_report;      /* next TTL whose HOP_DONE is due */
+	int last_ttl;         /* last TTL reported */
+	bool done;
+	int error;
+
+	struct ht_session_stats stats;
+};
+
+static int ttl_index(const ht_session *s, int ttl)
+{
+	return ttl - s->cfg.first_ttl;
+}
+
+static void emit(ht_session *s, const struct ht_event *ev)
+{
+	if (s->cb)
+		s->cb(s->cb_user, ev);
+}
+
+int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct ht_io_ops *io,
+                   void *io_ctx, ht_event_cb cb, void *cb_user)
+{
+	const char *msg;
+	ht_session *s;
+	int rc;
+
+	*out = NULL;
+	rc = ht_config_validate(cfg, &msg);
+	if (rc < 0)
+		return rc;
+	if (!io || !io->send_probe)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	if (s->cfg.window == 0)
+		s->cfg.window = (cfg->max_ttl - cfg->first_ttl + 1) * cfg->nqueries;
+	s->io = io;
+	s->io_ctx = io_ctx;
+	s->cb = cb;
+	s->cb_user = cb_user;
+	s->nhops = cfg->max_ttl - cfg->first_ttl + 1;
+	s->nprobes = s->nhops * cfg->nqueries;
+	s->probes = calloc((size_t)s->nprobes, sizeof(*s->probes));
+	s->hops = calloc((size_t)s->nhops, sizeof(*s->hops));
+	s->abandoned = calloc((size_t)s->nprobes, sizeof(*s->abandoned));
+	if (!s->probes || !s->hops || !s->abandoned) {
+		ht_session_free(s);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < s->nprobes; i++) {
+		s->probes[i].seq = (uint16_t)i;
+		s->probes[i].ttl = (uint8_t)(cfg->first_ttl + i / cfg->nqueries);
+		s->probes[i].idx = (uint8_t)(i % cfg->nqueries);
+	}
+	for (int h = 0; h < s->nhops; h++) {
+		s->hops[h].ttl = cfg->first_ttl + h;
+		s->hops[h].nprobes = cfg->nqueries;
+		s->hops[h].probes = &s->probes[h * cfg->nqueries];
+	}
+	s->tokens = s->cfg.window;
+	s->next_report = cfg->first_ttl;
+	*out = s;
+	return 0;
+}
+
+void ht_session_free(ht_session *s)
+{
+	if (!s)
+		return;
+	free(s->probes);
+	free(s->hops);
+	free(s->abandoned);
+	free(s);
+}
+
+/* The TTL beyond which nothing is needed any more. */
+static int limit_ttl(const ht_session *s)
+{
+	return s->stop_ttl ? s->stop_ttl : s->cfg.max_ttl;
+}
+
+static int last_responder(const ht_session *s)
+{
+	for (int t = limit_ttl(s); t >= s->cfg.first_ttl; t--) {
+		const struct ht_probe *p = &s->probes[ttl_index(s, t) * s->cfg.nqueries];
+		for (int k = 0; k < s->cfg.nqueries; k++)
+			if (p[k].state == HT_PROBE_REPLIED)
+				return t;
+	}
+	return 0;
+}
+
+/* Largest RTT among replies from hops in [lo, hi]; 0 if none. */
+static uint32_t max_rtt(const ht_session *s, int lo, int hi)
+{
+	uint32_t m = 0;
+
+	if (lo < s->cfg.first_ttl)
+		lo = s->cfg.first_ttl;
+	if (hi > s->cfg.max_ttl)
+		hi = s->cfg.max_ttl;
+	for (int t = lo; t <= hi; t++) {
+		const struct ht_probe *p = &s->probes[ttl_index(s, t) * s->cfg.nqueries];
+		for (int k = 0; k < s->cfg.nqueries; k++)
+			if (p[k].state == HT_PROBE_REPLIED && p[k].rtt_us > m)
+				m = p[k].rtt_us;
+	}
+	return m;
+}
+
+static uint64_t scaled(double factor, uint32_t rtt, uint32_t floor_us)
+{
+	double v = factor * (double)rtt;
+
+	if (v < floor_us)
+		v = floor_us;
+	return (uint64_t)v;
+}
+
+/*
+ * When to give up on a silent probe. Any evidence that its reply should
+ * have come by now is enough (the smallest applicable wait wins), never
+ * beyond MAX:
+ *  - HERE: another probe of the same hop answered in r: wait HERE * r.
+ *  - NEAR: a farther hop answered in r: a reply from nearer should have
+ *    been quicker, wait NEAR * r.
+ *  - FAR: nothing farther answered yet but nearer hops did: the path may
+ *    end here (silent destination, filtered tail), wait FAR * r + floor.
+ *    The floor keeps a big delay step between two hops (a LAN behind an
+ *    ocean) from being mistaken for silence.
+ */
+static uint64_t probe_deadline(const ht_session *s, const struct ht_probe *p)
+{
+	const struct ht_config *c = &s->cfg;
+	uint64_t wait = c->wait_max_us;
+	uint32_t r;
+
+	r = max_rtt(s, p->ttl, p->ttl);
+	if (r && c->wait_here > 0) {
+		uint64_t w = scaled(c->wait_here, r, c->wait_min_us);
+		if (w < wait)
+			wait = w;
+	}
+	r = max_rtt(s, p->ttl + 1, c->max_ttl);
+	if (r && c->wait_near > 0) {
+		uint64_t w = scaled(c->wait_near, r, c->wait_min_us);
+		if (w < wait)
+			wait = w;
+	} else if (c->wait_far > 0) {
+		r = max_rtt(s, c->first_ttl, p->ttl - 1);
+		if (r) {
+			uint64_t w = (uint64_t)(c->wait_far * r) + c->wait_far_us;
+			if (w < wait)
+				wait = w;
+		}
+	}
+	return p->sent_us + wait;
+}
+
+static bool probe_waiting(const ht_session *s, int i)
+{
+	return s->probes[i].state == HT_PROBE_SENT && !s->abandoned[i];
+}
+
+static void hop_update(ht_session *s, int ttl)
+{
+	struct ht_hop *h = &s->hops[ttl_index(s, ttl)];
+	const struct ht_probe *p = h->probes;
+	bool done = true;
+
+	h->reached = false;
+	for (int k = 0; k < h->nprobes; k++) {
+		if (p[k].state == HT_PROBE_UNSENT || p[k].state == HT_PROBE_SENT)
+			done = false;
+		if (p[k].state == HT_PROBE_REPLIED && p[k].reached)
+			h->reached = true;
+	}
+	h->done = done;
+}
+
+static bool reply_stops(const struct ht_probe *p)
+{
+	if (p->state != HT_PROBE_REPLIED)
+		return false;
+	return p->reached || p->reply.annot != HT_ANN_NONE;
+}
+
+/* The destination (or an unreachable) has been seen at ttl: nothing past
+ * it is needed. Unsent probes beyond are cancelled, sent ones abandoned. */
+static void set_stop(ht_session *s, int ttl, enum ht_stop_reason why)
+{
+	if (s->stop_ttl && s->stop_ttl <= ttl) {
+		/* Reached beats unreachable at the same TTL. */
+		if (s->stop_ttl == ttl && why == HT_STOP_REACHED)
+			s->stop_reason = why;
+		return;
+	}
+	s->stop_ttl = ttl;
+	s->stop_reason = why;
+	for (int i = 0; i < s->nprobes; i++) {
+		struct ht_probe *p = &s->probes[i];
+		if (p->ttl <= ttl)
+			continue;
+		if (p->state == HT_PROBE_UNSENT) {
+			p->state = HT_PROBE_CANCELLED;
+		} else if (probe_waiting(s, i)) {
+			s->abandoned[i] = true;
+			s->inflight--;
+		}
+	}
+}
+
+static void finish(ht_session *s, enum ht_stop_reason why, int err)
+{
+	struct ht_event ev = {.type = HT_EV_TRACE_DONE};
+
+	if (s->done)
+		return;
+	s->done = true;
+	s->stop_reason = why;
+	s->error = err;
+	/* Nothing more will be sent or waited for. */
+	for (int i = 0; i < s->nprobes; i++) {
+		if (s->probes[i].state == HT_PROBE_UNSENT)
+			s->probes[i].state = HT_PROBE_CANCELLED;
+		else if (probe_waiting(s, i)) {
+			s->abandoned[i] = true;
+			s->inflight--;
+		}
+	}
+	ev.reason = why;
+	ev.last_ttl = s->last_ttl;
+	ev.error = err;
+	emit(s, &ev);
+}
+
+/* Report finished hops strictly in TTL order and decide whether the trace
+ * is over. */
+static void advance(ht_session *s)
+{
+	while (!s->done && s->next_report <= limit_ttl(s)) {
+		int ttl = s->next_report;
+		struct ht_hop *h = &s->hops[ttl_index(s, ttl)];
+		struct ht_event ev = {.type = HT_EV_HOP_DONE, .hop = h};
+		int lr;
+
+		hop_update(s, ttl);
+		if (!h->done)
+			return;
+		emit(s, &ev);
+		s->last_ttl = ttl;
+		s->next_report++;
+		if (s->stop_ttl == ttl) {
+			finish(s, s->stop_reason, 0);
+			return;
+		}
+		/* Gap limit: this many silent hops in a row past the last
+		 * responder (or from the start) end the trace. */
+		lr = last_responder(s);
+		if (lr < ttl && ttl - (lr ? lr : s->cfg.first_ttl - 1) >= s->cfg.gap_limit) {
+			finish(s, HT_STOP_GAP, 0);
+			return;
+		}
+	}
+	if (!s->done && s->next_report > limit_ttl(s))
+		finish(s, s->stop_ttl ? s->stop_reason : HT_STOP_MAX_TTL, 0);
+}
+
+static void probe_done(ht_session *s, struct ht_probe *p)
+{
+	struct ht_event ev = {.type = HT_EV_PROBE_DONE, .probe = p};
+
+	emit(s, &ev);
+}
+
+static void expire(ht_session *s, uint64_t now)
+{
+	for (int i = 0; i < s->nprobes; i++) {
+		struct ht_probe *p = &s->probes[i];
+		if (!probe_waiting(s, i) || p->ttl > limit_ttl(s))
+			continue;
+		if (probe_deadline(s, p) <= now) {
+			p->state = HT_PROBE_TIMEOUT;
+			s->inflight--;
+			probe_done(s, p);
+		}
+	}
+}
+
+/* Gap limit applied before sending: no point probing beyond a run of
+ * gap_limit hops that are already known to be silent. */
+static bool beyond_gap(const ht_session *s, int ttl)
+{
+	int lr = last_responder(s);
+	int silent = 0;
+
+	for (int t = (lr ? lr + 1 : s->cfg.first_ttl); t < ttl; t++) {
+		const struct ht_hop *h = &s->hops[ttl_index(s, t)];
+		bool all_timeout = true;
+		for (int k = 0; k < h->nprobes; k++)
+			if (h->probes[k].state != HT_PROBE_TIMEOUT)
+				all_timeout = false;
+		silent = all_timeout ? silent + 1 : 0;
+		if (silent >= s->cfg.gap_limit)
+			return true;
+	}
+	return false;
+}
+
+static uint64_t send_gap(const ht_session *s)
+{
+	return s->cfg.send_gap_us;
+}
+
+static void refill(ht_session *s, uint64_t now)
+{
+	if (!s->cfg.pps)
+		return;
+	if (now > s->tokens_us) {
+		s->tokens += (double)(now - s->tokens_us) * s->cfg.pps / 1e6;
+		if (s->tokens > s->cfg.window)
+			s->tokens = s->cfg.window;
+	}
+	s->tokens_us = now;
+}
+
+/* Earliest time the next probe may leave, or UINT64_MAX if it may not. */
+static uint64_t next_send_time(const ht_session *s)
+{
+	uint64_t t = 0;
+
+	if (s->done || s->next_send >= s->nprobes || s->inflight >= s->cfg.window)
+		return UINT64_MAX;
+	if (s->sent_any && send_gap(s))
+		t = s->last_send_us + send_gap(s);
+	if (s->cfg.pps && s->tokens < 1.0) {
+		uint64_t need = (uint64_t)((1.0 - s->tokens) * 1e6 / s->cfg.pps) + 1;
+		if (s->tokens_us + need > t)
+			t = s->tokens_us + need;
+	}
+	if (s->retry_us > t)
+		t = s->retry_us;
+	return t;
+}
+
+static int send_due(ht_session *s, uint64_t now)
+{
+	while (!s->done && s->next_send < s->nprobes) {
+		struct ht_probe *p = &s->probes[s->next_send];
+		struct ht_event ev = {.type = HT_EV_PROBE_SENT, .probe = p};
+		uint64_t tx = now;
+		int rc;
+
+		if (p->state != HT_PROBE_UNSENT || p->ttl > limit_ttl(s)) {
+			if (p->state == HT_PROBE_UNSENT)
+				p->state = HT_PROBE_CANCELLED;
+			s->next_send++;
+			continue;
+		}
+		if (beyond_gap(s, p->ttl)) {
+			p->state = HT_PROBE_CANCELLED;
+			s->next_send++;
+			continue;
+		}
+		refill(s, now);
+		if (next_send_time(s) > now)
+			break;
+		rc = s->io->send_probe(s->io_ctx, p->seq, p->ttl, &tx);
+		if (rc == -EAGAIN || rc == -ENOBUFS || rc == -EINTR) {
+			s->retry_us = now + 1000;
+			break;
+		}
+		if (rc < 0)
+			return rc;
+		p->state = HT_PROBE_SENT;
+		p->sent_us = tx;
+		s->inflight++;
+		s->next_send++;
+		s->last_send_us = now;
+		s->sent_any = true;
+		s->stats.probes_sent++;
+		if (s->cfg.pps)
+			s->tokens -= 1.0;
+		emit(s, &ev);
+	}
+	return 0;
+}
+
+int ht_session_tick(ht_session *s, uint64_t now)
+{
+	int rc;
+
+	if (s->done)
+		return 0;
+	expire(s, now);
+	advance(s);
+	rc = send_due(s, now);
+	if (rc < 0) {
+		finish(s, HT_STOP_ERROR, rc);
+		return rc;
+	}
+	advance(s);
+	return 0;
+}
+
+int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
+{
+	struct ht_probe *p;
+
+	(void)now;
+	if (r->seq >= s->nprobes) {
+		s->stats.replies_unmatched++;
+		return -ENOENT;
+	}
+	p = &s->probes[r->seq];
+	if (p->state == HT_PROBE_REPLIED) {
+		p->dups++;
+		s->stats.replies_duplicate++;
+		return 0;
+	}
+	/* A reply can only answer a probe that left before it arrived. A
+	 * late reply still counts while its hop has not been reported. */
+	if ((p->state != HT_PROBE_SENT && p->state != HT_PROBE_TIMEOUT) || r->rx_us < p->sent_us ||
+	    (p->state == HT_PROBE_TIMEOUT && p->ttl < s->next_report)) {
+		s->stats.replies_unmatched++;
+		return -ENOENT;
+	}
+	if (p->state == HT_PROBE_SENT && !s->abandoned[r->seq])
+		s->inflight--;
+	s->abandoned[r->seq] = false;
+	p->state = HT_PROBE_REPLIED;
+	p->reply = *r;
+	p->rtt_us = (uint32_t)(r->rx_us - p->sent_us > UINT32_MAX ? UINT32_MAX
+	                                                            : r->rx_us - p->sent_us);
+	p->reached = r->kind == HT_REPLY_PORT_UNREACH || r->kind == HT_REPLY_ECHO_REPLY ||
+	             r->kind == HT_REPLY_TCP_SYNACK || r->kind == HT_REPLY_TCP_RST;
+	s->stats.replies_matched++;
+	if (!s->done) {
+		probe_done(s, p);
+		if (reply_stops(p))
+			set_stop(s, p->ttl, p->reached ? HT_STOP_REACHED : HT_STOP_UNREACH);
+		advance(s);
+	}
+	return 0;
+}
+
+uint64_t ht_session_next_wakeup(const ht_session *s)
+{
+	uint64_t t;
+
+	if (s->done)
+		return UINT64_MAX;
+	t = next_send_time(s);
+	for (int i = 0; i < s->nprobes; i++) {
+		if (!probe_waiting(s, i) || s->probes[i].ttl > limit_ttl(s))
+			continue;
+		uint64_t d = probe_deadline(s, &s->probes[i]);
+		if (d < t)
+			t = d;
+	}
+	return t;
+}
+
+bool ht_session_done(const ht_session *s)
+{
+	return s->done;
+}
+
+const struct ht_hop *ht_session_hop(const ht_session *s, int ttl)
+{
+	if (ttl < s->cfg.first_ttl || ttl > s->cfg.max_ttl)
+		return NULL;
+	return &s->hops[ttl_index(s, ttl)];
+}
+
+int ht_session_last_ttl(const ht_session *s)
+{
+	return s->last_ttl;
+}
+
+enum ht_stop_reason ht_session_stop_reason(const ht_session *s)
+{
+	return s->stop_reason;
+}
+
+void ht_session_stats(const ht_session *s, struct ht_session_stats *st)
+{
+	*st = s->stats;
+	st->probes_past_dst = 0;
+	if (s->stop_ttl)
+		for (int i = 0; i < s->nprobes; i++)
+			if (s->probes[i].ttl > s->stop_ttl &&
+			    (s->probes[i].state == HT_PROBE_SENT ||
+			     s->probes[i].state == HT_PROBE_REPLIED ||
+			     s->probes[i].state == HT_PROBE_TIMEOUT))
+				st->probes_past_dst++;
+}

@@ -1,0 +1,411 @@
+/*
+ * The session scheduler against a fake network and a fake clock: exact
+ * hops, stop reasons, probe counts and completion times.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "hoptrace/hoptrace.h"
+
+#define MAXP 4096
+
+/* A linear path: hop t (1-based) answers after t * per_hop_us, from
+ * 198.18.<t>.1; the destination sits at hop `len`. */
+struct world {
+	int len;
+	uint32_t per_hop_us;
+	bool silent[64];        /* hop never answers */
+	bool drop[MAXP];        /* this seq is lost */
+	enum ht_reply_kind dst_kind;
+	enum ht_annot dst_annot; /* with HT_REPLY_UNREACH */
+	int dst_budget;          /* destination answers at most this many; -1 = unlimited */
+	bool dst_silent;
+	/* pending replies */
+	struct ht_reply q[MAXP];
+	int nq;
+	int sent;
+	int sent_ttl[MAXP];
+	uint64_t now;
+	int ndups;               /* send each reply this many extra times */
+};
+
+static void hop_addr(int ttl, ht_addr *a)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "198.18.%d.1", ttl);
+	a->family = AF_INET;
+	inet_pton(AF_INET, buf, &a->u.v4);
+}
+
+static int fake_send(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx)
+{
+	struct world *w = ctx;
+	struct ht_reply r = {0};
+	int hop = ttl < w->len ? ttl : w->len;
+
+	*tx = w->now;
+	w->sent_ttl[w->sent++] = ttl;
+	if (w->drop[seq])
+		return 0;
+	if (ttl < w->len) {
+		if (w->silent[ttl])
+			return 0;
+		r.kind = HT_REPLY_TIME_EXCEEDED;
+		r.icmp_type = 11;
+	} else {
+		if (w->dst_silent)
+			return 0;
+		if (w->dst_budget == 0)
+			return 0;
+		if (w->dst_budget > 0)
+			w->dst_budget--;
+		r.kind = w->dst_kind;
+		r.annot = w->dst_kind == HT_REPLY_UNREACH ? w->dst_annot : HT_ANN_NONE;
+	}
+	hop_addr(hop, &r.from);
+	r.seq = seq;
+	r.rx_us = w->now + (uint64_t)hop * w->per_hop_us;
+	for (int d = 0; d <= w->ndups; d++)
+		w->q[w->nq++] = r;
+	return 0;
+}
+
+static const struct ht_io_ops fake_ops = {.send_probe = fake_send};
+
+struct log {
+	int hops[256];
+	int nhops;
+	enum ht_stop_reason reason;
+	int last_ttl;
+	int trace_done;
+};
+
+static void on_event(void *u, const struct ht_event *ev)
+{
+	struct log *l = u;
+	if (ev->type == HT_EV_HOP_DONE) {
+		l->hops[l->nhops++] = ev->hop->ttl;
+		assert_true(ev->hop->done);
+	} else if (ev->type == HT_EV_TRACE_DONE) {
+		l->reason = ev->reason;
+		l->last_ttl = ev->last_ttl;
+		l->trace_done++;
+	}
+}
+
+static void world_init(struct world *w, int len, uint32_t per_hop_us)
+{
+	memset(w, 0, sizeof(*w));
+	w->len = len;
+	w->per_hop_us = per_hop_us;
+	w->dst_kind = HT_REPLY_PORT_UNREACH;
+	w->dst_budget = -1;
+	w->now = 1000000;
+}
+
+static void cfg_init(struct ht_config *c)
+{
+	ht_config_defaults(c);
+	assert_int_equal(ht_addr_parse("198.18.200.1", &c->dst), 0);
+}
+
+/* Drive the session until done; returns the elapsed virtual time. */
+static uint64_t run(ht_session *s, struct world *w)
+{
+	uint64_t start = w->now;
+	int guard = 0;
+
+	assert_int_equal(ht_session_tick(s, w->now), 0);
+	while (!ht_session_done(s)) {
+		uint64_t t = ht_session_next_wakeup(s);
+		int first = -1;
+		for (int i = 0; i < w->nq; i++)
+			if (first < 0 || w->q[i].rx_us < w->q[first].rx_us)
+				first = i;
+		if (first >= 0 && w->q[first].rx_us <= t) {
+			struct ht_reply r = w->q[first];
+			w->q[first] = w->q[--w->nq];
+			w->now = r.rx_us;
+			ht_session_input(s, &r, w->now);
+		} else {
+			assert_true(t != UINT64_MAX);
+			w->now = t > w->now ? t : w->now;
+		}
+		assert_int_equal(ht_session_tick(s, w->now), 0);
+		assert_true(++guard < 100000);
+	}
+	return w->now - start;
+}
+
+static void test_linear_path_one_round_trip(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	struct ht_session_stats stats;
+	uint64_t took;
+	(void)st;
+
+	world_init(&w, 9, 10000); /* 9 hops, 10 ms per hop: 90 ms to the destination */
+	cfg_init(&c);
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	took = run(s, &w);
+	assert_int_equal(l.trace_done, 1);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	assert_int_equal(l.last_ttl, 9);
+	assert_int_equal(l.nhops, 9);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(l.hops[i], i + 1);
+	/* Every probe in flight at once: done when the destination answers. */
+	assert_int_equal(took, 90000);
+	for (int t = 1; t <= 9; t++) {
+		const struct ht_hop *h = ht_session_hop(s, t);
+		ht_addr want;
+		hop_addr(t, &want);
+		assert_int_equal(h->nprobes, 3);
+		for (int k = 0; k < 3; k++) {
+			assert_int_equal(h->probes[k].state, HT_PROBE_REPLIED);
+			assert_true(ht_addr_equal(&h->probes[k].reply.from, &want));
+			assert_int_equal(h->probes[k].rtt_us, (uint32_t)t * 10000);
+		}
+		assert_int_equal(h->reached, t == 9);
+	}
+	ht_session_stats(s, &stats);
+	assert_int_equal(stats.probes_sent, 90);
+	/* Replies still queued when the destination line completed are not waited for. */
+	assert_true(stats.replies_matched >= 27);
+	assert_int_equal(stats.probes_past_dst, 63);
+	/* Hop-major send order: all of TTL t before any of TTL t+1. */
+	for (int i = 1; i < w.sent; i++)
+		assert_true(w.sent_ttl[i] >= w.sent_ttl[i - 1]);
+	ht_session_free(s);
+}
+
+static void test_silent_hop_costs_little(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	uint64_t took;
+	(void)st;
+
+	world_init(&w, 9, 10000);
+	w.silent[4] = true;
+	cfg_init(&c);
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	took = run(s, &w);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	assert_int_equal(l.last_ttl, 9);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(ht_session_hop(s, 4)->probes[k].state, HT_PROBE_TIMEOUT);
+	/* NEAR (1.3) times the farthest RTT seen: 1.3 * 90 ms. */
+	assert_int_equal(took, 117000);
+	ht_session_free(s);
+}
+
+static void test_silent_destination_gap_limit(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	uint64_t took;
+	(void)st;
+
+	world_init(&w, 9, 10000);
+	w.dst_silent = true;
+	cfg_init(&c);
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	took = run(s, &w);
+	assert_int_equal(l.reason, HT_STOP_GAP);
+	/* Hop 8 is the last responder; 5 silent hops follow. */
+	assert_int_equal(l.last_ttl, 13);
+	/* FAR: 4 * 80 ms + 500 ms floor, well under a second. */
+	assert_int_equal(took, 820000);
+	ht_session_free(s);
+}
+
+static void test_unreachable_annotation_stops(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	(void)st;
+
+	world_init(&w, 5, 1000);
+	w.dst_kind = HT_REPLY_UNREACH;
+	w.dst_annot = HT_ANN_ADMIN;
+	cfg_init(&c);
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	run(s, &w);
+	assert_int_equal(l.reason, HT_STOP_UNREACH);
+	assert_int_equal(l.last_ttl, 5);
+	assert_int_equal(ht_session_hop(s, 5)->probes[0].reply.annot, HT_ANN_ADMIN);
+	ht_session_free(s);
+}
+
+static void test_max_ttl_when_nothing_reached(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	(void)st;
+
+	world_init(&w, 40, 1000);
+	cfg_init(&c);
+	c.max_ttl = 6;
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	run(s, &w);
+	assert_int_equal(l.reason, HT_STOP_MAX_TTL);
+	assert_int_equal(l.last_ttl, 6);
+	assert_int_equal(w.sent, 18);
+	ht_session_free(s);
+}
+
+static void test_rate_limited_destination_gets_its_replies(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	(void)st;
+
+	/* Linux: a burst of 6 port unreachables. Hop-major order spends it
+	 * on the probes at the true distance. */
+	world_init(&w, 9, 10000);
+	w.dst_budget = 6;
+	cfg_init(&c);
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	run(s, &w);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	assert_int_equal(l.last_ttl, 9);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(ht_session_hop(s, 9)->probes[k].state, HT_PROBE_REPLIED);
+	ht_session_free(s);
+}
+
+static void test_window_limits_inflight(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	struct ht_session_stats stats;
+	(void)st;
+
+	world_init(&w, 9, 10000);
+	cfg_init(&c);
+	c.window = 6; /* two hops at a time */
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	run(s, &w);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	assert_int_equal(l.last_ttl, 9);
+	ht_session_stats(s, &stats);
+	/* The window slides as replies come back: few probes past the end. */
+	assert_true(stats.probes_past_dst <= 6);
+	ht_session_free(s);
+}
+
+static void test_duplicates_and_unmatched(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	struct ht_session_stats stats;
+	struct ht_reply bogus = {0};
+	(void)st;
+
+	world_init(&w, 3, 1000);
+	w.ndups = 1;
+	cfg_init(&c);
+	c.max_ttl = 3;
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	bogus.seq = 60000;
+	assert_int_equal(ht_session_input(s, &bogus, w.now), -ENOENT);
+	/* A reply for a probe never sent. */
+	bogus.seq = 1;
+	assert_int_equal(ht_session_input(s, &bogus, w.now), -ENOENT);
+	run(s, &w);
+	assert_int_equal(l.last_ttl, 3);
+	ht_session_stats(s, &stats);
+	assert_int_equal(stats.replies_unmatched, 2);
+	assert_true(stats.replies_duplicate >= 6);
+	for (int t = 1; t <= 3; t++)
+		for (int k = 0; k < 3; k++)
+			assert_int_equal(ht_session_hop(s, t)->probes[k].rtt_us, (uint32_t)t * 1000);
+	ht_session_free(s);
+}
+
+static void test_lost_probe_here_wait(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	uint64_t took;
+	(void)st;
+
+	world_init(&w, 4, 10000);
+	w.drop[11] = true; /* the last probe to the destination */
+	cfg_init(&c);
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	took = run(s, &w);
+	assert_int_equal(l.last_ttl, 4);
+	assert_int_equal(ht_session_hop(s, 4)->probes[2].state, HT_PROBE_TIMEOUT);
+	/* Probes past the destination answered at 40 ms: NEAR 1.3 * 40 ms. */
+	assert_int_equal(took, 52000);
+	ht_session_free(s);
+}
+
+static void test_config_validation(void **st)
+{
+	struct ht_config c;
+	const char *msg = NULL;
+	(void)st;
+
+	cfg_init(&c);
+	assert_int_equal(ht_config_validate(&c, &msg), 0);
+	c.first_ttl = 10;
+	c.max_ttl = 5;
+	assert_int_equal(ht_config_validate(&c, &msg), -EINVAL);
+	assert_string_equal(msg, "first TTL (-f) must not exceed max TTL (-m)");
+	cfg_init(&c);
+	c.nqueries = 11;
+	assert_int_equal(ht_config_validate(&c, &msg), -EINVAL);
+	assert_string_equal(msg, "probes per hop (-q) must be between 1 and 10");
+	cfg_init(&c);
+	c.family = AF_INET6;
+	assert_int_equal(ht_config_validate(&c, &msg), -EINVAL);
+	assert_string_equal(msg, "destination address does not match the address family");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_linear_path_one_round_trip),
+		cmocka_unit_test(test_silent_hop_costs_little),
+		cmocka_unit_test(test_silent_destination_gap_limit),
+		cmocka_unit_test(test_unreachable_annotation_stops),
+		cmocka_unit_test(test_max_ttl_when_nothing_reached),
+		cmocka_unit_test(test_rate_limited_destination_gets_its_replies),
+		cmocka_unit_test(test_window_limits_inflight),
+		cmocka_unit_test(test_duplicates_and_unmatched),
+		cmocka_unit_test(test_lost_probe_here_wait),
+		cmocka_unit_test(test_config_validation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
