@@ -1,0 +1,209 @@
+/*
+ * hoptrace: the program. Parses the command line, resolves the target,
+ * opens the sockets while privileged, drops every privilege, then runs a
+ * session and turns its events into text, JSON or JSON lines.
+ */
+#include "dns.h"
+#include "options.h"
+#include "text_out.h"
+
+#include "hoptrace/hoptrace.h"
+#include "io/io.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct app {
+	struct ht_opts o;
+	struct ht_text_out text;
+	ht_dns *dns;
+	ht_session *session;
+	bool text_mode;
+};
+
+static const char *name_of(void *u, const ht_addr *a)
+{
+	struct app *app = u;
+
+	return app->dns ? ht_dns_ptr_lookup(app->dns, a) : NULL;
+}
+
+static void emit_hop(void *u, const struct ht_hop *h)
+{
+	struct app *app = u;
+
+	ht_text_hop(&app->text, h);
+}
+
+static void on_event(void *u, const struct ht_event *ev)
+{
+	struct app *app = u;
+
+	switch (ev->type) {
+	case HT_EV_PROBE_DONE:
+		/* Start the reverse lookup as soon as an address is known, so
+		 * names resolve while the rest of the trace is still running. */
+		if (app->dns && ev->probe->state == HT_PROBE_REPLIED)
+			ht_dns_ptr_request(app->dns, &ev->probe->reply.from);
+		break;
+	case HT_EV_HOP_DONE:
+		if (!app->text_mode)
+			break;
+		if (app->dns)
+			ht_dns_hold_push(app->dns, ev->hop, ht_now_us());
+		else
+			ht_text_hop(&app->text, ev->hop);
+		break;
+	default:
+		break;
+	}
+}
+
+/* For the privilege tests: show what the process holds after setup. */
+static void print_status(void)
+{
+	static const char *keys[] = {"Uid:",    "Gid:",    "Groups:",     "CapInh:", "CapPrm:",
+	                             "CapEff:", "CapBnd:", "CapAmb:",     "NoNewPrivs:",
+	                             "Seccomp:"};
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f) {
+		fprintf(stderr, "hoptrace: cannot read /proc/self/status: %s\n", strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strncmp(line, keys[i], strlen(keys[i])))
+				fprintf(stderr, "status: %s", line);
+	fclose(f);
+}
+
+static int resolve_target(struct app *app, char *err, size_t errlen)
+{
+	struct ht_config *c = &app->o.cfg;
+	int rc;
+
+	if (ht_addr_parse(app->o.host, &c->dst) == 0) {
+		if (app->o.family_forced && c->dst.family != app->o.family_forced) {
+			snprintf(err, errlen, "'%s' is not an %s address", app->o.host,
+			         app->o.family_forced == AF_INET ? "IPv4" : "IPv6");
+			return -EAFNOSUPPORT;
+		}
+		return 0;
+	}
+	rc = ht_dns_new(&app->dns);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start the resolver: %s", strerror(-rc));
+		return rc;
+	}
+	rc = ht_dns_resolve_host(app->dns, app->o.host,
+	                         app->o.family_forced ? app->o.family_forced : AF_UNSPEC, &c->dst,
+	                         err, errlen, 0);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct app app;
+	char err[512] = "";
+	ht_io *io = NULL;
+	int rc, status = 0;
+
+	memset(&app, 0, sizeof(app));
+	rc = ht_opts_parse(&app.o, argc, argv, err, sizeof(err));
+	if (rc == HT_OPTS_EXIT_OK)
+		return 0;
+	if (rc < 0) {
+		fprintf(stderr, "hoptrace: %s\n", err);
+		return 2;
+	}
+	if (resolve_target(&app, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hoptrace: %s\n", err);
+		ht_dns_free(app.dns);
+		return 2;
+	}
+	app.o.cfg.family = app.o.cfg.dst.family;
+	if (app.o.cfg.src.family && app.o.cfg.src.family != app.o.cfg.family) {
+		fprintf(stderr, "hoptrace: source address %s is not of the target's family\n",
+		        app.o.src_text);
+		ht_dns_free(app.dns);
+		return 2;
+	}
+
+	rc = ht_io_open(&io, &app.o.cfg, &app.o.io, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "hoptrace: %s\n", err[0] ? err : strerror(-rc));
+		ht_dns_free(app.dns);
+		return 1;
+	}
+	rc = ht_priv_drop();
+	if (rc < 0) {
+		fprintf(stderr, "hoptrace: cannot drop privileges: %s\n", strerror(-rc));
+		ht_io_close(io);
+		ht_dns_free(app.dns);
+		return 1;
+	}
+	if (app.o.debug_status)
+		print_status();
+
+	if (!app.o.numeric && !app.dns && ht_dns_new(&app.dns) < 0)
+		app.dns = NULL; /* no resolver: print addresses */
+	if (app.o.numeric) {
+		ht_dns_free(app.dns);
+		app.dns = NULL;
+	}
+
+	app.text_mode = !app.o.json && !app.o.jsonl;
+	app.text = (struct ht_text_out){
+		.out = stdout,
+		.numeric = app.o.numeric,
+		.extensions = app.o.extensions,
+		.name = name_of,
+		.name_u = &app,
+	};
+	if (app.dns && app.text_mode)
+		ht_dns_hold_init(app.dns, 0, emit_hop, &app);
+
+	const struct ht_flow *flow = ht_io_flow(io);
+	if (app.text_mode)
+		ht_text_header(&app.text, app.o.host, &app.o.cfg.dst, app.o.cfg.max_ttl,
+		               flow->packet_len);
+
+	rc = ht_session_new(&app.session, &app.o.cfg, ht_io_ops(), io, on_event, &app);
+	if (rc < 0) {
+		const char *msg = NULL;
+		ht_config_validate(&app.o.cfg, &msg);
+		fprintf(stderr, "hoptrace: %s\n", msg ? msg : strerror(-rc));
+		ht_io_close(io);
+		ht_dns_free(app.dns);
+		return 2;
+	}
+
+	struct ht_io_watch watch = {0};
+	if (app.dns)
+		ht_dns_watch(app.dns, &watch);
+	rc = ht_io_run(io, app.session, app.dns ? &watch : NULL);
+	if (app.dns && app.text_mode)
+		ht_dns_hold_flush(app.dns);
+	if (rc < 0 || ht_session_stop_reason(app.session) == HT_STOP_ERROR) {
+		fprintf(stderr, "hoptrace: sending probes failed: %s\n", strerror(rc < 0 ? -rc : EIO));
+		status = 1;
+	}
+	if (app.o.stats) {
+		struct ht_session_stats st;
+		ht_session_stats(app.session, &st);
+		fprintf(stderr,
+		        "hoptrace: %u probes sent, %u replies matched, %u unmatched, %u "
+		        "duplicates, %u probes past the destination\n",
+		        st.probes_sent, st.replies_matched, st.replies_unmatched,
+		        st.replies_duplicate, st.probes_past_dst);
+	}
+	ht_session_free(app.session);
+	ht_io_close(io);
+	ht_dns_free(app.dns);
+	return status;
+}

@@ -1,0 +1,338 @@
+/*
+ * Option parsing. Every number is parsed with explicit bounds; anything
+ * out of range is a one-line error, never a silent clamp.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int ht_parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s || *s == ' ' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int ht_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || !(*s == '.' || (*s >= '0' && *s <= '9')))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static const char usage_text[] =
+	"Usage: hoptrace [options] host [packet_len]\n"
+	"Trace the route IP packets take to host, probing every hop in parallel.\n"
+	"\n"
+	"Probe methods:\n"
+	"  -U, --udp            UDP to a fixed port, flow-stable (default)\n"
+	"  -I, --icmp           ICMP echo\n"
+	"  -T, --tcp            TCP SYN (default port 80)\n"
+	"  --classic            vary the port per probe like old traceroute (not flow-stable)\n"
+	"  -4, -6               use IPv4 / IPv6\n"
+	"\n"
+	"Probing:\n"
+	"  -f, --first=TTL      first TTL (default 1)\n"
+	"  -m, --max-hops=TTL   maximum TTL (default 30)\n"
+	"  -q, --queries=N      probes per hop, 1-10 (default 3)\n"
+	"  -N, --sim-queries=N  probes in flight at once (default: all of them)\n"
+	"  -w, --wait=MAX[,HERE[,NEAR]]\n"
+	"                       give up on a probe after MAX seconds (default 5), or HERE\n"
+	"                       times the RTT of its own hop (default 3), or NEAR times\n"
+	"                       the RTT of farther hops (default 1.3)\n"
+	"  -z, --sendwait=T     minimum time between probes (seconds; >10 means ms)\n"
+	"  --pps=N              global cap on probes per second (default 10000, 0: none)\n"
+	"  --gap-limit=N        stop after N silent hops past the last answer (default 5)\n"
+	"  -p, --port=PORT      destination port (UDP 33434, TCP 80)\n"
+	"  -s, --source=ADDR    source address\n"
+	"  -i, --interface=DEV  send through this interface\n"
+	"  -t, --tos=TOS        IPv4 TOS / IPv6 traffic class (0-255)\n"
+	"  -F, --dont-fragment  set DF (IPv4)\n"
+	"  --unprivileged       do not use raw sockets even when allowed\n"
+	"\n"
+	"Output:\n"
+	"  -n                   print addresses only, no reverse DNS\n"
+	"  -e, --extensions     show ICMP extensions (MPLS labels, interface info)\n"
+	"  --json               one JSON document per trace\n"
+	"  --jsonl              one JSON event per line as probes complete\n"
+	"  --stats              print probe counts to stderr at the end\n"
+	"  -h, --help           this help\n"
+	"  -V, --version        version\n";
+
+enum {
+	OPT_CLASSIC = 256,
+	OPT_JSON,
+	OPT_JSONL,
+	OPT_PPS,
+	OPT_GAP,
+	OPT_UNPRIV,
+	OPT_STATS,
+	OPT_NO_SANDBOX,
+	OPT_DEBUG_STATUS,
+};
+
+static const struct option long_opts[] = {
+	{"udp", no_argument, NULL, 'U'},
+	{"icmp", no_argument, NULL, 'I'},
+	{"tcp", no_argument, NULL, 'T'},
+	{"classic", no_argument, NULL, OPT_CLASSIC},
+	{"first", required_argument, NULL, 'f'},
+	{"max-hops", required_argument, NULL, 'm'},
+	{"queries", required_argument, NULL, 'q'},
+	{"sim-queries", required_argument, NULL, 'N'},
+	{"wait", required_argument, NULL, 'w'},
+	{"sendwait", required_argument, NULL, 'z'},
+	{"pps", required_argument, NULL, OPT_PPS},
+	{"gap-limit", required_argument, NULL, OPT_GAP},
+	{"port", required_argument, NULL, 'p'},
+	{"source", required_argument, NULL, 's'},
+	{"interface", required_argument, NULL, 'i'},
+	{"tos", required_argument, NULL, 't'},
+	{"dont-fragment", no_argument, NULL, 'F'},
+	{"extensions", no_argument, NULL, 'e'},
+	{"unprivileged", no_argument, NULL, OPT_UNPRIV},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"jsonl", no_argument, NULL, OPT_JSONL},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+	{"debug-status", no_argument, NULL, OPT_DEBUG_STATUS},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+#define FAIL(...)                                       \
+	do {                                            \
+		snprintf(err, errlen, __VA_ARGS__);     \
+		return -EINVAL;                         \
+	} while (0)
+
+/* -w MAX[,HERE[,NEAR]] */
+static int parse_wait(struct ht_config *c, const char *arg, char *err, size_t errlen)
+{
+	char buf[64];
+	char *parts[3] = {NULL, NULL, NULL};
+	char *tok;
+	double v;
+	int n = 0;
+
+	if (strlen(arg) >= sizeof(buf))
+		FAIL("invalid wait '%s': expected MAX[,HERE[,NEAR]]", arg);
+	strcpy(buf, arg);
+	/* strtok would merge empty fields; split by hand to allow "5,,2". */
+	tok = buf;
+	parts[n++] = tok;
+	for (char *p = buf; *p; p++) {
+		if (*p != ',')
+			continue;
+		if (n == 3)
+			FAIL("invalid wait '%s': expected MAX[,HERE[,NEAR]]", arg);
+		*p = '\0';
+		parts[n++] = p + 1;
+	}
+	if (*parts[0]) {
+		if (ht_parse_double(parts[0], 0.001, 60, &v))
+			FAIL("invalid wait '%s': MAX must be 0.001 to 60 seconds", parts[0]);
+		c->wait_max_us = (uint32_t)llround(v * 1e6);
+	}
+	if (n > 1 && *parts[1]) {
+		if (ht_parse_double(parts[1], 0, 1000, &v))
+			FAIL("invalid wait '%s': HERE must be 0 to 1000", parts[1]);
+		c->wait_here = v;
+	}
+	if (n > 2 && *parts[2]) {
+		if (ht_parse_double(parts[2], 0, 1000, &v))
+			FAIL("invalid wait '%s': NEAR must be 0 to 1000", parts[2]);
+		c->wait_near = v;
+	}
+	return 0;
+}
+
+int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	struct ht_config *c = &o->cfg;
+	long v;
+	double d;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	ht_config_defaults(c);
+	c->family = 0;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":46UITf:m:q:N:w:z:p:s:i:t:FenhV", long_opts, NULL)) !=
+	       -1) {
+		switch (ch) {
+		case '4':
+			o->family_forced = AF_INET;
+			break;
+		case '6':
+			o->family_forced = AF_INET6;
+			break;
+		case 'U':
+			c->method = HT_METHOD_UDP;
+			break;
+		case 'I':
+			c->method = HT_METHOD_ICMP;
+			break;
+		case 'T':
+			c->method = HT_METHOD_TCP;
+			break;
+		case OPT_CLASSIC:
+			c->classic = true;
+			break;
+		case 'f':
+			if (ht_parse_int(optarg, 1, 255, &v))
+				FAIL("invalid first TTL '%s': must be 1 to 255", optarg);
+			c->first_ttl = (int)v;
+			break;
+		case 'm':
+			if (ht_parse_int(optarg, 1, 255, &v))
+				FAIL("invalid max hops '%s': must be 1 to 255", optarg);
+			c->max_ttl = (int)v;
+			break;
+		case 'q':
+			if (ht_parse_int(optarg, 1, HT_MAX_QUERIES, &v))
+				FAIL("invalid probes per hop '%s': must be 1 to %d", optarg,
+				     HT_MAX_QUERIES);
+			c->nqueries = (int)v;
+			break;
+		case 'N':
+			if (ht_parse_int(optarg, 1, 65535, &v))
+				FAIL("invalid window '%s': must be 1 to 65535", optarg);
+			c->window = (int)v;
+			break;
+		case 'w':
+			if (parse_wait(c, optarg, err, errlen))
+				return -EINVAL;
+			break;
+		case 'z':
+			/* Like traceroute: above 10 the value is in milliseconds. */
+			if (ht_parse_double(optarg, 0, 10000, &d))
+				FAIL("invalid send wait '%s': must be 0 to 10 s (or 11 to 10000 ms)",
+				     optarg);
+			c->send_gap_us = (uint32_t)llround(d > 10 ? d * 1e3 : d * 1e6);
+			break;
+		case OPT_PPS:
+			if (ht_parse_int(optarg, 0, 10000000, &v))
+				FAIL("invalid packet rate '%s': must be 0 to 10000000", optarg);
+			c->pps = (uint32_t)v;
+			break;
+		case OPT_GAP:
+			if (ht_parse_int(optarg, 1, 255, &v))
+				FAIL("invalid gap limit '%s': must be 1 to 255", optarg);
+			c->gap_limit = (int)v;
+			break;
+		case 'p':
+			if (ht_parse_int(optarg, 1, 65535, &v))
+				FAIL("invalid port '%s': must be 1 to 65535", optarg);
+			c->port = (uint16_t)v;
+			o->port_given = true;
+			break;
+		case 's':
+			if (ht_addr_parse(optarg, &c->src))
+				FAIL("invalid source address '%s': must be a numeric IPv4 or IPv6 "
+				     "address",
+				     optarg);
+			o->src_text = optarg;
+			break;
+		case 'i':
+			if (!*optarg || strlen(optarg) >= IFNAMSIZ || strchr(optarg, '/') ||
+			    strchr(optarg, ' '))
+				FAIL("invalid interface name '%.32s'", optarg);
+			o->io.device = optarg;
+			break;
+		case 't':
+			if (ht_parse_int(optarg, 0, 255, &v))
+				FAIL("invalid TOS '%s': must be 0 to 255", optarg);
+			c->tos = (int)v;
+			break;
+		case 'F':
+			c->dont_fragment = true;
+			break;
+		case 'e':
+			o->extensions = true;
+			break;
+		case 'n':
+			o->numeric = true;
+			break;
+		case OPT_UNPRIV:
+			o->io.mode = HT_IO_UNPRIV;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_JSONL:
+			o->jsonl = true;
+			break;
+		case OPT_STATS:
+			o->stats = true;
+			break;
+		case OPT_NO_SANDBOX:
+			o->no_sandbox = true;
+			break;
+		case OPT_DEBUG_STATUS:
+			o->debug_status = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return HT_OPTS_EXIT_OK;
+		case 'V':
+			printf("hoptrace %s\n", HT_VERSION);
+			return HT_OPTS_EXIT_OK;
+		case ':':
+			if (optopt)
+				FAIL("option '-%c' needs a value", optopt);
+			FAIL("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				FAIL("unknown option '-%c' (try --help)", optopt);
+			FAIL("unknown option '%s' (try --help)", argv[optind - 1]);
+		}
+	}
+	if (o->json && o->jsonl)
+		FAIL("--json and --jsonl cannot be combined");
+	if (optind >= argc)
+		FAIL("no host given (try --help)");
+	o->host = argv[optind++];
+	if (!*o->host)
+		FAIL("empty host name");
+	if (optind < argc) {
+		if (ht_parse_int(argv[optind], 28, HT_PROBE_MAX_LEN, &v))
+			FAIL("invalid packet length '%s': must be 28 to %d", argv[optind],
+			     HT_PROBE_MAX_LEN);
+		c->packet_len = (size_t)v;
+		optind++;
+	}
+	if (optind < argc)
+		FAIL("unexpected argument '%s' (try --help)", argv[optind]);
+	if (c->first_ttl > c->max_ttl)
+		FAIL("first TTL %d is beyond max hops %d", c->first_ttl, c->max_ttl);
+	if (o->src_text && o->family_forced && c->src.family != o->family_forced)
+		FAIL("source address '%s' is not %s", o->src_text,
+		     o->family_forced == AF_INET ? "IPv4" : "IPv6");
+	return HT_OPTS_RUN;
+}

@@ -1,0 +1,43 @@
+/* Command line of the hoptrace program. */
+#ifndef HT_OPTIONS_H
+#define HT_OPTIONS_H
+
+#include "hoptrace/hoptrace.h"
+#include "io/io.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ht_opts {
+	struct ht_config cfg;
+	const char *host;      /* the target as typed */
+	int family_forced;     /* AF_INET / AF_INET6 from -4/-6, else 0 */
+	bool port_given;
+	bool numeric;          /* -n */
+	bool extensions;       /* -e: show MPLS and interface extensions */
+	bool json;             /* --json */
+	bool jsonl;            /* --jsonl */
+	bool stats;            /* --stats: probe counts to stderr at the end */
+	bool no_sandbox;       /* --no-sandbox */
+	bool debug_status;     /* --debug-status: print /proc/self/status after setup */
+	struct ht_io_opts io;
+	const char *src_text;  /* -s as typed */
+};
+
+enum {
+	HT_OPTS_RUN = 0,
+	HT_OPTS_EXIT_OK = 1, /* --help or --version was printed */
+};
+
+/*
+ * Parse argv. Returns HT_OPTS_RUN, HT_OPTS_EXIT_OK, or a negative errno
+ * with a one-line message (no trailing newline) in err.
+ */
+int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t errlen);
+
+/* Parse a decimal integer in [min, max], the whole string. */
+int ht_parse_int(const char *s, long min, long max, long *out);
+/* Parse a non-negative decimal number in [min, max]. */
+int ht_parse_double(const char *s, double min, double max, double *out);
+
+#endif
