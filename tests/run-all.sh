@@ -1,0 +1,98 @@
+#!/bin/sh
+# The whole test suite, as README's second command and CI run it:
+#   1. gcc build, every CTest test (unit, simulator scenarios, netns lab)
+#   2. clang build (-Werror), unit tests
+#   3. ASan+UBSan build, every CTest test
+#   4. valgrind over the unit tests and a simulated trace (zero leaks, zero errors)
+#   5. short fuzz runs of every libFuzzer target
+#   6. the Debian package build
+# Tests that need root skip themselves (exit 77) when not root; under CI=true
+# they fail instead, so CI cannot pass without running them.
+# Usage: tests/run-all.sh [--quick]   (--quick: stage 1 only)
+set -u
+cd "$(dirname "$0")/.."
+JOBS=$(nproc)
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+STAGES_OK=0
+STAGES_FAIL=0
+FAILED=""
+LOG=build-logs
+mkdir -p "$LOG"
+
+stage() {
+	name=$1
+	shift
+	printf '=== %s\n' "$name"
+	start=$(date +%s)
+	if "$@"; then
+		STAGES_OK=$((STAGES_OK + 1))
+		printf '=== %s: ok (%ss)\n' "$name" $(($(date +%s) - start))
+	else
+		STAGES_FAIL=$((STAGES_FAIL + 1))
+		FAILED="$FAILED [$name]"
+		printf '=== %s: FAILED (%ss)\n' "$name" $(($(date +%s) - start))
+	fi
+}
+
+configure_build() {
+	dir=$1
+	shift
+	cmake -S . -B "$dir" -G "Unix Makefiles" "$@" >"$LOG/$dir-configure.log" 2>&1 ||
+		{ cat "$LOG/$dir-configure.log"; return 1; }
+	cmake --build "$dir" -j "$JOBS" -- --no-print-directory >"$LOG/$dir-build.log" 2>&1 ||
+		{ tail -50 "$LOG/$dir-build.log"; return 1; }
+}
+
+run_ctest() {
+	dir=$1
+	shift
+	ctest --test-dir "$dir" --output-on-failure -j "$JOBS" "$@"
+}
+
+gcc_all() {
+	configure_build build -DCMAKE_C_COMPILER=gcc && run_ctest build
+}
+
+clang_unit() {
+	configure_build build-clang -DCMAKE_C_COMPILER=clang && run_ctest build-clang -L unit
+}
+
+asan_all() {
+	configure_build build-asan -DCMAKE_C_COMPILER=clang -DHT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug &&
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			run_ctest build-asan
+}
+
+valgrind_all() {
+	tests/valgrind.sh build
+}
+
+fuzz_short() {
+	if [ ! -x tests/fuzz/run.sh ]; then
+		echo "no fuzz targets yet (tests/fuzz/run.sh missing)"
+		return 1
+	fi
+	tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
+}
+
+package() {
+	if [ ! -d debian ]; then
+		echo "no debian/ directory yet"
+		return 1
+	fi
+	tests/package.sh
+}
+
+stage "gcc build + all tests" gcc_all
+if [ $QUICK = 0 ]; then
+	stage "clang build + unit tests" clang_unit
+	stage "ASan+UBSan build + all tests" asan_all
+	[ -x tests/valgrind.sh ] && stage "valgrind" valgrind_all
+	[ -d tests/fuzz ] && [ -x tests/fuzz/run.sh ] && stage "fuzz (short)" fuzz_short
+	[ -d debian ] && [ -x tests/package.sh ] && stage "debian package" package
+fi
+echo
+echo "stages: $STAGES_OK passed, $STAGES_FAIL failed"
+[ -n "$FAILED" ] && echo "failed stages:$FAILED"
+[ $STAGES_FAIL = 0 ]
