@@ -4,6 +4,7 @@
  * session and turns its events into text, JSON or JSON lines.
  */
 #include "dns.h"
+#include "json_out.h"
 #include "options.h"
 #include "text_out.h"
 
@@ -21,6 +22,7 @@ struct app {
 	struct ht_text_out text;
 	ht_dns *dns;
 	ht_session *session;
+	struct ht_json *json;
 	bool text_mode;
 };
 
@@ -42,6 +44,8 @@ static void on_event(void *u, const struct ht_event *ev)
 {
 	struct app *app = u;
 
+	if (app->json)
+		ht_json_on_event(app->json, ev);
 	switch (ev->type) {
 	case HT_EV_PROBE_DONE:
 		/* Start the reverse lookup as soon as an address is known, so
@@ -169,9 +173,27 @@ int main(int argc, char **argv)
 		ht_dns_hold_init(app.dns, 0, emit_hop, &app);
 
 	const struct ht_flow *flow = ht_io_flow(io);
-	if (app.text_mode)
+	if (app.text_mode) {
 		ht_text_header(&app.text, app.o.host, &app.o.cfg.dst, app.o.cfg.max_ttl,
 		               flow->packet_len);
+	} else {
+		struct ht_json_opts jo = {
+			.mode = app.o.jsonl ? HT_JSON_LINES : HT_JSON_DOCUMENT,
+			.pretty = app.o.json,
+			.name_fn = app.dns ? name_of : NULL,
+			.name_u = &app,
+			.flow = flow,
+		};
+		rc = ht_json_begin(&app.json, stdout, &jo, &app.o.cfg, app.o.host);
+		if (rc < 0) {
+			fprintf(stderr, "hoptrace: cannot start JSON output: %s\n", strerror(-rc));
+			ht_io_close(io);
+			ht_dns_free(app.dns);
+			return 1;
+		}
+		if (app.dns && app.o.jsonl)
+			ht_dns_on_done(app.dns, ht_json_name_cb, app.json);
+	}
 
 	rc = ht_session_new(&app.session, &app.o.cfg, ht_io_ops(), io, on_event, &app);
 	if (rc < 0) {
@@ -189,13 +211,17 @@ int main(int argc, char **argv)
 	rc = ht_io_run(io, app.session, app.dns ? &watch : NULL);
 	if (app.dns && app.text_mode)
 		ht_dns_hold_flush(app.dns);
+	else if (app.dns)
+		ht_dns_wait(app.dns, ht_now_us() + HT_DNS_HOLD_BUDGET_US);
 	if (rc < 0 || ht_session_stop_reason(app.session) == HT_STOP_ERROR) {
 		fprintf(stderr, "hoptrace: sending probes failed: %s\n", strerror(rc < 0 ? -rc : EIO));
 		status = 1;
 	}
+	struct ht_session_stats st;
+	ht_session_stats(app.session, &st);
+	if (app.json && ht_json_end(app.json, &st) < 0)
+		status = 1;
 	if (app.o.stats) {
-		struct ht_session_stats st;
-		ht_session_stats(app.session, &st);
 		fprintf(stderr,
 		        "hoptrace: %u probes sent, %u replies matched, %u unmatched, %u "
 		        "duplicates, %u probes past the destination\n",
