@@ -1,0 +1,135 @@
+/*
+ * UDP probes.
+ *
+ * Layout of the transport part (all big-endian):
+ *   0  source port       constant (f->sport)
+ *   2  destination port  f->dport (Paris) or f->dport + seq (classic)
+ *   4  length
+ *   6  checksum          Paris: seq + 1 (see method.h); classic: computed
+ *   8  seq               the probe sequence number, again
+ *  10  tweak word        Paris: chosen so the checksum comes out as wanted
+ *  12  zeros             up to the requested packet length
+ *
+ * Paris-traceroute and Dublin traceroute carry the probe identity in the
+ * UDP checksum in the same spirit (a payload word is solved for); Dublin
+ * additionally uses the IP ID, which we copy for NAT robustness.
+ */
+#include "method/method.h"
+
+#include "proto/bytes.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define UDP_HDR 8
+#define UDP_SEQ_OFF 8
+#define UDP_TWEAK_OFF 10
+
+/* The checksum a Paris UDP probe carries for seq; never 0. */
+static uint16_t udp_paris_csum(uint16_t seq)
+{
+	return seq == 0xffff ? 0xffff : (uint16_t)(seq + 1u);
+}
+
+static int udp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t len)
+{
+	uint32_t sum;
+	uint16_t c;
+
+	if (len < UDP_HDR + 4 || len > 0xffff)
+		return -EINVAL;
+	memset(l4, 0, len);
+	ht_wr16(l4 + 0, f->sport);
+	ht_wr16(l4 + 2, f->classic ? (uint16_t)(f->dport + seq) : f->dport);
+	ht_wr16(l4 + 4, (uint16_t)len);
+	ht_wr16(l4 + UDP_SEQ_OFF, seq);
+
+	if (f->classic) {
+		sum = ht_csum_add(ht_flow_pseudo(f, IPPROTO_UDP, len), l4, len);
+		c = ht_csum_fold(sum);
+		ht_wr16(l4 + 6, c ? c : 0xffff); /* RFC 768: 0 is sent as all ones */
+		return 0;
+	}
+
+	/*
+	 * Paris: store the wanted checksum first, then solve for the tweak
+	 * word so that the ones-complement sum over pseudo-header and segment
+	 * is 0xffff, i.e. the checksum verifies. The tweak sits at an even
+	 * offset so it is one whole 16-bit word of the sum.
+	 */
+	ht_wr16(l4 + 6, udp_paris_csum(seq));
+	sum = ht_csum_add(ht_flow_pseudo(f, IPPROTO_UDP, len), l4, len);
+	c = (uint16_t)~ht_csum_fold(sum); /* folded sum, not complemented */
+	ht_wr16(l4 + UDP_TWEAK_OFF, (uint16_t)~c);
+	return 0;
+}
+
+/*
+ * Which probe does a quoted UDP header belong to?
+ *
+ * Classic mode: the destination port says it (seq = dport - base).
+ *
+ * Paris mode has up to three witnesses: the checksum (always quoted), the
+ * payload seq word (quoted when the router sent more than 8 bytes) and
+ * the IPv4 IP ID. Routers do not touch any of them, but middleboxes do:
+ * a NAT in front of us rewrites the source address/port of the probe and
+ * fixes up the UDP checksum, and when it translates the ICMP error back
+ * the quoted checksum is often left as the translated value. Some
+ * firewalls randomise the IP ID. The rule:
+ *   - payload quoted: seq = payload word if the IP ID or the checksum
+ *     agrees with it; for IPv6 (no IP ID; NAT66 is rare and NPTv6 is
+ *     checksum-neutral) the payload alone decides. Otherwise not ours.
+ *   - 8-byte quote, IPv4: the IP ID decides; the checksum is not required
+ *     to agree (NAT rewrote it). If the IP ID carries nothing (0), the
+ *     checksum decides.
+ *   - 8-byte quote, IPv6: the checksum decides (0xffff reads as 0xfffe).
+ * A quoted checksum of 0 (no checksum) carries nothing.
+ */
+static int udp_match_quote(const struct ht_flow *f, const struct ht_quote *q, uint16_t *seq)
+{
+	const uint8_t *u = q->l4;
+	uint16_t sport = ht_rd16(u), dport = ht_rd16(u + 2), csum = ht_rd16(u + 6);
+	uint16_t id_seq, pay_seq;
+	bool has_id, has_pay;
+
+	if (sport != f->sport)
+		return -ENOENT;
+	if (f->classic) {
+		*seq = (uint16_t)(dport - f->dport);
+		return 0;
+	}
+	if (dport != f->dport)
+		return -ENOENT;
+
+	has_id = ht_ip_id_to_seq(q, &id_seq);
+	has_pay = q->l4_len >= UDP_SEQ_OFF + 2;
+	pay_seq = has_pay ? ht_rd16(u + UDP_SEQ_OFF) : 0;
+
+	if (has_pay) {
+		if (q->family == AF_INET6 || (has_id && id_seq == pay_seq) ||
+		    (csum != 0 && udp_paris_csum(pay_seq) == csum)) {
+			*seq = pay_seq;
+			return 0;
+		}
+		return -ENOENT;
+	}
+	if (has_id) {
+		*seq = id_seq;
+		return 0;
+	}
+	if (csum == 0)
+		return -ENOENT;
+	*seq = (uint16_t)(csum - 1u);
+	return 0;
+}
+
+const struct ht_method_ops ht_method_udp = {
+	.method = HT_METHOD_UDP,
+	.proto4 = IPPROTO_UDP,
+	.proto6 = IPPROTO_UDP,
+	.min_l4 = UDP_HDR + 4,
+	.build = udp_build,
+	.match_quote = udp_match_quote,
+};
