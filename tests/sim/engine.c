@@ -1,0 +1,662 @@
+/*
+ * The simulation engine: walks each probe through the scenario's graph,
+ * decides who answers and how, and schedules the answer at the time the
+ * path's delays say it arrives back at the prober.
+ */
+#include "sim.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+size_t sim_dns_reply(const struct sim_scenario *sc, const uint8_t *pkt, size_t len, uint8_t *out,
+                     size_t cap);
+
+/* ---- timer heap ---- */
+
+static bool before(const struct sim_out *a, const struct sim_out *b)
+{
+	return a->at_us < b->at_us || (a->at_us == b->at_us && a->order < b->order);
+}
+
+int sim_heap_push(struct sim_heap *h, struct sim_out *o)
+{
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 256;
+		struct sim_out **nv = realloc(h->v, nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		h->v = nv;
+		h->cap = nc;
+	}
+	size_t i = h->n++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!before(o, h->v[p]))
+			break;
+		h->v[i] = h->v[p];
+		i = p;
+	}
+	h->v[i] = o;
+	return 0;
+}
+
+struct sim_out *sim_heap_pop(struct sim_heap *h)
+{
+	if (!h->n)
+		return NULL;
+	struct sim_out *top = h->v[0];
+	struct sim_out *last = h->v[--h->n];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && before(h->v[c + 1], h->v[c]))
+			c++;
+		if (!before(h->v[c], last))
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = last;
+	return top;
+}
+
+void sim_heap_free(struct sim_heap *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->v[i]);
+	free(h->v);
+	h->v = NULL;
+	h->n = h->cap = 0;
+}
+
+/* ---- engine ---- */
+
+int sim_engine_init(struct sim_engine *e, struct sim_scenario *sc)
+{
+	memset(e, 0, sizeof(*e));
+	e->sc = sc;
+	e->ipid = (uint16_t)sim_mix(sc->seed);
+	for (int i = 0; i < sc->nnodes; i++) {
+		struct sim_bucket *b = &sc->nodes[i].rl;
+		b->tokens = b->burst;
+		b->last_us = 0;
+		sc->nodes[i].rr = 0;
+	}
+	return 0;
+}
+
+void sim_engine_free(struct sim_engine *e)
+{
+	sim_heap_free(&e->heap);
+}
+
+/* A probe as the engine sees it. */
+struct pkt {
+	const uint8_t *b;
+	size_t len, hl;
+	int family;
+	uint8_t proto, ttl, tos;
+	bool df;
+	uint32_t flowlabel;
+	const uint8_t *src, *dst; /* raw addresses inside b */
+	const uint8_t *l4;
+	size_t l4len;
+};
+
+struct rng {
+	uint64_t s;
+};
+
+static uint64_t rnext(struct rng *r)
+{
+	r->s += 0x9e3779b97f4a7c15ULL;
+	return sim_mix(r->s);
+}
+
+static double runif(struct rng *r)
+{
+	return (double)(rnext(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int32_t rjitter(struct rng *r, uint32_t j)
+{
+	if (!j)
+		return 0;
+	return (int32_t)(rnext(r) % (2 * (uint64_t)j + 1)) - (int32_t)j;
+}
+
+static uint16_t g16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void p16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static bool node_has(const struct sim_node *n, int family, const uint8_t *a)
+{
+	if (family == AF_INET)
+		return n->has4 && memcmp(&n->a4, a, 4) == 0;
+	return n->has6 && memcmp(&n->a6, a, 16) == 0;
+}
+
+static const void *node_addr(const struct sim_node *n, int family)
+{
+	if (family == AF_INET)
+		return n->has4 ? (const void *)&n->a4 : NULL;
+	return n->has6 ? (const void *)&n->a6 : NULL;
+}
+
+static unsigned proto_bit(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_UDP:
+		return SIM_P_UDP;
+	case IPPROTO_TCP:
+		return SIM_P_TCP;
+	default:
+		return SIM_P_ICMP;
+	}
+}
+
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static int parse_probe(struct pkt *p, const uint8_t *b, size_t len)
+{
+	memset(p, 0, sizeof(*p));
+	p->b = b;
+	if (len < 20)
+		return -1;
+	if (b[0] >> 4 == 4) {
+		size_t hl = (size_t)(b[0] & 0x0f) * 4;
+		size_t tl = g16(b + 2);
+		if (hl < 20 || tl < hl || tl > len)
+			return -1;
+		if (g16(b + 6) & 0x1fff)
+			return -1; /* a non-first fragment: nothing to answer */
+		p->family = AF_INET;
+		p->len = tl;
+		p->hl = hl;
+		p->tos = b[1];
+		p->df = (b[6] & 0x40) != 0;
+		p->ttl = b[8];
+		p->proto = b[9];
+		p->src = b + 12;
+		p->dst = b + 16;
+	} else if (b[0] >> 4 == 6) {
+		if (len < 40 || (size_t)g16(b + 4) + 40 > len)
+			return -1;
+		p->family = AF_INET6;
+		p->len = (size_t)g16(b + 4) + 40;
+		p->hl = 40;
+		p->tos = (uint8_t)((b[0] & 0x0f) << 4 | b[1] >> 4);
+		p->flowlabel = (uint32_t)(b[1] & 0x0f) << 16 | g16(b + 2);
+		p->df = true;
+		p->ttl = b[7];
+		p->proto = b[6];
+		p->src = b + 8;
+		p->dst = b + 24;
+	} else {
+		return -1;
+	}
+	p->l4 = b + p->hl;
+	p->l4len = p->len - p->hl;
+	switch (p->proto) {
+	case IPPROTO_UDP:
+		return p->l4len >= 8 ? 0 : -1;
+	case IPPROTO_TCP:
+		/* Only connection attempts are probes. */
+		return p->l4len >= 20 && (p->l4[13] & 0x17) == 0x02 ? 0 : -1;
+	case IPPROTO_ICMP:
+		return p->family == AF_INET && p->l4len >= 8 && p->l4[0] == 8 ? 0 : -1;
+	case IPPROTO_ICMPV6:
+		return p->family == AF_INET6 && p->l4len >= 8 && p->l4[0] == 128 ? 0 : -1;
+	}
+	return -1;
+}
+
+static void record(struct sim_engine *e, const struct pkt *p, uint64_t now)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	FILE *f = e->record;
+	const char *pn = p->proto == IPPROTO_UDP   ? "udp"
+	                 : p->proto == IPPROTO_TCP ? "tcp"
+	                                           : "icmp";
+
+	inet_ntop(p->family, p->src, s, sizeof(s));
+	inet_ntop(p->family, p->dst, d, sizeof(d));
+	fprintf(f, "t=%llu fam=%d proto=%s src=%s dst=%s ttl=%u tos=%u", (unsigned long long)now,
+	        p->family == AF_INET ? 4 : 6, pn, s, d, p->ttl, p->tos);
+	if (p->family == AF_INET)
+		fprintf(f, " ipid=%u", g16(p->b + 4));
+	else
+		fprintf(f, " flowlabel=%u", p->flowlabel);
+	if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_TCP)
+		fprintf(f, " sport=%u dport=%u", g16(p->l4), g16(p->l4 + 2));
+	else
+		fprintf(f, " icmpid=%u icmpseq=%u", g16(p->l4 + 4), g16(p->l4 + 6));
+	if (p->proto == IPPROTO_UDP)
+		fprintf(f, " csum=0x%04x", g16(p->l4 + 6));
+	else if (p->proto == IPPROTO_TCP)
+		fprintf(f, " tcpseq=%u", (unsigned)g16(p->l4 + 4) << 16 | g16(p->l4 + 6));
+	else
+		fprintf(f, " csum=0x%04x", g16(p->l4 + 2));
+	fprintf(f, " len=%zu\n", p->len);
+}
+
+/* The probe's state as it travels: what routers so far changed. */
+struct walk {
+	uint8_t ttl, tos;
+	bool natted;
+	uint8_t nsrc[16];
+	uint16_t nport;
+	uint16_t l4csum; /* transport checksum after NAT */
+};
+
+static uint16_t csum_update(uint16_t c, const uint8_t *old, const uint8_t *new, size_t n)
+{
+	/* RFC 1624: HC' = ~(~HC + ~m + m') over 16-bit words. */
+	uint32_t s = (uint16_t)~c;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		s += (uint16_t)~g16(old + i);
+		s += g16(new + i);
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static int l4csum_off(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? 6 : proto == IPPROTO_TCP ? 16 : 2;
+}
+
+/* Apply node n's source NAT to the walking probe. */
+static void do_nat(struct walk *w, const struct pkt *p, const struct sim_node *n)
+{
+	size_t alen = p->family == AF_INET ? 4 : 16;
+	const void *na = p->family == AF_INET ? (const void *)&n->nat4 : (const void *)&n->nat6;
+	uint8_t oldp[2], newp[2];
+	bool pseudo = !(p->family == AF_INET && p->proto == IPPROTO_ICMP);
+	bool zero_udp = p->family == AF_INET && p->proto == IPPROTO_UDP && w->l4csum == 0;
+
+	if (pseudo && !zero_udp)
+		w->l4csum = csum_update(w->l4csum, w->nsrc, na, alen);
+	memcpy(w->nsrc, na, alen);
+	if (n->nat_port) {
+		p16(oldp, w->nport);
+		p16(newp, n->nat_port);
+		if (!zero_udp)
+			w->l4csum = csum_update(w->l4csum, oldp, newp, 2);
+		w->nport = n->nat_port;
+	}
+	if (p->proto == IPPROTO_UDP && w->l4csum == 0 && !zero_udp)
+		w->l4csum = 0xffff;
+	w->natted = true;
+}
+
+/* The probe as it arrived at the current node: TTL, TOS and NAT applied.
+ * `quote_ttl` replaces the TTL. NAT is undone on addresses and ports the
+ * way a NAT translates the inner packet of an ICMP error, but the
+ * transport checksum keeps its translated value (what real NATs leave). */
+static size_t arrived(const struct pkt *p, const struct walk *w, uint8_t quote_ttl, uint8_t *q,
+                      size_t cap)
+{
+	size_t n = p->len < cap ? p->len : cap;
+	memcpy(q, p->b, n);
+	if (p->family == AF_INET) {
+		q[1] = w->tos;
+		q[8] = quote_ttl;
+		sim_ip4_csum(q);
+	} else {
+		q[0] = (uint8_t)(0x60 | w->tos >> 4);
+		q[1] = (uint8_t)((q[1] & 0x0f) | (w->tos & 0x0f) << 4);
+		q[7] = quote_ttl;
+	}
+	if (w->natted) {
+		int off = l4csum_off(p->proto);
+		if (p->hl + (size_t)off + 2 <= n)
+			p16(q + p->hl + off, w->l4csum);
+	}
+	return n;
+}
+
+static struct sim_out *out_new(struct sim_engine *e, size_t len, uint64_t at)
+{
+	struct sim_out *o = malloc(sizeof(*o) + len);
+	if (!o)
+		return NULL;
+	o->at_us = at;
+	o->order = e->order++;
+	o->len = (uint32_t)len;
+	return o;
+}
+
+static void emit(struct sim_engine *e, const uint8_t *b, size_t len, uint64_t at)
+{
+	struct sim_out *o;
+	if (!len || !(o = out_new(e, len, at)))
+		return;
+	memcpy(o->data, b, len);
+	if (sim_heap_push(&e->heap, o))
+		free(o);
+	else
+		e->st.replies++;
+}
+
+static bool ratelimit_ok(struct sim_bucket *b, uint64_t t)
+{
+	if (!b->on)
+		return true;
+	if (t > b->last_us) {
+		b->tokens += (double)(t - b->last_us) * b->rate / 1e6;
+		if (b->tokens > b->burst)
+			b->tokens = b->burst;
+		b->last_us = t;
+	}
+	if (b->tokens >= 1) {
+		b->tokens -= 1;
+		return true;
+	}
+	return false;
+}
+
+/* ICMP type/code for an action, per family. */
+static bool act_icmp(enum sim_act a, int family, uint8_t *type, uint8_t *code)
+{
+	bool v4 = family == AF_INET;
+	*type = v4 ? 3 : 1;
+	switch (a) {
+	case SIM_ACT_PORT_UNREACH:
+		*code = v4 ? 3 : 4;
+		return true;
+	case SIM_ACT_PROHIB:
+		*code = v4 ? 13 : 1;
+		return true;
+	case SIM_ACT_HOST_UNREACH:
+		*code = v4 ? 1 : 3;
+		return true;
+	case SIM_ACT_NET_UNREACH:
+		*code = 0;
+		return true;
+	case SIM_ACT_PROTO_UNREACH:
+		if (v4) {
+			*code = 2;
+		} else {
+			*type = 4; /* parameter problem: unrecognized next header */
+			*code = 1;
+		}
+		return true;
+	default:
+		return false;
+	}
+}
+
+struct ctx {
+	struct sim_engine *e;
+	const struct pkt *p;
+	struct walk *w;
+	struct rng *r;
+	uint64_t now, fwd, back;
+	int depth;
+	uint8_t buf[2048];
+	uint8_t quote[1600];
+};
+
+/* Send an ICMP error from node n (source address src). */
+static void send_error(struct ctx *c, const struct sim_node *n, const void *src, uint8_t type,
+                       uint8_t code, uint32_t mtu, uint8_t qttl, bool ext)
+{
+	struct sim_engine *e = c->e;
+	uint64_t at = c->now + c->fwd;
+
+	if (!src || n->silent || !(n->answer & proto_bit(c->p->proto)))
+		return;
+	if (!ratelimit_ok((struct sim_bucket *)&n->rl, at)) {
+		e->st.dropped_rl++;
+		return;
+	}
+	size_t ql = arrived(c->p, c->w, qttl, c->quote, sizeof(c->quote));
+	struct sim_icmp_err pe = {
+		.family = c->p->family,
+		.type = type,
+		.code = code,
+		.mtu = mtu,
+		.src = src,
+		.dst = c->p->src,
+		.ttl = (uint8_t)(n->init_ttl > c->depth - 1 ? n->init_ttl - (c->depth - 1) : 1),
+		.quote = c->quote,
+		.quote_len = ql,
+		.quote_l4 = n->quote,
+		.ext = ext && (n->nmpls || n->ifinfo) ? n : NULL,
+		.ipid = e->ipid++,
+	};
+	size_t len = sim_craft_icmp_error(&pe, c->buf, sizeof(c->buf));
+	emit(e, c->buf, len, c->now + c->fwd + c->back);
+}
+
+/* Node n answers as the destination `dst` would (n == dst unless fake). */
+static void dest_answer(struct ctx *c, const struct sim_node *n, const struct sim_node *dst)
+{
+	const struct pkt *p = c->p;
+	enum sim_act a;
+	uint8_t type, code;
+	uint8_t ttl = (uint8_t)(dst->init_ttl > c->depth - 1 ? dst->init_ttl - (c->depth - 1) : 1);
+	const void *src = node_addr(dst, p->family);
+	/* The remaining TTL is what a host quotes. */
+	uint8_t qttl = c->w->ttl;
+
+	switch (p->proto) {
+	case IPPROTO_UDP:
+		a = dst->act_udp ? dst->act_udp : SIM_ACT_PORT_UNREACH;
+		break;
+	case IPPROTO_TCP:
+		a = dst->act_tcp ? dst->act_tcp : SIM_ACT_RST;
+		break;
+	default:
+		a = dst->act_icmp ? dst->act_icmp : SIM_ACT_ECHO;
+		break;
+	}
+	if (a == SIM_ACT_SILENT)
+		return;
+	if (act_icmp(a, p->family, &type, &code)) {
+		send_error(c, n, src, type, code, 0, qttl, false);
+		return;
+	}
+	size_t len = 0;
+	if (a == SIM_ACT_ECHO && (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6))
+		len = sim_craft_echo_reply(p->b, p->len, ttl, c->e->ipid++, c->buf, sizeof(c->buf));
+	else if ((a == SIM_ACT_SYNACK || a == SIM_ACT_RST) && p->proto == IPPROTO_TCP)
+		len = sim_craft_tcp_reply(p->b, p->len, a == SIM_ACT_SYNACK, (uint32_t)rnext(c->r),
+		                          ttl, c->e->ipid++, c->buf, sizeof(c->buf));
+	if (len && p->family == AF_INET && src)
+		memcpy(c->buf + 12, src, 4), sim_ip4_csum(c->buf), sim_l4_csum(c->buf, len);
+	else if (len && src)
+		memcpy(c->buf + 8, src, 16), sim_l4_csum(c->buf, len);
+	emit(c->e, c->buf, len, c->now + c->fwd + c->back);
+}
+
+static int pick_next(struct sim_engine *e, struct sim_node *n, const struct pkt *p,
+                     const struct walk *w, int target, uint64_t now)
+{
+	const struct sim_scenario *sc = e->sc;
+	const int *nx = n->next;
+	int nn = n->nnext;
+	int cand[SIM_MAX_NEXT], nc = 0;
+
+	if ((n->change_probes && e->nprobes > n->change_probes) ||
+	    (n->change_us && now >= n->change_us)) {
+		nx = n->next2;
+		nn = n->nnext2;
+	}
+	for (int i = 0; i < nn; i++)
+		if (nx[i] == target || sc->reach[(size_t)nx[i] * (size_t)sc->nnodes + (size_t)target])
+			cand[nc++] = nx[i];
+	if (nc == 0) {
+		/* Nothing leads to the target: follow the routes anyway, which
+		 * is how a routing loop or a black hole behaves. */
+		for (int i = 0; i < nn; i++)
+			cand[nc++] = nx[i];
+	}
+	if (nc == 0)
+		return -1;
+	if (nc == 1)
+		return cand[0];
+	if (n->lb == SIM_LB_PACKET)
+		return cand[n->rr++ % (unsigned)nc];
+
+	size_t alen = p->family == AF_INET ? 4 : 16;
+	uint64_t h = 0xcbf29ce484222325ULL ^ sim_mix(sc->seed + (uint64_t)(n - sc->nodes));
+	if (n->hash & SIM_H_SRC)
+		h = hash_bytes(h, w->natted ? w->nsrc : p->src, alen);
+	if (n->hash & SIM_H_DST)
+		h = hash_bytes(h, p->dst, alen);
+	if (n->hash & SIM_H_PROTO)
+		h = hash_bytes(h, &p->proto, 1);
+	if (n->hash & SIM_H_PORTS) {
+		uint8_t b[4];
+		memcpy(b, p->l4, 4);
+		if (w->natted && p->proto != IPPROTO_ICMP && p->proto != IPPROTO_ICMPV6)
+			p16(b, w->nport);
+		h = hash_bytes(h, b, 4);
+	}
+	if (n->hash & SIM_H_FLOWLABEL) {
+		uint8_t b[4] = {0, (uint8_t)(p->flowlabel >> 16), (uint8_t)(p->flowlabel >> 8),
+		                (uint8_t)p->flowlabel};
+		h = hash_bytes(h, b, 4);
+	}
+	if (n->hash & SIM_H_TOS)
+		h = hash_bytes(h, &w->tos, 1);
+	if (n->hash & SIM_H_L4CSUM) {
+		uint8_t b[2];
+		p16(b, w->natted ? w->l4csum : g16(p->l4 + l4csum_off(p->proto)));
+		h = hash_bytes(h, b, 2);
+		if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+			h = hash_bytes(h, p->l4 + 4, 2); /* echo id */
+	}
+	return cand[sim_mix(h) % (uint64_t)nc];
+}
+
+int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_t now)
+{
+	struct sim_scenario *sc = e->sc;
+	struct pkt p;
+	struct walk w;
+	struct rng r;
+	struct ctx *c;
+	static __thread struct ctx cbuf;
+
+	if (parse_probe(&p, b, len)) {
+		e->st.other++;
+		return 0;
+	}
+	/* DNS questions to the simulated resolver are answered directly. */
+	if (sc->dns && p.family == AF_INET && p.proto == IPPROTO_UDP &&
+	    memcmp(p.dst, &sc->dns4, 4) == 0 && g16(p.l4 + 2) == 53) {
+		uint8_t out[1500];
+		size_t n = sim_dns_reply(sc, p.b, p.len, out, sizeof(out));
+		e->st.dns++;
+		emit(e, out, n, now + 200);
+		return 0;
+	}
+	e->nprobes++;
+	e->st.probes++;
+	if (e->record)
+		record(e, &p, now);
+
+	r.s = sim_mix(sc->seed ^ (e->nprobes * 0xd1342543de82ef95ULL));
+	memset(&w, 0, sizeof(w));
+	w.ttl = p.ttl;
+	w.tos = p.tos;
+	memcpy(w.nsrc, p.src, p.family == AF_INET ? 4 : 16);
+	w.nport = g16(p.l4);
+	w.l4csum = g16(p.l4 + l4csum_off(p.proto));
+
+	int target = -1;
+	for (int i = 1; i < sc->nnodes; i++)
+		if (node_has(&sc->nodes[i], p.family, p.dst)) {
+			target = i;
+			break;
+		}
+	if (target < 0)
+		return 0; /* no such host: a black hole */
+
+	c = &cbuf;
+	c->e = e;
+	c->p = &p;
+	c->w = &w;
+	c->r = &r;
+	c->now = now;
+	c->fwd = c->back = 0;
+	c->depth = 0;
+
+	int cur = SIM_PROBER;
+	while (c->depth < 512) {
+		int nx = pick_next(e, &sc->nodes[cur], &p, &w, target, now);
+		if (nx < 0)
+			return 0;
+		struct sim_node *n = &sc->nodes[nx];
+		cur = nx;
+		c->depth++;
+		int64_t f = (int64_t)n->delay_us + rjitter(&r, n->jitter_us);
+		int64_t bk = (int64_t)n->delay_us + rjitter(&r, n->jitter_us);
+		c->fwd += f > 0 ? (uint64_t)f : 0;
+		c->back += bk > 0 ? (uint64_t)bk : 0;
+		if (n->loss > 0 && runif(&r) < n->loss) {
+			e->st.dropped_loss++;
+			return 0;
+		}
+		bool rlost = n->rloss > 0 && runif(&r) < n->rloss;
+		if (nx == target) {
+			if (rlost)
+				return 0;
+			dest_answer(c, n, n);
+			return 0;
+		}
+		const void *src = node_addr(n, p.family);
+		uint8_t type, code;
+		/* Like Linux, the route lookup comes first: an unreachable
+		 * answer wins over an expiring TTL. */
+		if (act_icmp(n->unreach, p.family, &type, &code)) {
+			if (!rlost)
+				send_error(c, n, src, type, code, 0, w.ttl, false);
+			return 0;
+		}
+		if (w.ttl <= 1) {
+			if (rlost)
+				return 0;
+			if (n->fake_dest) {
+				dest_answer(c, n, &sc->nodes[target]);
+				return 0;
+			}
+			uint8_t qt = n->qttl >= 0 ? (uint8_t)n->qttl : w.ttl;
+			send_error(c, n, src, p.family == AF_INET ? 11 : 3, 0, 0, qt, true);
+			return 0;
+		}
+		if (n->mtu && p.len > n->mtu && p.df) {
+			if (!rlost)
+				send_error(c, n, src, p.family == AF_INET ? 3 : 2,
+				           p.family == AF_INET ? 4 : 0, n->mtu, w.ttl, false);
+			return 0;
+		}
+		w.ttl--;
+		if (n->tos >= 0)
+			w.tos = (uint8_t)n->tos;
+		if (n->nat)
+			do_nat(&w, &p, n);
+	}
+	return 0;
+}

@@ -1,0 +1,70 @@
+#!/bin/sh
+# Run simulator scenarios and report PASS/FAIL for each.
+#   tests/sim/run-scenarios.sh [--sim PATH] [--hoptrace PATH] [--build DIR] [--pcap] [SCENARIO...]
+# Without scenarios, runs every tests/sim/scenarios/*.scn. The hoptrace
+# binary: --hoptrace, else $HOPTRACE, else BUILD/src/hoptrace, where BUILD is
+# --build, $HT_BUILD_DIR or ./build. With --pcap (or HT_SIM_TSHARK=1), the
+# TUN traffic of each scenario is also decoded by tshark, which must find no
+# malformed packet and no bad checksum.
+# Exit status: 0 all passed, 1 some failed, 77 all skipped (not root).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+build=${HT_BUILD_DIR:-build}
+sim=""
+hop=${HOPTRACE:-}
+tshark_check=${HT_SIM_TSHARK:-0}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--sim) sim=$2; shift 2 ;;
+	--hoptrace) hop=$2; shift 2 ;;
+	--build) build=$2; shift 2 ;;
+	--pcap) tshark_check=1; shift ;;
+	--) shift; break ;;
+	-*) echo "run-scenarios.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ -n "$sim" ] || sim=$build/tests/sim/hoptrace-sim
+[ -n "$hop" ] || hop=$build/src/hoptrace
+if [ "$(id -u)" != 0 ]; then
+	if [ "${CI:-}" = true ]; then
+		echo "run-scenarios.sh: the simulator needs root (network namespaces, TUN)" >&2
+		exit 1
+	fi
+	echo "SKIP: the simulator needs root (network namespaces, TUN)" >&2
+	exit 77
+fi
+if [ $# -eq 0 ]; then
+	set -- "$here"/scenarios/*.scn
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+pass=0 fail=0 skip=0
+for scn in "$@"; do
+	[ -f "$scn" ] || scn=$here/scenarios/$scn.scn
+	name=$(basename "$scn" .scn)
+	pcap_opt=""
+	[ "$tshark_check" = 1 ] && pcap_opt="--pcap $tmp/$name.pcap"
+	# shellcheck disable=SC2086
+	"$sim" --check --hoptrace "$hop" $pcap_opt --scenario "$scn" >"$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$tshark_check" = 1 ] && command -v tshark >/dev/null; then
+		bad=$(tshark -r "$tmp/$name.pcap" -o ip.check_checksum:TRUE \
+			-o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+			-Y '_ws.malformed || _ws.expert.severity >= 8388608 || ip.checksum.status == 0 || udp.checksum.status == 0 || tcp.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0' 2>"$tmp/tserr")
+		if [ -n "$bad" ]; then
+			echo "FAIL $name.scn: tshark reports problems:" >"$tmp/out"
+			echo "$bad" >>"$tmp/out"
+			rc=1
+		fi
+	fi
+	case $rc in
+	0) pass=$((pass + 1)); echo "PASS $name" ;;
+	77) skip=$((skip + 1)); echo "SKIP $name" ;;
+	*) fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/    /' "$tmp/out" ;;
+	esac
+done
+echo "scenarios: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ] || exit 1
+[ $pass -eq 0 ] && [ $skip -gt 0 ] && exit 77
+exit 0

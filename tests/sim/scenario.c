@@ -1,0 +1,802 @@
+/*
+ * Scenario files. Sections start with a line "[name]":
+ *   [info]     free text
+ *   [network]  the simulated network (see tests/sim/README.md)
+ *   [command]  the command to run inside the namespace (one line)
+ *   [expect]   expected standard output (RTTs as ~N placeholders)
+ *   [stderr]   expected standard error
+ *   [exit]     expected exit status
+ *   [record]   assertions on the probes the simulator received
+ */
+#include "sim.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+bool sim_addr4_allowed(struct in_addr a)
+{
+	/* 198.18.0.0/15 */
+	return (ntohl(a.s_addr) & 0xfffe0000u) == 0xc6120000u;
+}
+
+bool sim_addr6_allowed(const struct in6_addr *a)
+{
+	/* 2001:db8::/32 */
+	return a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x01 && a->s6_addr[2] == 0x0d &&
+	       a->s6_addr[3] == 0xb8;
+}
+
+int sim_node_find(const struct sim_scenario *sc, const char *name)
+{
+	for (int i = 0; i < sc->nnodes; i++)
+		if (strcmp(sc->nodes[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+struct parser {
+	struct sim_scenario *sc;
+	int line;
+	char *err;
+	size_t errlen;
+	struct sim_node rdef, hdef; /* defaults for routers and hosts */
+};
+
+__attribute__((format(printf, 2, 3))) static int perr(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(p->err, p->errlen, "%s:%d: ", p->sc->path[0] ? p->sc->path : "scenario",
+	                 p->line);
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < p->errlen)
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Parse an address of either family; refuses anything outside the two
+ * documentation/benchmark ranges so a scenario can never route real
+ * addresses. */
+static int parse_addr(struct parser *p, const char *s, int *family, struct in_addr *a4,
+                      struct in6_addr *a6)
+{
+	if (inet_pton(AF_INET, s, a4) == 1) {
+		if (!sim_addr4_allowed(*a4))
+			return perr(p, "address %s is outside 198.18.0.0/15: refused", s);
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, a6) == 1) {
+		if (!sim_addr6_allowed(a6))
+			return perr(p, "address %s is outside 2001:db8::/32: refused", s);
+		*family = AF_INET6;
+		return 0;
+	}
+	return perr(p, "bad address '%s'", s);
+}
+
+/* "10ms", "1.5ms", "250us", "2s"; a bare number is milliseconds. */
+static int parse_time(struct parser *p, const char *s, uint64_t *us)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double mult = 1000;
+
+	if (end == s || v < 0)
+		return perr(p, "bad time '%s'", s);
+	if (strcmp(end, "us") == 0)
+		mult = 1;
+	else if (strcmp(end, "ms") == 0 || *end == 0)
+		mult = 1000;
+	else if (strcmp(end, "s") == 0)
+		mult = 1e6;
+	else
+		return perr(p, "bad time unit in '%s'", s);
+	*us = (uint64_t)(v * mult + 0.5);
+	return 0;
+}
+
+static int parse_frac(struct parser *p, const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s)
+		return perr(p, "bad fraction '%s'", s);
+	if (*end == '%')
+		v /= 100;
+	else if (*end)
+		return perr(p, "bad fraction '%s'", s);
+	if (v < 0 || v > 1)
+		return perr(p, "fraction out of range '%s'", s);
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(struct parser *p, const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (end == s || *end || errno || v > max || s[0] == '-')
+		return perr(p, "bad number '%s' (0..%lu)", s, max);
+	*out = v;
+	return 0;
+}
+
+static int parse_act(struct parser *p, const char *s, enum sim_act *a)
+{
+	static const struct {
+		const char *n;
+		enum sim_act a;
+	} t[] = {
+		{"default", SIM_ACT_DEFAULT},   {"silent", SIM_ACT_SILENT},
+		{"unreach", SIM_ACT_PORT_UNREACH}, {"port", SIM_ACT_PORT_UNREACH},
+		{"echo", SIM_ACT_ECHO},         {"synack", SIM_ACT_SYNACK},
+		{"rst", SIM_ACT_RST},           {"prohib", SIM_ACT_PROHIB},
+		{"host", SIM_ACT_HOST_UNREACH}, {"net", SIM_ACT_NET_UNREACH},
+		{"proto", SIM_ACT_PROTO_UNREACH}, {"none", SIM_ACT_DEFAULT},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(s, t[i].n) == 0) {
+			*a = t[i].a;
+			return 0;
+		}
+	return perr(p, "unknown action '%s'", s);
+}
+
+static int parse_protos(struct parser *p, char *s, unsigned *out)
+{
+	unsigned m = 0;
+	if (strcmp(s, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+		if (strcmp(tok, "udp") == 0)
+			m |= SIM_P_UDP;
+		else if (strcmp(tok, "icmp") == 0)
+			m |= SIM_P_ICMP;
+		else if (strcmp(tok, "tcp") == 0)
+			m |= SIM_P_TCP;
+		else if (strcmp(tok, "all") == 0)
+			m |= SIM_P_ALL;
+		else
+			return perr(p, "unknown protocol '%s'", tok);
+	}
+	*out = m;
+	return 0;
+}
+
+static int parse_lb(struct parser *p, char *s, struct sim_node *n)
+{
+	char *fields = strchr(s, ':');
+	if (fields)
+		*fields++ = 0;
+	if (strcmp(s, "packet") == 0) {
+		n->lb = SIM_LB_PACKET;
+		return 0;
+	}
+	if (strcmp(s, "flow") != 0)
+		return perr(p, "lb must be flow, flow:FIELDS or packet");
+	n->lb = SIM_LB_FLOW;
+	if (!fields)
+		return 0;
+	n->hash = 0;
+	for (char *tok = strtok(fields, ","); tok; tok = strtok(NULL, ",")) {
+		if (strcmp(tok, "src") == 0)
+			n->hash |= SIM_H_SRC;
+		else if (strcmp(tok, "dst") == 0)
+			n->hash |= SIM_H_DST;
+		else if (strcmp(tok, "proto") == 0)
+			n->hash |= SIM_H_PROTO;
+		else if (strcmp(tok, "ports") == 0)
+			n->hash |= SIM_H_PORTS;
+		else if (strcmp(tok, "flowlabel") == 0)
+			n->hash |= SIM_H_FLOWLABEL;
+		else if (strcmp(tok, "tos") == 0)
+			n->hash |= SIM_H_TOS;
+		else if (strcmp(tok, "csum") == 0)
+			n->hash |= SIM_H_L4CSUM;
+		else
+			return perr(p, "unknown hash field '%s'", tok);
+	}
+	return 0;
+}
+
+static int node_opt(struct parser *p, struct sim_node *n, char *opt)
+{
+	char *v = strchr(opt, '=');
+	unsigned long u;
+	uint64_t t;
+	int fam;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (v)
+		*v++ = 0;
+	if (!v) {
+		if (strcmp(opt, "silent") == 0)
+			n->silent = true;
+		else if (strcmp(opt, "ratelimit") == 0) {
+			n->rl.on = true;
+			n->rl.burst = 6;
+			n->rl.rate = 1;
+		} else if (strcmp(opt, "fake-dest") == 0)
+			n->fake_dest = true;
+		else
+			return perr(p, "unknown option '%s'", opt);
+		return 0;
+	}
+	if (strcmp(opt, "v4") == 0 || strcmp(opt, "v6") == 0 || strcmp(opt, "addr") == 0) {
+		if (parse_addr(p, v, &fam, &a4, &a6))
+			return -1;
+		if (fam == AF_INET) {
+			n->has4 = true;
+			n->a4 = a4;
+		} else {
+			n->has6 = true;
+			n->a6 = a6;
+		}
+	} else if (strcmp(opt, "name") == 0) {
+		snprintf(n->ptr, sizeof(n->ptr), "%s", v);
+	} else if (strcmp(opt, "delay") == 0) {
+		if (parse_time(p, v, &t))
+			return -1;
+		n->delay_us = (uint32_t)t;
+	} else if (strcmp(opt, "jitter") == 0) {
+		if (parse_time(p, v, &t))
+			return -1;
+		n->jitter_us = (uint32_t)t;
+	} else if (strcmp(opt, "loss") == 0) {
+		return parse_frac(p, v, &n->loss);
+	} else if (strcmp(opt, "rloss") == 0) {
+		return parse_frac(p, v, &n->rloss);
+	} else if (strcmp(opt, "ratelimit") == 0) {
+		if (strcmp(v, "off") == 0) {
+			n->rl.on = false;
+			return 0;
+		}
+		char *slash = strchr(v, '/');
+		if (!slash)
+			return perr(p, "ratelimit=BURST/RATE_PER_S");
+		*slash = 0;
+		n->rl.on = true;
+		n->rl.burst = strtod(v, NULL);
+		n->rl.rate = strtod(slash + 1, NULL);
+		if (n->rl.burst < 1 || n->rl.rate < 0)
+			return perr(p, "bad ratelimit");
+	} else if (strcmp(opt, "answer") == 0) {
+		return parse_protos(p, v, &n->answer);
+	} else if (strcmp(opt, "ttl") == 0) {
+		if (parse_uint(p, v, 255, &u))
+			return -1;
+		n->init_ttl = (uint8_t)u;
+	} else if (strcmp(opt, "quote") == 0) {
+		if (strcmp(v, "full") == 0)
+			n->quote = 0;
+		else if (parse_uint(p, v, 65535, &u))
+			return -1;
+		else
+			n->quote = (int)u;
+	} else if (strcmp(opt, "qttl") == 0) {
+		if (parse_uint(p, v, 1, &u))
+			return -1;
+		n->qttl = (int)u;
+	} else if (strcmp(opt, "mpls") == 0) {
+		n->nmpls = 0;
+		for (char *tok = strtok(v, ","); tok; tok = strtok(NULL, ",")) {
+			if (n->nmpls == SIM_MAX_MPLS)
+				return perr(p, "too many MPLS labels");
+			struct sim_mpls *m = &n->mpls[n->nmpls++];
+			char *e = NULL;
+			m->label = (uint32_t)strtoul(tok, &e, 10);
+			m->exp = 0;
+			m->ttl = 1;
+			if (*e == '/') {
+				m->exp = (uint8_t)strtoul(e + 1, &e, 10);
+				if (*e == '/')
+					m->ttl = (uint8_t)strtoul(e + 1, &e, 10);
+			}
+			if (*e || m->label > 0xfffff || m->exp > 7)
+				return perr(p, "bad MPLS entry (LABEL[/EXP[/TTL]])");
+		}
+	} else if (strcmp(opt, "ifindex") == 0) {
+		if (parse_uint(p, v, 0xffffffffUL, &u))
+			return -1;
+		n->ifinfo = true;
+		n->ifindex = (uint32_t)u;
+	} else if (strcmp(opt, "ifname") == 0) {
+		n->ifinfo = true;
+		snprintf(n->ifname, sizeof(n->ifname), "%s", v);
+	} else if (strcmp(opt, "ifmtu") == 0) {
+		if (parse_uint(p, v, 0xffffffffUL, &u))
+			return -1;
+		n->ifinfo = true;
+		n->ifmtu = (uint32_t)u;
+	} else if (strcmp(opt, "ext") == 0) {
+		if (strcmp(v, "rfc4884") == 0)
+			n->ext_form = SIM_EXT_RFC4884;
+		else if (strcmp(v, "legacy") == 0)
+			n->ext_form = SIM_EXT_LEGACY;
+		else
+			return perr(p, "ext must be rfc4884 or legacy");
+	} else if (strcmp(opt, "tos") == 0) {
+		if (parse_uint(p, v, 255, &u))
+			return -1;
+		n->tos = (int)u;
+	} else if (strcmp(opt, "nat") == 0) {
+		if (parse_addr(p, v, &fam, &a4, &a6))
+			return -1;
+		n->nat = true;
+		if (fam == AF_INET)
+			n->nat4 = a4;
+		else
+			n->nat6 = a6;
+	} else if (strcmp(opt, "natport") == 0) {
+		if (parse_uint(p, v, 65535, &u))
+			return -1;
+		n->nat_port = (uint16_t)u;
+	} else if (strcmp(opt, "mtu") == 0) {
+		if (parse_uint(p, v, 65535, &u) || (u && u < 68))
+			return u < 68 ? perr(p, "mtu must be >= 68") : -1;
+		n->mtu = (uint32_t)u;
+	} else if (strcmp(opt, "unreach") == 0) {
+		return parse_act(p, v, &n->unreach);
+	} else if (strcmp(opt, "udp") == 0) {
+		return parse_act(p, v, &n->act_udp);
+	} else if (strcmp(opt, "icmp") == 0) {
+		return parse_act(p, v, &n->act_icmp);
+	} else if (strcmp(opt, "tcp") == 0) {
+		return parse_act(p, v, &n->act_tcp);
+	} else if (strcmp(opt, "lb") == 0) {
+		return parse_lb(p, v, n);
+	} else {
+		return perr(p, "unknown option '%s'", opt);
+	}
+	return 0;
+}
+
+static void node_init(struct sim_node *n, bool host)
+{
+	memset(n, 0, sizeof(*n));
+	n->host = host;
+	n->answer = SIM_P_ALL;
+	/* Routers commonly answer with 255 (Cisco, Juniper), hosts with 64. */
+	n->init_ttl = host ? 64 : 255;
+	n->qttl = -1;
+	n->tos = -1;
+	n->hash = SIM_H_SRC | SIM_H_DST | SIM_H_PROTO | SIM_H_PORTS;
+}
+
+static int add_link(struct parser *p, int from, int to)
+{
+	struct sim_node *n = &p->sc->nodes[from];
+	for (int i = 0; i < n->nnext; i++)
+		if (n->next[i] == to)
+			return 0;
+	if (n->nnext == SIM_MAX_NEXT)
+		return perr(p, "too many next hops from %s", n->name);
+	n->next[n->nnext++] = to;
+	return 0;
+}
+
+static int lookup(struct parser *p, const char *name)
+{
+	int i = sim_node_find(p->sc, name);
+	if (i < 0)
+		return perr(p, "unknown node '%s'", name), -1;
+	return i;
+}
+
+#define MAXW 64
+
+/* Split on blanks; returns the number of words. */
+static int split(char *s, char **w, int max)
+{
+	int n = 0;
+	while (*s) {
+		while (*s && isspace((unsigned char)*s))
+			s++;
+		if (!*s || *s == '#')
+			break;
+		if (n == max)
+			return -1;
+		w[n++] = s;
+		while (*s && !isspace((unsigned char)*s))
+			s++;
+		if (*s)
+			*s++ = 0;
+	}
+	return n;
+}
+
+static int net_line(struct parser *p, char *line)
+{
+	struct sim_scenario *sc = p->sc;
+	char *w[MAXW];
+	int n = split(line, w, MAXW);
+	int fam;
+	struct in_addr a4;
+	struct in6_addr a6;
+	unsigned long u;
+
+	if (n < 0)
+		return perr(p, "too many words");
+	if (n == 0)
+		return 0;
+	if (strcmp(w[0], "prober") == 0) {
+		for (int i = 1; i < n; i++) {
+			if (parse_addr(p, w[i], &fam, &a4, &a6))
+				return -1;
+			if (fam == AF_INET) {
+				sc->has4 = true;
+				sc->prober4 = a4;
+			} else {
+				sc->has6 = true;
+				sc->prober6 = a6;
+			}
+		}
+	} else if (strcmp(w[0], "seed") == 0 && n == 2) {
+		sc->seed = strtoull(w[1], NULL, 0);
+	} else if (strcmp(w[0], "timeout") == 0 && n == 2) {
+		if (parse_uint(p, w[1], 3600, &u))
+			return -1;
+		sc->timeout_s = (unsigned)u;
+	} else if (strcmp(w[0], "run-as") == 0 && n == 2) {
+		snprintf(sc->run_as, sizeof(sc->run_as), "%s", w[1]);
+	} else if (strcmp(w[0], "sysctl") == 0 && n >= 3) {
+		if (sc->nsysctl == 16)
+			return perr(p, "too many sysctls");
+		if (strncmp(w[1], "net.", 4) != 0 || strstr(w[1], ".."))
+			return perr(p, "only net.* sysctls (namespace-local) may be set");
+		snprintf(sc->sysctl_key[sc->nsysctl], sizeof(sc->sysctl_key[0]), "%s", w[1]);
+		char *v = sc->sysctl_val[sc->nsysctl];
+		v[0] = 0;
+		for (int i = 2; i < n; i++) {
+			size_t l = strlen(v);
+			snprintf(v + l, sizeof(sc->sysctl_val[0]) - l, "%s%s", i > 2 ? " " : "", w[i]);
+		}
+		sc->nsysctl++;
+	} else if (strcmp(w[0], "dns") == 0 && n == 2) {
+		if (parse_addr(p, w[1], &fam, &a4, &a6))
+			return -1;
+		if (fam != AF_INET)
+			return perr(p, "dns resolver must be IPv4");
+		sc->dns = true;
+		sc->dns4 = a4;
+	} else if ((strcmp(w[0], "router") == 0 || strcmp(w[0], "host") == 0) && n >= 2) {
+		bool host = w[0][0] == 'h';
+		if (sim_node_find(sc, w[1]) >= 0)
+			return perr(p, "node '%s' defined twice", w[1]);
+		if (sc->nnodes == SIM_MAX_NODES)
+			return perr(p, "too many nodes");
+		struct sim_node *nd = &sc->nodes[sc->nnodes];
+		*nd = host ? p->hdef : p->rdef;
+		snprintf(nd->name, sizeof(nd->name), "%s", w[1]);
+		for (int i = 2; i < n; i++)
+			if (node_opt(p, nd, w[i]))
+				return -1;
+		if (!nd->has4 && !nd->has6)
+			return perr(p, "node '%s' has no address", w[1]);
+		sc->nnodes++;
+	} else if (strcmp(w[0], "defaults") == 0 && n >= 2) {
+		/* "defaults router|host OPTS": applies to nodes defined later. */
+		struct sim_node *d;
+		if (strcmp(w[1], "router") == 0)
+			d = &p->rdef;
+		else if (strcmp(w[1], "host") == 0)
+			d = &p->hdef;
+		else
+			return perr(p, "defaults router|host OPTIONS");
+		for (int i = 2; i < n; i++)
+			if (node_opt(p, d, w[i]))
+				return -1;
+	} else if (strcmp(w[0], "link") == 0 && n >= 3) {
+		int from = lookup(p, w[1]);
+		if (from < 0)
+			return -1;
+		for (int i = 2; i < n; i++) {
+			int to = lookup(p, w[i]);
+			if (to < 0 || add_link(p, from, to))
+				return -1;
+		}
+	} else if (strcmp(w[0], "path") == 0 && n >= 2) {
+		/* path A B {C D} E: consecutive groups fully linked. */
+		int prev[SIM_MAX_NEXT], nprev = 0;
+		int cur[SIM_MAX_NEXT], ncur;
+		for (int i = 1; i < n; i++) {
+			ncur = 0;
+			if (w[i][0] == '{') {
+				char *s = w[i] + 1;
+				for (;;) {
+					size_t l = strlen(s);
+					bool last = l && s[l - 1] == '}';
+					if (last)
+						s[l - 1] = 0;
+					if (*s) {
+						if (ncur == SIM_MAX_NEXT)
+							return perr(p, "group too large");
+						if ((cur[ncur++] = lookup(p, s)) < 0)
+							return -1;
+					}
+					if (last)
+						break;
+					if (++i >= n)
+						return perr(p, "unterminated {group}");
+					s = w[i];
+				}
+			} else {
+				if ((cur[0] = lookup(p, w[i])) < 0)
+					return -1;
+				ncur = 1;
+			}
+			for (int a = 0; a < nprev; a++)
+				for (int b = 0; b < ncur; b++)
+					if (add_link(p, prev[a], cur[b]))
+						return -1;
+			memcpy(prev, cur, sizeof(cur));
+			nprev = ncur;
+		}
+	} else if (strcmp(w[0], "change") == 0 && n >= 4) {
+		/* change NODE after=N|after=Tms TO... */
+		int from = lookup(p, w[1]);
+		if (from < 0)
+			return -1;
+		struct sim_node *nd = &sc->nodes[from];
+		if (strncmp(w[2], "after=", 6) != 0)
+			return perr(p, "change NODE after=NPROBES|after=TIME NEXT...");
+		const char *v = w[2] + 6;
+		size_t l = strlen(v);
+		if (l && isdigit((unsigned char)v[l - 1])) {
+			if (parse_uint(p, v, 1UL << 40, &u))
+				return -1;
+			nd->change_probes = u;
+		} else {
+			uint64_t t;
+			if (parse_time(p, v, &t))
+				return -1;
+			nd->change_us = t ? t : 1;
+		}
+		for (int i = 3; i < n; i++) {
+			int to = lookup(p, w[i]);
+			if (to < 0)
+				return -1;
+			if (nd->nnext2 == SIM_MAX_NEXT)
+				return perr(p, "too many next hops");
+			nd->next2[nd->nnext2++] = to;
+		}
+	} else {
+		return perr(p, "unknown or malformed statement '%s'", w[0]);
+	}
+	return 0;
+}
+
+static void compute_reach(struct sim_scenario *sc)
+{
+	int n = sc->nnodes;
+	int *stack = malloc(sizeof(int) * (size_t)n * (2 * SIM_MAX_NEXT + 1));
+	free(sc->reach);
+	sc->reach = calloc((size_t)n * (size_t)n, 1);
+	if (!sc->reach || !stack) {
+		free(stack);
+		return;
+	}
+	for (int a = 0; a < n; a++) {
+		uint8_t *r = sc->reach + (size_t)a * (size_t)n;
+		int sp = 0;
+		stack[sp++] = a;
+		while (sp) {
+			int x = stack[--sp];
+			const struct sim_node *nd = &sc->nodes[x];
+			for (int i = 0; i < nd->nnext + nd->nnext2; i++) {
+				int y = i < nd->nnext ? nd->next[i] : nd->next2[i - nd->nnext];
+				if (!r[y]) {
+					r[y] = 1;
+					stack[sp++] = y;
+				}
+			}
+		}
+	}
+	free(stack);
+}
+
+static int append(char **dst, const char *line)
+{
+	size_t a = *dst ? strlen(*dst) : 0, b = strlen(line);
+	char *n = realloc(*dst, a + b + 2);
+	if (!n)
+		return -1;
+	memcpy(n + a, line, b);
+	n[a + b] = '\n';
+	n[a + b + 1] = 0;
+	*dst = n;
+	return 0;
+}
+
+int sim_scenario_parse(struct sim_scenario *sc, const char *text, char *err, size_t errlen)
+{
+	struct parser p = {.sc = sc, .err = err, .errlen = errlen};
+	char *copy = strdup(text);
+	char *save = NULL, *line;
+	enum { S_NONE, S_INFO, S_NET, S_CMD, S_EXPECT, S_STDERR, S_EXIT, S_RECORD } sec = S_NONE;
+	int rc = 0;
+
+	if (!copy)
+		return -1;
+	sc->nnodes = 0;
+	sc->expect_exit = -1;
+	sc->timeout_s = 60;
+	sc->seed = 1;
+	node_init(&p.rdef, false);
+	node_init(&p.hdef, true);
+	/* Node 0 is the prober: the start of every path. */
+	node_init(&sc->nodes[0], false);
+	snprintf(sc->nodes[0].name, sizeof(sc->nodes[0].name), "prober");
+	sc->nnodes = 1;
+
+	/* strsep keeps empty lines, which matter inside [expect]. */
+	save = copy;
+	while ((line = strsep(&save, "\n")) != NULL) {
+		p.line++;
+		size_t l = strlen(line);
+		if (l && line[l - 1] == '\r')
+			line[--l] = 0;
+		if (line[0] == '[' && l > 2 && line[l - 1] == ']') {
+			char *name = line + 1;
+			line[l - 1] = 0;
+			if (strcmp(name, "info") == 0)
+				sec = S_INFO;
+			else if (strcmp(name, "network") == 0)
+				sec = S_NET;
+			else if (strcmp(name, "command") == 0)
+				sec = S_CMD;
+			else if (strcmp(name, "expect") == 0) {
+				sec = S_EXPECT;
+				if (!sc->expect)
+					sc->expect = strdup("");
+			} else if (strcmp(name, "stderr") == 0) {
+				sec = S_STDERR;
+				if (!sc->expect_stderr)
+					sc->expect_stderr = strdup("");
+			} else if (strcmp(name, "exit") == 0)
+				sec = S_EXIT;
+			else if (strcmp(name, "record") == 0)
+				sec = S_RECORD;
+			else {
+				rc = perr(&p, "unknown section [%s]", name);
+				break;
+			}
+			continue;
+		}
+		switch (sec) {
+		case S_NONE:
+		case S_INFO:
+			break;
+		case S_NET:
+			rc = net_line(&p, line);
+			break;
+		case S_CMD: {
+			char *s = line;
+			while (isspace((unsigned char)*s))
+				s++;
+			if (*s == 0 || *s == '#')
+				break;
+			if (sc->command) {
+				rc = perr(&p, "[command] takes one line");
+				break;
+			}
+			sc->command = strdup(s);
+			break;
+		}
+		case S_EXPECT:
+			rc = append(&sc->expect, line);
+			break;
+		case S_STDERR:
+			rc = append(&sc->expect_stderr, line);
+			break;
+		case S_EXIT: {
+			unsigned long u;
+			char *s = line;
+			while (isspace((unsigned char)*s))
+				s++;
+			if (*s == 0 || *s == '#')
+				break;
+			rc = parse_uint(&p, s, 255, &u);
+			sc->expect_exit = (int)u;
+			break;
+		}
+		case S_RECORD: {
+			char *s = line;
+			while (isspace((unsigned char)*s))
+				s++;
+			if (*s && *s != '#')
+				rc = append(&sc->record_checks, s);
+			break;
+		}
+		}
+		if (rc)
+			break;
+	}
+	free(copy);
+	if (rc)
+		return -1;
+	/* Trailing blank lines of a section are layout, not expectation. */
+	for (char **t = &sc->expect; t; t = t == &sc->expect ? &sc->expect_stderr : NULL) {
+		if (!*t)
+			continue;
+		size_t l = strlen(*t);
+		while (l >= 2 && (*t)[l - 1] == '\n' && (*t)[l - 2] == '\n')
+			(*t)[--l] = 0;
+		if (l == 1 && (*t)[0] == '\n')
+			(*t)[0] = 0;
+	}
+	if (!sc->has4 && !sc->has6) {
+		/* The conventional prober addresses. */
+		inet_pton(AF_INET, "198.18.0.1", &sc->prober4);
+		inet_pton(AF_INET6, "2001:db8::1", &sc->prober6);
+		sc->has4 = sc->has6 = true;
+	}
+	/* The prober's node carries its addresses, for completeness. */
+	sc->nodes[0].has4 = sc->has4;
+	sc->nodes[0].a4 = sc->prober4;
+	sc->nodes[0].has6 = sc->has6;
+	sc->nodes[0].a6 = sc->prober6;
+	compute_reach(sc);
+	if (!sc->reach) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	int rc;
+
+	snprintf(sc->path, sizeof(sc->path), "%s", path);
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 16384;
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			buf = nb;
+		}
+		size_t r = fread(buf + len, 1, 4096, f);
+		len += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[len] = 0;
+	rc = sim_scenario_parse(sc, buf, err, errlen);
+	free(buf);
+	return rc;
+}
+
+void sim_scenario_free(struct sim_scenario *sc)
+{
+	free(sc->reach);
+	free(sc->command);
+	free(sc->expect);
+	free(sc->expect_stderr);
+	free(sc->record_checks);
+	sc->reach = NULL;
+	sc->command = sc->expect = sc->expect_stderr = sc->record_checks = NULL;
+}

@@ -1,0 +1,255 @@
+/*
+ * hoptrace-sim: a deterministic simulated network behind a TUN device.
+ *
+ * The engine (engine.c, craft.c, scenario.c) is pure: it takes IP packets
+ * the prober sent and a clock, and schedules the packets the simulated
+ * network sends back. Namespaces, the TUN device and the command being
+ * tested live in main.c and netns.c only, so the engine can be unit-tested
+ * and benchmarked without root.
+ */
+#ifndef HT_SIM_H
+#define HT_SIM_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SIM_MAX_NODES 512
+#define SIM_MAX_NEXT 16
+#define SIM_MAX_MPLS 8
+#define SIM_MAX_PKT 65536
+#define SIM_NAME_LEN 32
+#define SIM_PROBER 0 /* node index of the prober itself */
+
+/* Protocol bits for "answer=" and hashing. */
+enum {
+	SIM_P_UDP = 1,
+	SIM_P_ICMP = 2,
+	SIM_P_TCP = 4,
+	SIM_P_ALL = 7,
+};
+
+/* Fields a per-flow load balancer hashes. "ports" is the first four bytes
+ * of the transport header (ports for UDP/TCP, type/code/checksum for
+ * ICMP), which is what most routers actually hash. */
+enum {
+	SIM_H_SRC = 1,
+	SIM_H_DST = 2,
+	SIM_H_PROTO = 4,
+	SIM_H_PORTS = 8,
+	SIM_H_FLOWLABEL = 16,
+	SIM_H_TOS = 32,
+	SIM_H_L4CSUM = 64, /* UDP/TCP checksum, ICMP checksum (and echo id) */
+};
+
+enum sim_lb {
+	SIM_LB_FLOW = 0,
+	SIM_LB_PACKET,
+};
+
+/* What a node does with a packet addressed to it (or, for fake-dest, with
+ * a packet whose TTL runs out there). */
+enum sim_act {
+	SIM_ACT_DEFAULT = 0, /* port unreach / echo reply / RST */
+	SIM_ACT_SILENT,
+	SIM_ACT_PORT_UNREACH,
+	SIM_ACT_ECHO,
+	SIM_ACT_SYNACK,
+	SIM_ACT_RST,
+	SIM_ACT_PROHIB,       /* !X */
+	SIM_ACT_HOST_UNREACH, /* !H */
+	SIM_ACT_NET_UNREACH,  /* !N */
+	SIM_ACT_PROTO_UNREACH /* !P */
+};
+
+enum sim_ext_form {
+	SIM_EXT_RFC4884 = 0, /* length field set, extensions after padded quote */
+	SIM_EXT_LEGACY,      /* length 0, extensions at offset 128 */
+};
+
+struct sim_mpls {
+	uint32_t label;
+	uint8_t exp, ttl;
+};
+
+struct sim_bucket {
+	bool on;
+	double burst, rate; /* tokens, tokens per second */
+	double tokens;
+	uint64_t last_us;
+};
+
+struct sim_node {
+	char name[SIM_NAME_LEN];
+	bool host; /* a destination host rather than a router */
+	bool has4, has6;
+	struct in_addr a4;
+	struct in6_addr a6;
+	char ptr[128]; /* reverse DNS name, may be empty */
+
+	uint32_t delay_us, jitter_us; /* one-way, on the link into this node */
+	double loss, rloss;           /* forward loss, reply loss */
+	struct sim_bucket rl;         /* ICMP error rate limit */
+	bool silent;                  /* never sends ICMP errors */
+	unsigned answer;              /* SIM_P_* it answers time exceeded for */
+	uint8_t init_ttl;             /* TTL its own packets start with */
+
+	/* Time exceeded details. */
+	int quote;   /* bytes of transport quoted: 0 = as much as fits (RFC 1812) */
+	int qttl;    /* quoted TTL: -1 as received (1), else 0 or 1 */
+	int nmpls;
+	struct sim_mpls mpls[SIM_MAX_MPLS];
+	bool ifinfo;
+	uint32_t ifindex, ifmtu;
+	char ifname[64];
+	enum sim_ext_form ext_form;
+
+	/* Forwarding behaviour. */
+	int tos;  /* rewrite TOS/traffic class of forwarded packets; -1 = no */
+	bool nat; /* rewrite source address/port of forwarded packets */
+	struct in_addr nat4;
+	struct in6_addr nat6;
+	uint16_t nat_port; /* 0: keep the port */
+	uint32_t mtu;      /* MTU of the link out of this node; 0 = unlimited */
+	enum sim_act unreach; /* answer forwarded packets with this instead */
+	bool fake_dest;       /* answers expiring probes as the destination would */
+
+	/* Destination behaviour per protocol. */
+	enum sim_act act_udp, act_icmp, act_tcp;
+
+	/* Routing. */
+	int nnext;
+	int next[SIM_MAX_NEXT];
+	enum sim_lb lb;
+	unsigned hash;
+	/* A path change: after `change_probes` probes seen by the simulator or
+	 * `change_us` since start, next2 replaces next. */
+	int nnext2;
+	int next2[SIM_MAX_NEXT];
+	uint64_t change_probes, change_us;
+	uint32_t rr; /* per-packet round robin position */
+};
+
+struct sim_scenario {
+	char path[512];
+	uint64_t seed;
+	bool has4, has6;
+	struct in_addr prober4;
+	struct in6_addr prober6;
+	int nnodes;
+	struct sim_node nodes[SIM_MAX_NODES];
+	/* reach[a * nnodes + b]: node b can be reached from node a. */
+	uint8_t *reach;
+
+	/* Environment. */
+	char run_as[64];
+	int nsysctl;
+	char sysctl_key[16][96];
+	char sysctl_val[16][64];
+	bool dns;
+	struct in_addr dns4;
+
+	/* Test: command, expected output, exit code, record assertions. */
+	char *command;
+	char *expect;        /* NULL: not checked */
+	char *expect_stderr; /* NULL: not checked */
+	int expect_exit;     /* -1: not checked */
+	char *record_checks;
+	unsigned timeout_s;
+};
+
+/* Scenario file: parse, validate (addresses must lie in 198.18.0.0/15 or
+ * 2001:db8::/32). On error returns -1 and writes a message into err. */
+int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size_t errlen);
+int sim_scenario_parse(struct sim_scenario *sc, const char *text, char *err, size_t errlen);
+void sim_scenario_free(struct sim_scenario *sc);
+bool sim_addr4_allowed(struct in_addr a);
+bool sim_addr6_allowed(const struct in6_addr *a);
+int sim_node_find(const struct sim_scenario *sc, const char *name);
+
+/* One packet to emit at a given time. */
+struct sim_out {
+	uint64_t at_us;
+	uint64_t order; /* tie-break so equal times keep creation order */
+	uint32_t len;
+	uint8_t data[];
+};
+
+struct sim_heap {
+	struct sim_out **v;
+	size_t n, cap;
+};
+
+int sim_heap_push(struct sim_heap *h, struct sim_out *o);
+struct sim_out *sim_heap_pop(struct sim_heap *h);
+static inline const struct sim_out *sim_heap_top(const struct sim_heap *h)
+{
+	return h->n ? h->v[0] : NULL;
+}
+void sim_heap_free(struct sim_heap *h);
+
+struct sim_stats {
+	uint64_t probes, other, replies, dropped_loss, dropped_rl, dns;
+};
+
+struct sim_engine {
+	struct sim_scenario *sc;
+	struct sim_heap heap;
+	uint64_t order;
+	uint64_t nprobes;
+	uint16_t ipid;
+	FILE *record;
+	struct sim_stats st;
+};
+
+int sim_engine_init(struct sim_engine *e, struct sim_scenario *sc);
+void sim_engine_free(struct sim_engine *e);
+/* Feed one IP packet the prober sent, at time now_us (us since start). */
+int sim_engine_input(struct sim_engine *e, const uint8_t *pkt, size_t len, uint64_t now_us);
+
+/* Packet crafting (craft.c), exposed for the unit tests. */
+struct sim_icmp_err {
+	int family;
+	uint8_t type, code;
+	uint32_t mtu; /* frag needed / packet too big */
+	const void *src, *dst; /* in_addr or in6_addr */
+	uint8_t ttl;
+	const uint8_t *quote; /* packet being quoted, starting at its IP header */
+	size_t quote_len;
+	int quote_l4; /* bytes of transport to quote; 0 = as much as fits */
+	const struct sim_node *ext; /* extensions from this node, or NULL */
+	uint16_t ipid;
+};
+/* Build an ICMP/ICMPv6 error as a full IP packet. Returns its length. */
+size_t sim_craft_icmp_error(const struct sim_icmp_err *p, uint8_t *out, size_t cap);
+/* Build the ICMP extension structure (RFC 4884 header + objects). */
+size_t sim_craft_ext(const struct sim_node *n, int family, uint8_t *out, size_t cap);
+/* Echo reply for an echo request (full IP packet in, full IP packet out). */
+size_t sim_craft_echo_reply(const uint8_t *req, size_t len, uint8_t ttl, uint16_t ipid,
+                            uint8_t *out, size_t cap);
+/* TCP SYN-ACK (synack=true) or RST for a segment (full IP packet in). */
+size_t sim_craft_tcp_reply(const uint8_t *req, size_t len, bool synack, uint32_t isn, uint8_t ttl,
+                           uint16_t ipid, uint8_t *out, size_t cap);
+/* Recompute the IPv4 header checksum in place. */
+void sim_ip4_csum(uint8_t *ip);
+/* Recompute the transport checksum of a full packet in place. */
+void sim_l4_csum(uint8_t *pkt, size_t len);
+
+/* Expected-output matching (check.c). Returns true on match; on mismatch
+ * writes a short explanation (line number, expected, got) into why. */
+bool sim_match_output(const char *expect, const char *got, char *why, size_t whylen);
+/* Record assertions against the record file text. */
+bool sim_check_record(const char *checks, const char *record, char *why, size_t whylen);
+
+/* Deterministic randomness: splitmix64. */
+static inline uint64_t sim_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+#endif
