@@ -507,13 +507,15 @@ int ht_dns_collect(void *u, struct pollfd *pfd, int max, uint64_t *deadline)
 {
 	ht_dns *d = u;
 	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-	int bits = ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
+	unsigned bits = (unsigned)ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
 	int n = 0;
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
 		short ev = 0;
-		if (ARES_GETSOCK_READABLE(bits, i))
+		/* The ARES_GETSOCK_* macros shift a signed 1 into the sign
+		 * bit for the last socket; spell them out unsigned. */
+		if (bits & (1u << i))
 			ev |= POLLIN;
-		if (ARES_GETSOCK_WRITABLE(bits, i))
+		if (bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
 			ev |= POLLOUT;
 		if (!ev)
 			continue;
