@@ -31,6 +31,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -190,23 +191,30 @@ static int setup_netns(const struct sim_scenario *sc, int *tunfd, char *err, siz
 	if (sc->dns) {
 		/* A resolv.conf pointing at the simulated resolver, seen only
 		 * in our private mount namespace. */
-		char conf[128], src[64];
+		char conf[128];
 		inet_ntop(AF_INET, &sc->dns4, a4, sizeof(a4));
 		int n = snprintf(conf, sizeof(conf), "nameserver %s\noptions timeout:1 attempts:2\n", a4);
-		int mfd = memfd_create("resolv.conf", MFD_CLOEXEC);
+		/* A bind mount needs a file on a real mount; the file is
+		 * unlinked at once and lives on only as the mount's source. */
+		char tmpl[] = "/tmp/hoptrace-sim-resolv.XXXXXX";
+		int mfd = mkstemp(tmpl);
 		if (mfd < 0 || write(mfd, conf, (size_t)n) != n) {
-			snprintf(err, errlen, "memfd: %s", strerror(errno));
+			snprintf(err, errlen, "resolv.conf: %s", strerror(errno));
+			if (mfd >= 0)
+				unlink(tmpl), close(mfd);
 			close(fd);
 			return -1;
 		}
-		snprintf(src, sizeof(src), "/proc/self/fd/%d", mfd);
-		if (mount(src, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0) {
-			snprintf(err, errlen, "bind-mount resolv.conf: %s", strerror(errno));
-			close(mfd);
-			close(fd);
-			return -1;
-		}
+		fchmod(mfd, 0644);
 		close(mfd);
+		int mrc = mount(tmpl, "/etc/resolv.conf", NULL, MS_BIND, NULL);
+		int merr = errno;
+		unlink(tmpl);
+		if (mrc < 0) {
+			snprintf(err, errlen, "bind-mount resolv.conf: %s", strerror(merr));
+			close(fd);
+			return -1;
+		}
 	}
 	*tunfd = fd;
 	return 0;
