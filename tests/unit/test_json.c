@@ -64,6 +64,21 @@ static const char *names(void *u, const ht_addr *a)
 	return NULL;
 }
 
+/* With HT_JSON_DUMP_DIR set, every output is also written there (as
+ * NAME.json for documents, NAME.jsonl for lines) for the schema check. */
+static void dump_out(const char *name, bool lines, const char *buf)
+{
+	const char *dir = getenv("HT_JSON_DUMP_DIR");
+	if (!dir)
+		return;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s.%s", dir, name, lines ? "jsonl" : "json");
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(buf, f);
+	fclose(f);
+}
+
 struct run {
 	char *buf;
 	size_t len;
@@ -155,6 +170,8 @@ static void play(struct run *r, enum ht_json_mode mode, bool pretty)
 	                              .probes_past_dst = 0};
 	assert_int_equal(ht_json_end(r->j, &st), 0);
 	fclose(r->f);
+	dump_out(mode == HT_JSON_LINES ? "play" : pretty ? "play-pretty" : "play-compact",
+	         mode == HT_JSON_LINES, r->buf);
 }
 
 #define PARAMS                                                                                 \
@@ -299,6 +316,7 @@ static void test_reply_fields(void **state)
 	ht_json_on_event(j, &done);
 	assert_int_equal(ht_json_end(j, NULL), 0);
 	fclose(f);
+	dump_out("reply-fields", true, buf);
 
 	const char *want =
 	        "{\"type\":\"trace_start\",\"schema\":1,\"version\":\"" HT_VERSION "\","
@@ -357,6 +375,7 @@ static void test_hostile_strings(void **state)
 	ev_hop(j, &h);
 	assert_int_equal(ht_json_end(j, NULL), 0);
 	fclose(f);
+	dump_out("hostile", false, buf);
 
 	/* No raw control byte anywhere, and jansson (which rejects invalid
 	 * UTF-8) reads it back. */
@@ -398,6 +417,7 @@ static void test_empty_trace(void **state)
 	assert_int_equal(ht_json_begin(&j, f, &o, &cfg, "198.18.0.9"), 0);
 	assert_int_equal(ht_json_end(j, NULL), 0);
 	fclose(f);
+	dump_out("empty", false, buf);
 	assert_non_null(strstr(buf, "\"method\":\"tcp\""));
 	assert_non_null(strstr(buf, "\"port\":443,"));
 	assert_non_null(strstr(buf, "\"hops\":[],\"stop\":{\"reason\":\"none\",\"last_ttl\":0}}\n"));
