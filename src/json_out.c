@@ -318,6 +318,8 @@ static json_t *params_obj(struct ht_json *j)
 	set(w, "here", json_real(c->wait_here));
 	set(w, "near", json_real(c->wait_near));
 	set_int(w, "min_us", c->wait_min_us);
+	set(w, "far", json_real(c->wait_far));
+	set_int(w, "far_us", c->wait_far_us);
 	set(o, "wait", w);
 	return o;
 }

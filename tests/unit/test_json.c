@@ -52,6 +52,8 @@ static void test_cfg(struct ht_config *c)
 	c->wait_here = 3.0;
 	c->wait_near = 10.0;
 	c->wait_min_us = 20000;
+	c->wait_far = 4.0;
+	c->wait_far_us = 500000;
 	c->packet_len = 60;
 }
 
@@ -178,7 +180,7 @@ static void play(struct run *r, enum ht_json_mode mode, bool pretty)
 	"{\"method\":\"udp\",\"family\":\"ipv4\",\"flow\":\"paris\",\"first_ttl\":1,"            \
 	"\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,\"port\":33434,"             \
 	"\"packet_len\":60,\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"       \
-	"\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000}}"
+	"\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":4.0,\"far_us\":500000}}"
 #define TARGET "{\"name\":\"dst.example\",\"addr\":\"198.18.0.9\"}"
 #define P0                                                                                     \
 	"\"seq\":0,\"idx\":0,\"state\":\"reply\",\"sent_ms\":0.0,\"addr\":\"198.18.0.1\","        \
@@ -324,7 +326,7 @@ static void test_reply_fields(void **state)
 	        "\"parameters\":{\"method\":\"icmp\",\"family\":\"ipv6\",\"flow\":\"classic\","
 	        "\"first_ttl\":1,\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,"
 	        "\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"
-	        "\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000}}}\n"
+	        "\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":4.0,\"far_us\":500000}}}\n"
 	        "{\"type\":\"probe_done\",\"ttl\":3,\"seq\":7,\"idx\":1,\"state\":\"reply\","
 	        "\"addr\":\"2001:db8::3\",\"rtt_ms\":4294967.295,\"reached\":false,"
 	        "\"reply\":{\"kind\":\"packet_too_big\",\"icmp_type\":2,\"icmp_code\":0,"
