@@ -5,8 +5,8 @@
 
 #include "io/io.h"
 
-#include <arpa/inet.h>
 #include <ares.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -31,8 +31,8 @@ struct ht_dns {
 	ares_channel ch;
 	struct ent *ents;
 	int nents, cap;
-	int pending;    /* PTR lookups in flight */
-	bool freeing;   /* ares_destroy() is running our callbacks */
+	int pending;  /* PTR lookups in flight */
+	bool freeing; /* ares_destroy() is running our callbacks */
 	ht_dns_done_fn done_cb;
 	void *done_u;
 
@@ -255,8 +255,9 @@ int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, c
 	hints.ai_flags = numfam ? ARES_AI_NUMERICHOST : 0;
 	ares_getaddrinfo(d->ch, name, NULL, &hints, fwd_cb, q);
 
-	uint64_t until = mono_us() +
-	                 (uint64_t)(timeout_ms > 0 ? timeout_ms : HT_DNS_RESOLVE_TIMEOUT_MS) * 1000u;
+	uint64_t until =
+	        mono_us() +
+	        (uint64_t)(timeout_ms > 0 ? timeout_ms : HT_DNS_RESOLVE_TIMEOUT_MS) * 1000u;
 	while (!q->done && mono_us() < until)
 		run_once(d, until);
 	if (!q->done) {

@@ -301,7 +301,8 @@ static json_t *params_obj(struct ht_json *j)
 		if (!port && j->o.flow)
 			port = j->o.flow->dport;
 		if (!port)
-			port = c->method == HT_METHOD_TCP ? HT_DEFAULT_TCP_PORT : HT_DEFAULT_UDP_PORT;
+			port = c->method == HT_METHOD_TCP ? HT_DEFAULT_TCP_PORT
+			                                  : HT_DEFAULT_UDP_PORT;
 		set_int(o, "port", port);
 	}
 	size_t len = c->packet_len;

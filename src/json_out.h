@@ -37,8 +37,8 @@ typedef const char *(*ht_json_name_fn)(void *u, const ht_addr *a);
 
 struct ht_json_opts {
 	enum ht_json_mode mode;
-	bool pretty;              /* document mode: indent by 2 (else compact) */
-	ht_json_name_fn name_fn;  /* NULL: no names (-n) */
+	bool pretty;             /* document mode: indent by 2 (else compact) */
+	ht_json_name_fn name_fn; /* NULL: no names (-n) */
 	void *name_u;
 	const struct ht_flow *flow; /* optional: source address and ports in use */
 };

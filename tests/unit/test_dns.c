@@ -16,11 +16,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -48,8 +48,8 @@ struct answer {
 	int delay_ms;
 };
 
-#define T_A 1
-#define T_PTR 12
+#define T_A    1
+#define T_PTR  12
 #define T_AAAA 28
 
 static const char long_label[] =
@@ -62,7 +62,9 @@ static const struct answer answers[] = {
         {.qname = "2.0.18.198.in-addr.arpa",
          .qtype = T_PTR,
          .labels = {"\x1b]0;owned\x07r2", "example"}},
-        {.qname = "3.0.18.198.in-addr.arpa", .qtype = T_PTR, .labels = {"r3\xff\xfe\xc3(", "example"}},
+        {.qname = "3.0.18.198.in-addr.arpa",
+         .qtype = T_PTR,
+         .labels = {"r3\xff\xfe\xc3(", "example"}},
         {.qname = "4.0.18.198.in-addr.arpa",
          .qtype = T_PTR,
          .labels = {long_label, long_label, long_label, long_label}},
@@ -74,7 +76,8 @@ static const struct answer answers[] = {
         {.qname = "7.0.18.198.in-addr.arpa", .qtype = T_PTR, .drop = true},
         {.qname = "8.0.18.198.in-addr.arpa",
          .qtype = T_PTR,
-         .labels = {long_label, long_label, long_label, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}},
+         .labels = {long_label, long_label, long_label,
+                    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}},
         {.qname = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
          .qtype = T_PTR,
          .labels = {"v6", "example"}},
@@ -276,7 +279,9 @@ static void test_clean_name(void **state)
 	assert_safe(out);
 	assert_null(strchr(out, 0x1b));
 	assert_non_null(strstr(out, "red"));
-	ht_dns_clean_name(out, sizeof(out), "bad\xff\xfe\xc3(utf8\x9b" "31m\r\n.example");
+	ht_dns_clean_name(out, sizeof(out),
+	                  "bad\xff\xfe\xc3(utf8\x9b"
+	                  "31m\r\n.example");
 	assert_safe(out);
 	/* Valid UTF-8 survives (a hosts file may hold it). */
 	ht_dns_clean_name(out, sizeof(out), "caf\xc3\xa9.example");
@@ -392,8 +397,7 @@ static void test_resolve_host(void **state)
 	assert_int_equal(ht_dns_resolve_host(d, "host.test", AF_INET, &a, err, sizeof(err), 0), 0);
 	assert_int_equal(a.family, AF_INET);
 	assert_memory_equal(&a.u.v4, &want4.u.v4, 4);
-	assert_int_equal(ht_dns_resolve_host(d, "host.test", AF_INET6, &a, err, sizeof(err), 0),
-	                 0);
+	assert_int_equal(ht_dns_resolve_host(d, "host.test", AF_INET6, &a, err, sizeof(err), 0), 0);
 	assert_int_equal(a.family, AF_INET6);
 	assert_memory_equal(&a.u.v6, &want6.u.v6, 16);
 	/* Numeric input needs no server; the wrong family is an error. */
@@ -411,14 +415,13 @@ static void test_resolve_host(void **state)
 	                 -ENOENT);
 	assert_string_equal(err, "cannot resolve 'foo.invalid': Domain name not found");
 	assert_int_equal(a.family, 0);
-	assert_int_equal(
-	        ht_dns_resolve_host(d, "v4only.test", AF_INET6, &a, err, sizeof(err), 0),
-	        -EAFNOSUPPORT);
+	assert_int_equal(ht_dns_resolve_host(d, "v4only.test", AF_INET6, &a, err, sizeof(err), 0),
+	                 -EAFNOSUPPORT);
 	assert_string_equal(err, "cannot resolve 'v4only.test': no IPv6 address");
 	/* The name in the message is sanitised too. */
-	assert_int_equal(ht_dns_resolve_host(d, "x\x1b[2J.invalid", AF_INET, &a, err, sizeof(err),
-	                                     0),
-	                 -ENOENT);
+	assert_int_equal(
+	        ht_dns_resolve_host(d, "x\x1b[2J.invalid", AF_INET, &a, err, sizeof(err), 0),
+	        -ENOENT);
 	assert_null(strchr(err, 0x1b));
 	assert_safe(err);
 
@@ -604,18 +607,16 @@ static void test_hosts_file_sanitised(void **state)
 	assert_true(n > 0);
 	got[n] = '\0';
 	/* ESC, BEL and each invalid byte became '?'; valid UTF-8 stayed. */
-	assert_string_equal(got, "evil?]0;owned?red?" "?(.example|caf\xc3\xa9.example");
+	assert_string_equal(got, "evil?]0;owned?red?"
+	                         "?(.example|caf\xc3\xa9.example");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_clean_name),
-	        cmocka_unit_test(test_ptr_names),
-	        cmocka_unit_test(test_ptr_nonblocking),
-	        cmocka_unit_test(test_resolve_host),
-	        cmocka_unit_test(test_hold_queue),
-	        cmocka_unit_test(test_hold_flush),
+	        cmocka_unit_test(test_clean_name),           cmocka_unit_test(test_ptr_names),
+	        cmocka_unit_test(test_ptr_nonblocking),      cmocka_unit_test(test_resolve_host),
+	        cmocka_unit_test(test_hold_queue),           cmocka_unit_test(test_hold_flush),
 	        cmocka_unit_test(test_hosts_file_sanitised),
 	};
 	return cmocka_run_group_tests(tests, server_setup, server_teardown);

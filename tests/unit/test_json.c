@@ -172,35 +172,38 @@ static void play(struct run *r, enum ht_json_mode mode, bool pretty)
 	                              .probes_past_dst = 0};
 	assert_int_equal(ht_json_end(r->j, &st), 0);
 	fclose(r->f);
-	dump_out(mode == HT_JSON_LINES ? "play" : pretty ? "play-pretty" : "play-compact",
+	dump_out(mode == HT_JSON_LINES ? "play"
+	         : pretty              ? "play-pretty"
+	                               : "play-compact",
 	         mode == HT_JSON_LINES, r->buf);
 }
 
-#define PARAMS                                                                                 \
-	"{\"method\":\"udp\",\"family\":\"ipv4\",\"flow\":\"paris\",\"first_ttl\":1,"            \
-	"\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,\"port\":33434,"             \
-	"\"packet_len\":60,\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"       \
-	"\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":4.0,\"far_us\":500000}}"
+#define PARAMS                                                                                     \
+	"{\"method\":\"udp\",\"family\":\"ipv4\",\"flow\":\"paris\",\"first_ttl\":1,"              \
+	"\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,\"port\":33434,"               \
+	"\"packet_len\":60,\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"         \
+	"\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":4.0,"    \
+	"\"far_us\":500000}}"
 #define TARGET "{\"name\":\"dst.example\",\"addr\":\"198.18.0.9\"}"
-#define P0                                                                                     \
-	"\"seq\":0,\"idx\":0,\"state\":\"reply\",\"sent_ms\":0.0,\"addr\":\"198.18.0.1\","        \
+#define P0                                                                                         \
+	"\"seq\":0,\"idx\":0,\"state\":\"reply\",\"sent_ms\":0.0,\"addr\":\"198.18.0.1\","         \
 	"\"name\":\"r1.example.net\",\"rtt_ms\":1.234,\"reached\":false,"                          \
 	"\"reply\":{\"kind\":\"time_exceeded\",\"icmp_type\":11,\"icmp_code\":0,"                  \
 	"\"reply_ttl\":255,\"quoted_ttl\":1}"
 #define P1 "\"seq\":1,\"idx\":1,\"state\":\"timeout\",\"sent_ms\":0.25"
-#define P2                                                                                     \
+#define P2                                                                                         \
 	"\"seq\":2,\"idx\":0,\"state\":\"reply\",\"sent_ms\":0.5,\"addr\":\"198.18.0.9\","         \
 	"\"rtt_ms\":2.002,\"reached\":true,\"reply\":{\"kind\":\"port_unreach\",\"icmp_type\":3,"  \
 	"\"icmp_code\":3,\"reply_ttl\":63}"
-#define P3_NODUP                                                                               \
+#define P3_NODUP                                                                                   \
 	"\"seq\":3,\"idx\":1,\"state\":\"reply\",\"sent_ms\":0.75,\"addr\":\"198.18.0.9\","        \
 	"\"rtt_ms\":2.003,\"reached\":true,\"reply\":{\"kind\":\"port_unreach\",\"icmp_type\":3,"  \
 	"\"icmp_code\":3,\"reply_ttl\":63}"
-#define P3                                                                                     \
+#define P3                                                                                         \
 	"\"seq\":3,\"idx\":1,\"state\":\"reply\",\"sent_ms\":0.75,\"addr\":\"198.18.0.9\","        \
 	"\"rtt_ms\":2.003,\"reached\":true,\"dups\":1,\"reply\":{\"kind\":\"port_unreach\","       \
 	"\"icmp_type\":3,\"icmp_code\":3,\"reply_ttl\":63}"
-#define STATS                                                                                  \
+#define STATS                                                                                      \
 	"{\"probes_sent\":4,\"replies_matched\":3,\"replies_unmatched\":7,"                        \
 	"\"replies_duplicate\":1,\"probes_past_dst\":0}"
 
@@ -220,8 +223,10 @@ static void test_lines_exact(void **state)
 	        "{\"type\":\"probe_done\",\"ttl\":2," P2 "}\n"
 	        "{\"type\":\"probe_done\",\"ttl\":2," P3_NODUP "}\n"
 	        "{\"type\":\"probe_done\",\"ttl\":1," P1 "}\n"
-	        "{\"type\":\"hop_done\",\"ttl\":1,\"reached\":false,\"probes\":[{" P0 "},{" P1 "}]}\n"
-	        "{\"type\":\"hop_done\",\"ttl\":2,\"reached\":true,\"probes\":[{" P2 "},{" P3 "}]}\n"
+	        "{\"type\":\"hop_done\",\"ttl\":1,\"reached\":false,\"probes\":[{" P0 "},{" P1
+	        "}]}\n"
+	        "{\"type\":\"hop_done\",\"ttl\":2,\"reached\":true,\"probes\":[{" P2 "},{" P3
+	        "}]}\n"
 	        "{\"type\":\"name\",\"addr\":\"198.18.0.1\",\"name\":\"r1.example.net\"}\n"
 	        "{\"type\":\"trace_done\",\"stop\":{\"reason\":\"reached\",\"last_ttl\":2},"
 	        "\"stats\":" STATS "}\n";
@@ -326,7 +331,8 @@ static void test_reply_fields(void **state)
 	        "\"parameters\":{\"method\":\"icmp\",\"family\":\"ipv6\",\"flow\":\"classic\","
 	        "\"first_ttl\":1,\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,"
 	        "\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"
-	        "\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":4.0,\"far_us\":500000}}}\n"
+	        "\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":"
+	        "4.0,\"far_us\":500000}}}\n"
 	        "{\"type\":\"probe_done\",\"ttl\":3,\"seq\":7,\"idx\":1,\"state\":\"reply\","
 	        "\"addr\":\"2001:db8::3\",\"rtt_ms\":4294967.295,\"reached\":false,"
 	        "\"reply\":{\"kind\":\"packet_too_big\",\"icmp_type\":2,\"icmp_code\":0,"
@@ -422,7 +428,8 @@ static void test_empty_trace(void **state)
 	dump_out("empty", false, buf);
 	assert_non_null(strstr(buf, "\"method\":\"tcp\""));
 	assert_non_null(strstr(buf, "\"port\":443,"));
-	assert_non_null(strstr(buf, "\"hops\":[],\"stop\":{\"reason\":\"none\",\"last_ttl\":0}}\n"));
+	assert_non_null(
+	        strstr(buf, "\"hops\":[],\"stop\":{\"reason\":\"none\",\"last_ttl\":0}}\n"));
 	free(buf);
 }
 
