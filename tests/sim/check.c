@@ -6,6 +6,9 @@
  * output uses, normally ms): by default [N - max(0.5, 10%), N + max(4,
  * 30%)], which absorbs scheduling noise but still tells 10 ms from 20 ms.
  * "~N+-T" (or "~N±T") gives an explicit tolerance, "~*" any number.
+ * "{A|B}" matches either alternative (for choices the tested program makes
+ * at random, such as which branch of a per-flow load balancer its source
+ * port hashes to).
  *
  * Record assertions ([record] section), one per line:
  *   count [KEY=VALUE...] OP N      probes matching all filters
@@ -31,6 +34,38 @@ static bool match_line(const char *e, const char *ee, const char *g, const char 
 {
 	const char *g0 = g;
 	while (e < ee) {
+		if (*e == '{' && e + 1 < ee) {
+			/* {A|B|...}: any one alternative, then the rest of the
+			 * line. Tried in order; the first that matches wins. */
+			const char *close = memchr(e, '}', (size_t)(ee - e));
+			if (close) {
+				const char *alt = e + 1;
+				int bestcol = 0;
+				for (;;) {
+					const char *bar = memchr(alt, '|', (size_t)(close - alt));
+					const char *aend = bar ? bar : close;
+					size_t al = (size_t)(aend - alt), rl = (size_t)(ee - close - 1);
+					char *tmp = malloc(al + rl + 1);
+					if (!tmp)
+						return false;
+					memcpy(tmp, alt, al);
+					memcpy(tmp + al, close + 1, rl);
+					tmp[al + rl] = 0;
+					int c2 = 0;
+					bool ok = match_line(tmp, tmp + al + rl, g, ge, &c2, note, notelen);
+					free(tmp);
+					if (ok)
+						return true;
+					if (c2 > bestcol)
+						bestcol = c2;
+					if (!bar)
+						break;
+					alt = bar + 1;
+				}
+				*col = (int)(g - g0) + bestcol;
+				return false;
+			}
+		}
 		if (*e == '~' && e + 1 < ee && (isdigit((unsigned char)e[1]) || e[1] == '*')) {
 			double want = 0, lo, hi;
 			bool any = e[1] == '*';
@@ -92,7 +127,8 @@ bool sim_match_output(const char *expect, const char *got, char *why, size_t why
 	const char *e = expect, *g = got;
 
 	for (;;) {
-		if (!*e && !*g)
+		/* Trailing blank lines are layout on either side. */
+		if (!e[strspn(e, "\n")] && !g[strspn(g, "\n")])
 			return true;
 		const char *ee = line_end(e), *ge = line_end(g);
 		int col = 0;
