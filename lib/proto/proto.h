@@ -73,7 +73,9 @@ enum ht_rx_kind {
  * 0. Returns -ENOENT when the packet is well formed but not ours (other
  * traffic, other flows), -EINVAL when malformed/truncated/inconsistent.
  * `from` is the sender as the socket reported it (used for IPv6, checked
- * against the header for IPv4). rx_us is left to the caller.
+ * against the header for IPv4). rx_us is left to the caller. On error
+ * *out is left untouched. The rules for recognising our probes in quotes
+ * (including NAT-altered ones) are in lib/method/{udp,icmp,tcp}.c.
  */
 int ht_reply_decode(const struct ht_flow *f, enum ht_rx_kind kind,
                     const uint8_t *pkt, size_t len, const ht_addr *from,
@@ -88,7 +90,10 @@ int ht_reply_decode(const struct ht_flow *f, enum ht_rx_kind kind,
  */
 int ht_icmp_ext_parse(int family, const uint8_t *icmp, size_t len, struct ht_reply *out);
 
-/* Internet checksum helpers. */
+/* Internet checksum helpers. Sums are of big-endian 16-bit words; only
+ * the last piece added may have an odd length. ht_csum_fold() and
+ * ht_csum() return the value for a checksum field as a host-order number
+ * (store it big-endian); a buffer that verifies gives ht_csum() == 0. */
 uint32_t ht_csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t ht_csum_fold(uint32_t sum);
 uint16_t ht_csum(const void *data, size_t len);
