@@ -138,6 +138,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (app.o.cfg.packet_len &&
+	    app.o.cfg.packet_len < ht_probe_min_len(app.o.cfg.family, app.o.cfg.method)) {
+		fprintf(stderr, "hoptrace: packet length %zu is too short: this method needs at least %zu\n",
+		        app.o.cfg.packet_len, ht_probe_min_len(app.o.cfg.family, app.o.cfg.method));
+		ht_dns_free(app.dns);
+		return 2;
+	}
 	rc = ht_io_open(&io, &app.o.cfg, &app.o.io, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "hoptrace: %s\n", err[0] ? err : strerror(-rc));

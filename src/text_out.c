@@ -17,6 +17,7 @@ void ht_text_header(const struct ht_text_out *t, const char *target, const ht_ad
 	ht_sanitize(name, sizeof(name), target, strlen(target));
 	fprintf(t->out, "hoptrace to %s (%s), %d hops max, %zu byte packets\n", name,
 	        ht_addr_str(dst, addr, sizeof(addr)), max_ttl, packet_len);
+	fflush(t->out);
 }
 
 static void print_ext(const struct ht_text_out *t, const struct ht_reply *r)
