@@ -1,0 +1,139 @@
+#!/bin/bash
+# bench/run.sh: hoptrace against Debian's traceroute, tracepath, mtr and scamper on
+# the same real-router lab paths (tests/netns/lab.sh), with per-router delay from
+# bench/nfq-delay. Prints, per path and tool: wall time, wall time as a multiple of
+# the round trip to the destination, probes sent (counted by iptables in the first
+# router), probes that reached the destination with TTL to spare, and hops correct
+# against the lab's known truth. A benchmark, not a test: it prints figures and
+# exits 0 unless the lab cannot be built.
+#
+#   usage: bench/run.sh [PATH..]      PATH: linear silent-hop silent-dest long (default all)
+#   env:   HOPTRACE=path/to/hoptrace  (default build/src/hoptrace; "missing" if absent)
+#          BENCH_DELAY_MS=5           one-way delay per router
+#          BENCH_TIMEOUT=90           seconds before a tool run is killed
+#          BENCH_TOOLS="hoptrace traceroute tracepath mtr scamper"
+set -u
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$BENCH_DIR/.." && pwd)
+. "$TOP/tests/netns/lab.sh"
+
+HOPTRACE=${HOPTRACE:-$TOP/build/src/hoptrace}
+DELAY=${BENCH_DELAY_MS:-5}
+TMO=${BENCH_TIMEOUT:-90}
+TOOLS=${BENCH_TOOLS:-hoptrace traceroute tracepath mtr scamper}
+if [ -z "${LAB_NFQ_DELAY:-}" ]; then
+	for c in "$TOP/build/bench/nfq-delay" "$TOP/build-lab/bench/nfq-delay"; do
+		[ -x "$c" ] && LAB_NFQ_DELAY=$c && break
+	done
+	export LAB_NFQ_DELAY
+fi
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench/run.sh: needs root (network namespaces, iptables, NFQUEUE): run it with sudo" >&2
+	exit 1
+fi
+
+tool_cmd() {
+	case "$1" in
+	hoptrace) echo "$HOPTRACE -n" ;;
+	traceroute) echo "traceroute -n" ;;
+	tracepath) echo "tracepath -n" ;;
+	mtr) echo "mtr --report -n -c 1" ;;
+	scamper) echo "scamper -c trace -i" ;;
+	esac
+}
+
+# score TRUTH PARSED -> "correct/expected[ wrong W]"
+score() {
+	# Multi-line values go through the environment: awk -v rejects newlines.
+	BENCH_TRUTH=$1 BENCH_GOT=$2 awk '
+	BEGIN {
+		truth = ENVIRON["BENCH_TRUTH"]; got = ENVIRON["BENCH_GOT"]
+		n = split(truth, t, "\n")
+		for (i = 1; i <= n; i++) { split(t[i], f, " "); want[f[1]] = f[2]; if (f[2] != "*") nexp++ }
+		m = split(got, g, "\n")
+		for (i = 1; i <= m; i++) {
+			if (g[i] == "") continue
+			split(g[i], f, " "); have[f[1]] = f[2]
+			if (f[2] != "*" && (!(f[1] in want) || want[f[1]] != f[2])) wrong++
+		}
+		for (k in want) if (want[k] != "*" && have[k] == want[k]) ok++
+		printf "%d/%d%s", ok, nexp, wrong ? " WRONG " wrong : ""
+	}'
+}
+
+declare -A WALL
+
+bench_path() {
+	local name=$1 routers=$2 silent=$3 sdest=$4
+	LAB_NO_TRAP=1 LAB_ROUTERS=$routers LAB_SILENT_HOPS=$silent LAB_SILENT_DEST=$sdest \
+		LAB_DELAY_MS=$DELAY LAB_RATELIMIT=0 lab_up || { lab_down; exit 1; }
+	local rtt rttsrc="nominal"
+	rtt=$LAB_RTT_MS
+	if [ "$sdest" != 1 ]; then
+		local m
+		m=$(lab_prober ping -n -q -c 3 -i 0.2 "$LAB_DEST4" | awk -F/ '/^rtt/ {print $5}')
+		[ -n "$m" ] && rtt=$m rttsrc="ping"
+	fi
+	local truth
+	truth=$(lab_truth 4)
+	echo
+	echo "== $name: $LAB_HOPS hops, ${DELAY} ms per router each way, round trip ${rtt} ms ($rttsrc)" \
+		"; silent hop: ${silent:-none}; silent destination: $([ "$sdest" = 1 ] && echo yes || echo no)"
+	printf "%-11s %10s %9s %7s %7s %-12s %s\n" tool wall_ms x_rtt probes past hops_ok note
+	local t cmd out s e ms rc cnt note x
+	for t in $TOOLS; do
+		if [ "$t" = hoptrace ] && [ ! -x "$HOPTRACE" ]; then
+			printf "%-11s %10s %9s %7s %7s %-12s %s\n" hoptrace - - - - - "missing ($HOPTRACE)"
+			continue
+		fi
+		cmd=$(tool_cmd "$t")
+		lab_count_reset
+		s=$(date +%s%N)
+		rc=0
+		out=$(timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" $cmd "$LAB_DEST4" 2>&1) || rc=$?
+		e=$(date +%s%N)
+		ms=$(((e - s) / 1000000))
+		cnt=$(lab_count)
+		note=""
+		[ $rc = 124 ] && note="killed after ${TMO} s"
+		[ $rc != 0 ] && [ $rc != 124 ] && note="exit $rc"
+		x=$(awk -v a="$ms" -v b="$rtt" 'BEGIN {printf "%.2f", a / b}')
+		WALL[$name.$t]=$ms
+		printf "%-11s %10d %9s %7s %7s %-12s %s\n" "$t" "$ms" "${x}x" "${cnt% *}" "${cnt#* }" \
+			"$(score "$truth" "$(printf '%s\n' "$out" | lab_parse_hops)")" "$note"
+		[ -n "${BENCH_VERBOSE:-}" ] && printf '%s\n' "$out" | sed 's/^/    | /'
+	done
+	if [ -n "${WALL[$name.hoptrace]:-}" ]; then
+		local line="hoptrace is faster by:"
+		for t in $TOOLS; do
+			[ "$t" = hoptrace ] && continue
+			[ -n "${WALL[$name.$t]:-}" ] || continue
+			line+=$(awk -v p="${WALL[$name.$t]}" -v h="${WALL[$name.hoptrace]}" -v t="$t" \
+				'BEGIN {printf " %s %.1fx", t, p / (h > 0 ? h : 1)}')
+		done
+		echo "$line"
+	fi
+	lab_down
+}
+
+trap lab_down EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "hoptrace benchmark on real Linux routers (network namespaces, NFQUEUE delay)"
+echo "hoptrace: $HOPTRACE$([ -x "$HOPTRACE" ] || echo ' (missing)')"
+echo "columns: wall_ms wall time; x_rtt wall / round trip to the destination; probes: packets"
+echo "  entering the first router; past: probes reaching the destination with TTL > 1;"
+echo "  hops_ok: hops with the right address / hops that answer (WRONG n: wrong addresses)"
+
+PATHS=${*:-linear silent-hop silent-dest long}
+for p in $PATHS; do
+	case "$p" in
+	linear) bench_path linear 8 "" 0 ;;
+	silent-hop) bench_path silent-hop 8 5 0 ;;
+	silent-dest) bench_path silent-dest 8 "" 1 ;;
+	long) bench_path long 29 "" 0 ;;
+	*) echo "unknown path $p (linear silent-hop silent-dest long)" >&2; exit 2 ;;
+	esac
+done
