@@ -212,7 +212,7 @@ bool sim_check_record(const char *checks, const char *recs, char *why, size_t wh
 		for (const char *r = recs ? recs : ""; *r;) {
 			const char *re = line_end(r);
 			if (re > r && rec_match(r, (size_t)(re - r), w + 1, n - 3)) {
-				double t = strtod(r + 2, NULL) / 1000.0;
+				double t = strtod(r + 2, NULL);
 				cnt++;
 				if (first < 0)
 					first = t;
@@ -220,7 +220,7 @@ bool sim_check_record(const char *checks, const char *recs, char *why, size_t wh
 			}
 			r = *re ? re + 1 : re;
 		}
-		double val = w[0][0] == 'c' ? cnt : (cnt ? last - first : 0);
+		double val = w[0][0] == 'c' ? cnt : (cnt ? (last - first) / 1000.0 : 0);
 		bool okop;
 		bool res = cmp(val, op, want, &okop);
 		if (!okop) {

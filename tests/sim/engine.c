@@ -10,9 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-size_t sim_dns_reply(const struct sim_scenario *sc, const uint8_t *pkt, size_t len, uint8_t *out,
-                     size_t cap);
-
 /* ---- timer heap ---- */
 
 static bool before(const struct sim_out *a, const struct sim_out *b)

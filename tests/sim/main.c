@@ -171,7 +171,10 @@ static int setup_netns(const struct sim_scenario *sc, int *tunfd, char *err, siz
 	char *c2[] = {"ip", "route", "add", "198.18.0.0/15", "dev", TUN_NAME, "src", a4, NULL};
 	char *c3[] = {"ip", "-6", "addr", "add", p6, "dev", TUN_NAME, "nodad", NULL};
 	char *c4[] = {"ip", "-6", "route", "add", "2001:db8::/32", "dev", TUN_NAME, "src", a6, NULL};
-	if ((sc->has4 && (run_cmd(c1) || run_cmd(c2))) ||
+	/* A long queue so bursts from batch-mode probing are not dropped
+	 * before the simulator reads them. */
+	char *c5[] = {"ip", "link", "set", TUN_NAME, "txqueuelen", "10000", NULL};
+	if (run_cmd(c5) || (sc->has4 && (run_cmd(c1) || run_cmd(c2))) ||
 	    (sc->has6 && (run_cmd(c3) || run_cmd(c4)))) {
 		snprintf(err, errlen, "configuring " TUN_NAME " with ip(8) failed");
 		close(fd);

@@ -232,6 +232,9 @@ size_t sim_craft_echo_reply(const uint8_t *req, size_t len, uint8_t ttl, uint16_
 /* TCP SYN-ACK (synack=true) or RST for a segment (full IP packet in). */
 size_t sim_craft_tcp_reply(const uint8_t *req, size_t len, bool synack, uint32_t isn, uint8_t ttl,
                            uint16_t ipid, uint8_t *out, size_t cap);
+/* Answer a DNS query (full IPv4/UDP packet) from the scenario's names. */
+size_t sim_dns_reply(const struct sim_scenario *sc, const uint8_t *pkt, size_t len, uint8_t *out,
+                     size_t cap);
 /* Recompute the IPv4 header checksum in place. */
 void sim_ip4_csum(uint8_t *ip);
 /* Recompute the transport checksum of a full packet in place. */
