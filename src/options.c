@@ -4,6 +4,7 @@
  */
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -18,7 +19,9 @@ int ht_parse_int(const char *s, long min, long max, long *out)
 	char *end;
 	long v;
 
-	if (!s || !*s || *s == ' ' || *s == '+')
+	/* strtol would skip leading blanks and accept a sign or "0x"; the
+	 * user typed a number, so take digits with an optional minus only. */
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '+')
 		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -33,7 +36,8 @@ int ht_parse_double(const char *s, double min, double max, double *out)
 	char *end;
 	double v;
 
-	if (!s || !*s || !(*s == '.' || (*s >= '0' && *s <= '9')))
+	/* No sign, no blanks, no "inf"/"nan" and no hexadecimal floats. */
+	if (!s || !*s || !(*s == '.' || (*s >= '0' && *s <= '9')) || strpbrk(s, "xX"))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
@@ -171,6 +175,14 @@ static int parse_wait(struct ht_config *c, const char *arg, char *err, size_t er
 	return 0;
 }
 
+#define SHORT_OPTS ":46UITf:m:q:N:w:z:p:s:i:t:FenhV"
+
+/* Whether c is one of our short options (or the value of a long one). */
+static bool short_known(int c)
+{
+	return c >= 256 || (c > 0 && c != ':' && strchr(SHORT_OPTS, c));
+}
+
 int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
 	struct ht_config *c = &o->cfg;
@@ -181,9 +193,11 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 	memset(o, 0, sizeof(*o));
 	ht_config_defaults(c);
 	c->family = 0;
-	optind = 1;
+	/* 0, not 1: glibc then forgets any half-scanned option cluster from an
+	 * earlier call (its pointer would be stale), as the fuzzer needs. */
+	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":46UITf:m:q:N:w:z:p:s:i:t:FenhV", long_opts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) !=
 	       -1) {
 		switch (ch) {
 		case '4':
@@ -262,7 +276,9 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 		case 'i':
 			if (!*optarg || strlen(optarg) >= IFNAMSIZ || strchr(optarg, '/') ||
 			    strchr(optarg, ' '))
-				FAIL("invalid interface name '%.32s'", optarg);
+				FAIL("invalid interface name '%.32s': must be 1 to %d characters, "
+				     "no '/' or spaces",
+				     optarg, IFNAMSIZ - 1);
 			o->io.device = optarg;
 			break;
 		case 't':
@@ -304,12 +320,25 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			printf("hoptrace %s\n", HT_VERSION);
 			return HT_OPTS_EXIT_OK;
 		case ':':
-			if (optopt)
-				FAIL("option '-%c' needs a value", optopt);
-			FAIL("option '%s' needs a value", argv[optind - 1]);
+			/* Only the last argument can lack its value, so it is
+			 * argv[optind - 1], written either as -p or as --port. */
+			if (!strncmp(argv[optind - 1], "--", 2))
+				FAIL("option '%s' needs a value", argv[optind - 1]);
+			FAIL("option '-%c' needs a value", optopt);
 		default:
-			if (optopt)
-				FAIL("unknown option '-%c' (try --help)", optopt);
+			/* glibc sets optopt to the unknown character for short
+			 * options, to 0 for unknown long ones, and to the option's
+			 * value for a long option given a value it does not take. */
+			if (optopt && !short_known(optopt)) {
+				if (optopt > 0 && optopt < 128 && isgraph(optopt))
+					FAIL("unknown option '-%c' (try --help)", optopt);
+				FAIL("unknown option byte 0x%02x (try --help)",
+				     (unsigned)optopt & 0xff);
+			}
+			if (optopt && strchr(argv[optind - 1], '='))
+				FAIL("option '%.*s' takes no value",
+				     (int)(strchr(argv[optind - 1], '=') - argv[optind - 1]),
+				     argv[optind - 1]);
 			FAIL("unknown option '%s' (try --help)", argv[optind - 1]);
 		}
 	}

@@ -1,0 +1,112 @@
+#!/bin/sh
+# Bad command lines: each must print exactly one line "hoptrace: <msg>" on
+# stderr, nothing on stdout, and exit 2. No network is touched: every case
+# fails before a socket is opened or a name is resolved.
+# Usage: tests/cli/test-errors.sh path/to/hoptrace
+set -u
+HT=${1:?usage: test-errors.sh path/to/hoptrace}
+[ -x "$HT" ] || { echo "test-errors: $HT is not executable" >&2; exit 1; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+pass=0
+fail=0
+
+# expect_err "message" args...
+expect_err() {
+	want="hoptrace: $1"
+	shift
+	"$HT" "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	got=$(cat "$TMP/err")
+	lines=$(wc -l <"$TMP/err")
+	if [ "$rc" = 2 ] && [ "$got" = "$want" ] && [ "$lines" = 1 ] && [ ! -s "$TMP/out" ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: hoptrace $*"
+		echo "  want exit 2, stderr: $want"
+		echo "  got  exit $rc, stderr ($lines lines): $got"
+		[ -s "$TMP/out" ] && echo "  stdout was not empty: $(head -c 200 "$TMP/out")"
+	fi
+}
+
+# expect_ok "stdout first line" args...  (exit 0, empty stderr)
+expect_ok() {
+	want=$1
+	shift
+	"$HT" "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	got=$(head -n 1 "$TMP/out")
+	if [ "$rc" = 0 ] && [ "$got" = "$want" ] && [ ! -s "$TMP/err" ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: hoptrace $*"
+		echo "  want exit 0, first line: $want"
+		echo "  got  exit $rc, first line: $got; stderr: $(head -c 200 "$TMP/err")"
+	fi
+}
+
+H=198.18.0.1
+LONGIF=abcdefghijabcdefghijabcdefghijabcdefghij
+
+# Unknown options, missing values.
+expect_err "unknown option '-x' (try --help)" -x $H
+expect_err "unknown option '--bogus' (try --help)" --bogus $H
+expect_err "unknown option '--bogus=1' (try --help)" --bogus=1 $H
+expect_err "unknown option '-x' (try --help)" --json -xn $H
+expect_err "option '--help' takes no value" --help=1
+expect_err "option '-q' needs a value" $H -q
+expect_err "option '--queries' needs a value" $H --queries
+expect_err "option '--pps' needs a value" $H --pps
+# Ranges.
+expect_err "invalid probes per hop '0': must be 1 to 10" -q 0 $H
+expect_err "invalid probes per hop '11': must be 1 to 10" -q 11 $H
+expect_err "invalid probes per hop '+3': must be 1 to 10" -q +3 $H
+expect_err "invalid probes per hop '3x': must be 1 to 10" -q 3x $H
+expect_err "invalid max hops '0': must be 1 to 255" -m 0 $H
+expect_err "invalid max hops '256': must be 1 to 255" -m 256 $H
+expect_err "invalid max hops '99999999999999999999': must be 1 to 255" -m 99999999999999999999 $H
+expect_err "invalid first TTL '0': must be 1 to 255" -f 0 $H
+expect_err "first TTL 10 is beyond max hops 5" -f 10 -m 5 $H
+expect_err "invalid wait '-1': MAX must be 0.001 to 60 seconds" -w -1 $H
+expect_err "invalid wait 'abc': MAX must be 0.001 to 60 seconds" -w abc $H
+expect_err "invalid wait 'nan': MAX must be 0.001 to 60 seconds" -w nan $H
+expect_err "invalid wait '1,2,3,4': expected MAX[,HERE[,NEAR]]" -w 1,2,3,4 $H
+expect_err "invalid wait 'x': HERE must be 0 to 1000" -w 1,x $H
+expect_err "invalid wait '1001': NEAR must be 0 to 1000" -w 1,2,1001 $H
+expect_err "invalid port '0': must be 1 to 65535" -p 0 $H
+expect_err "invalid port '70000': must be 1 to 65535" -p 70000 $H
+expect_err "invalid TOS '256': must be 0 to 255" -t 256 $H
+expect_err "invalid window '0': must be 1 to 65535" -N 0 $H
+expect_err "invalid send wait '-1': must be 0 to 10 s (or 11 to 10000 ms)" -z -1 $H
+expect_err "invalid packet rate '-5': must be 0 to 10000000" --pps=-5 $H
+expect_err "invalid gap limit '0': must be 1 to 255" --gap-limit 0 $H
+# Addresses and names.
+expect_err "invalid source address 'not-an-address': must be a numeric IPv4 or IPv6 address" \
+	-s not-an-address $H
+expect_err "source address '198.18.0.2' is not IPv6" -6 -s 198.18.0.2 2001:db8::1
+expect_err "invalid interface name 'abcdefghijabcdefghijabcdefghijab': must be 1 to 15 characters, no '/' or spaces" \
+	-i $LONGIF $H
+expect_err "invalid interface name '': must be 1 to 15 characters, no '/' or spaces" -i "" $H
+expect_err "'2001:db8::1' is not an IPv4 address" -4 2001:db8::1
+expect_err "'198.18.0.1' is not an IPv6 address" -6 198.18.0.1
+# Arguments.
+expect_err "no host given (try --help)"
+expect_err "no host given (try --help)" -n -q 2
+expect_err "empty host name" ""
+expect_err "unexpected argument 'b' (try --help)" $H 60 b
+expect_err "invalid packet length 'a': must be 28 to 65000" $H a b
+expect_err "invalid packet length '27': must be 28 to 65000" $H 27
+expect_err "invalid packet length '70000': must be 28 to 65000" $H 70000
+expect_err "--json and --jsonl cannot be combined" --json --jsonl $H
+# What does work without the network.
+expect_ok "Usage: hoptrace [options] host [packet_len]" --help
+expect_ok "Usage: hoptrace [options] host [packet_len]" -h
+expect_ok "hoptrace 0.1.0" --version
+expect_ok "hoptrace 0.1.0" -V
+if "$HT" --help | grep -q -- '--jsonl'; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: --help does not list --jsonl"; fi
+
+echo "cli errors: $pass passed, $fail failed"
+[ "$fail" = 0 ]
