@@ -13,6 +13,7 @@
  * Record assertions ([record] section), one per line:
  *   count [KEY=VALUE...] OP N      probes matching all filters
  *   span [KEY=VALUE...] OP MS      ms between first and last match
+ *   elapsed OP MS                  ms from the start of the command to its exit
  * with OP one of == != <= >= < >, keys as in the record file (proto, ttl,
  * dst, fam, ...).
  */
@@ -188,7 +189,8 @@ static bool cmp(double a, const char *op, double b, bool *ok)
 	return false;
 }
 
-bool sim_check_record(const char *checks, const char *recs, char *why, size_t whylen)
+bool sim_check_record(const char *checks, const char *recs, double elapsed_ms, char *why,
+                      size_t whylen)
 {
 	char *copy = strdup(checks ? checks : "");
 	char *save = copy, *line;
@@ -201,6 +203,15 @@ bool sim_check_record(const char *checks, const char *recs, char *why, size_t wh
 			w[n++] = t;
 		if (n == 0)
 			continue;
+		if (n == 3 && strcmp(w[0], "elapsed") == 0) {
+			bool okop, res = cmp(elapsed_ms, w[1], strtod(w[2], NULL), &okop);
+			if (!okop || !res) {
+				snprintf(why, whylen, "elapsed %.0f ms, want %s %s", elapsed_ms, w[1],
+				         w[2]);
+				good = false;
+			}
+			continue;
+		}
 		if (n < 3 || (strcmp(w[0], "count") && strcmp(w[0], "span"))) {
 			snprintf(why, whylen, "bad record check: %s", w[0]);
 			good = false;

@@ -647,8 +647,10 @@ int main(int argc, char **argv)
 				}
 			}
 			int st;
-			if (status < 0 && waitpid(child, &st, WNOHANG) == child)
+			if (status < 0 && waitpid(child, &st, WNOHANG) == child) {
 				status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+				exit_us = mono_us();
+			}
 		}
 		if (status < 0 && now >= deadline) {
 			timed_out = true;
@@ -669,6 +671,7 @@ int main(int argc, char **argv)
 		int st;
 		waitpid(child, &st, 0);
 		status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		exit_us = mono_us();
 	}
 	if (rec)
 		fflush(rec);
@@ -703,7 +706,9 @@ int main(int argc, char **argv)
 			snprintf(why, sizeof(why), "exit status %d, expected %d", status, sc.expect_exit);
 			ok = false;
 		}
-		if (ok && sc.record_checks && !sim_check_record(sc.record_checks, recbuf, why, sizeof(why)))
+		if (ok && sc.record_checks &&
+		    !sim_check_record(sc.record_checks, recbuf, (double)(exit_us - t0) / 1000.0, why,
+		                      sizeof(why)))
 			ok = false;
 		if (ok) {
 			printf("PASS %s\n", base);

@@ -244,7 +244,8 @@ void sim_l4_csum(uint8_t *pkt, size_t len);
  * writes a short explanation (line number, expected, got) into why. */
 bool sim_match_output(const char *expect, const char *got, char *why, size_t whylen);
 /* Record assertions against the record file text. */
-bool sim_check_record(const char *checks, const char *record, char *why, size_t whylen);
+bool sim_check_record(const char *checks, const char *record, double elapsed_ms, char *why,
+                      size_t whylen);
 
 /* Deterministic randomness: splitmix64. */
 static inline uint64_t sim_mix(uint64_t x)

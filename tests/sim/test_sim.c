@@ -461,9 +461,9 @@ static void test_matcher(void **state)
 	                  "t=2010 fam=4 proto=udp ttl=2 len=60\n"
 	                  "t=4010 fam=4 proto=icmp ttl=1 len=60\n";
 	assert_true(sim_check_record("count == 3\ncount proto=udp == 2\ncount ttl=1 proto=icmp == 1",
-	                             rec, why, sizeof(why)));
-	assert_true(sim_check_record("span proto=udp == 2\nspan <= 4", rec, why, sizeof(why)));
-	assert_false(sim_check_record("count ttl=3 >= 1", rec, why, sizeof(why)));
+	                             rec, 0, why, sizeof(why)));
+	assert_true(sim_check_record("span proto=udp == 2\nspan <= 4", rec, 0, why, sizeof(why)));
+	assert_false(sim_check_record("count ttl=3 >= 1", rec, 0, why, sizeof(why)));
 }
 
 static void test_dns_ptr(void **state)
