@@ -131,7 +131,7 @@ static int setup_netns(const struct sim_scenario *sc, int *tunfd, char *err, siz
 		return -77;
 	}
 	/* Our mounts (resolv.conf) must not leak to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
 		snprintf(err, errlen, "mount --make-rprivate /: %s", strerror(errno));
 		return -1;
 	}
@@ -210,7 +210,7 @@ static int setup_netns(const struct sim_scenario *sc, int *tunfd, char *err, siz
 		}
 		fchmod(mfd, 0644);
 		close(mfd);
-		int mrc = mount(tmpl, "/etc/resolv.conf", NULL, MS_BIND, NULL);
+		int mrc = mount(tmpl, "/etc/resolv.conf", "none", MS_BIND, NULL);
 		int merr = errno;
 		unlink(tmpl);
 		if (mrc < 0) {

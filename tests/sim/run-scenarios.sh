@@ -5,7 +5,10 @@
 # binary: --hoptrace, else $HOPTRACE, else BUILD/src/hoptrace, where BUILD is
 # --build, $HT_BUILD_DIR or ./build. With --pcap (or HT_SIM_TSHARK=1), the
 # TUN traffic of each scenario is also decoded by tshark, which must find no
-# malformed packet and no bad checksum.
+# malformed packet and no bad checksum in what the simulator sent (the
+# probes are the tested program's business: traceroute -U's probes to port
+# 53, for one, are not DNS). Transport checksums inside ICMP quotes are not
+# checked: a truncated quote or a NAT legitimately leaves them wrong.
 # Exit status: 0 all passed, 1 some failed, 77 all skipped (not root).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,7 +54,7 @@ for scn in "$@"; do
 	if [ $rc -eq 0 ] && [ "$tshark_check" = 1 ] && command -v tshark >/dev/null; then
 		bad=$(tshark -r "$tmp/$name.pcap" -o ip.check_checksum:TRUE \
 			-o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
-			-Y '_ws.malformed || _ws.expert.severity >= 8388608 || ip.checksum.status == 0 || udp.checksum.status == 0 || tcp.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0' 2>"$tmp/tserr")
+			-Y '!(ip.src#1 == 198.18.0.1 || ipv6.src#1 == 2001:db8::1) && (_ws.malformed || ip.checksum.status == 0 || icmp.checksum.status == 0 || icmpv6.checksum.status == 0 || icmp.ext.checksum.status == 0 || ((udp.checksum.status == 0 || tcp.checksum.status == 0) && !icmp && !icmpv6))' 2>"$tmp/tserr") || bad="tshark failed: $(cat "$tmp/tserr")"
 		if [ -n "$bad" ]; then
 			echo "FAIL $name.scn: tshark reports problems:" >"$tmp/out"
 			echo "$bad" >>"$tmp/out"
