@@ -329,44 +329,27 @@ static void buf_add(struct buf *b, const char *d, size_t n)
 	b->d[b->n] = 0;
 }
 
-static char **split_command(const char *cmd, const char *hoptrace)
+/* The scenario's command runs under /bin/sh (so it may use && and
+ * quoting); "hoptrace" in it means the binary under test. */
+static char **shell_command(const char *cmd, const char *hoptrace)
 {
-	size_t cap = 8, n = 0;
-	char **v = calloc(cap, sizeof(*v));
-	const char *s = cmd;
-	while (v && *s) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		char word[1024];
-		size_t wl = 0;
-		char q = 0;
-		while (*s && (q || (*s != ' ' && *s != '\t'))) {
-			if (!q && (*s == '"' || *s == '\'')) {
-				q = *s++;
-				continue;
-			}
-			if (q && *s == q) {
-				q = 0;
-				s++;
-				continue;
-			}
-			if (wl + 1 < sizeof(word))
-				word[wl++] = *s;
-			s++;
-		}
-		word[wl] = 0;
-		if (n + 2 > cap) {
-			cap *= 2;
-			char **nv = realloc(v, cap * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		v[n] = strdup(n == 0 && hoptrace && strcmp(word, "hoptrace") == 0 ? hoptrace : word);
-		v[++n] = NULL;
+	char **v = calloc(4, sizeof(*v));
+	size_t l = strlen(cmd) + 64;
+	char *s = malloc(l);
+	if (!v || !s) {
+		free(v);
+		free(s);
+		return NULL;
 	}
+	if (hoptrace) {
+		setenv("HOPTRACE", hoptrace, 1);
+		snprintf(s, l, "hoptrace() { \"$HOPTRACE\" \"$@\"; }\n%s", cmd);
+	} else {
+		snprintf(s, l, "%s", cmd);
+	}
+	v[0] = strdup("/bin/sh");
+	v[1] = strdup("-c");
+	v[2] = s;
 	return v;
 }
 
@@ -454,7 +437,7 @@ int main(int argc, char **argv)
 	} else if (selftest_tun) {
 		cmd = NULL;
 	} else if (sc.command) {
-		cmd = split_command(sc.command, hoptrace);
+		cmd = shell_command(sc.command, hoptrace);
 	} else {
 		fprintf(stderr, "hoptrace-sim: no command given and the scenario has no [command]\n");
 		return 2;
@@ -500,6 +483,11 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* In --check mode its own process group, so that a shell's
+		 * children are signalled too; otherwise it stays in the
+		 * terminal's foreground group (Ctrl-C reaches it directly). */
+		if (check)
+			setpgid(0, 0);
 		if (getppid() != parent)
 			_exit(1);
 		close(tun);
@@ -535,9 +523,11 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	if (check) {
+		setpgid(child, child);
 		close(outp[1]);
 		close(errp[1]);
 	}
+	pid_t kgrp = check ? -child : child;
 
 	struct sim_engine e;
 	sim_engine_init(&e, &sc);
@@ -643,7 +633,7 @@ int main(int argc, char **argv)
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo != SIGCHLD) {
 					killed_by = (int)si.ssi_signo;
-					kill(child, SIGTERM);
+					kill(kgrp, SIGTERM);
 				}
 			}
 			int st;
@@ -654,7 +644,7 @@ int main(int argc, char **argv)
 		}
 		if (status < 0 && now >= deadline) {
 			timed_out = true;
-			kill(child, SIGKILL);
+			kill(kgrp, SIGKILL);
 		}
 		if (status >= 0 && outp[0] < 0 && errp[0] < 0)
 			break;
@@ -667,6 +657,9 @@ int main(int argc, char **argv)
 		if (status >= 0 && mono_us() > exit_us + 300000)
 			break;
 	}
+	/* Whatever the command left behind in its group goes too. */
+	if (check)
+		kill(-child, SIGKILL);
 	if (status < 0) {
 		int st;
 		waitpid(child, &st, 0);
