@@ -80,8 +80,8 @@ check $? "libhoptrace-dev.deb lacks hoptrace.pc"
 dpkg-deb -e "$DEB" "$TMP/control"
 grep -q 'setcap cap_net_raw+ep' "$TMP/control/postinst" 2>/dev/null
 check $? "postinst does not grant cap_net_raw"
-dpkg-deb -f "$DEB" Depends | grep -q 'libcares' && dpkg-deb -f "$DEB" Depends | grep -q 'libseccomp'
-check $? "Depends lacks the shared libraries: $(dpkg-deb -f "$DEB" Depends)"
+dpkg-deb -f "$DEB" Depends | grep -q 'libc-ares' && dpkg-deb -f "$DEB" Depends | grep -q 'libseccomp'
+check $? "Depends lacks c-ares or libseccomp (is the sandbox linked in?): $(dpkg-deb -f "$DEB" Depends)"
 
 # Unpacked: the binary runs, the man page renders, completions parse.
 mkdir "$TMP/root"
