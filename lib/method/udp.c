@@ -77,22 +77,25 @@ static int udp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t 
  * a NAT in front of us rewrites the source address/port of the probe and
  * fixes up the UDP checksum, and when it translates the ICMP error back
  * the quoted checksum is often left as the translated value. Some
- * firewalls randomise the IP ID. The rule:
- *   - payload quoted: seq = payload word if the IP ID or the checksum
- *     agrees with it; for IPv6 (no IP ID; NAT66 is rare and NPTv6 is
- *     checksum-neutral) the payload alone decides. Otherwise not ours.
- *   - 8-byte quote, IPv4: the IP ID decides; the checksum is not required
- *     to agree (NAT rewrote it). If the IP ID carries nothing (0), the
- *     checksum decides.
- *   - 8-byte quote, IPv6: the checksum decides (0xffff reads as 0xfffe).
+ * firewalls randomise the IP ID. And the "payload" may not be ours at
+ * all: a router that quotes 8 bytes but adds RFC 4884 extensions pads the
+ * quote with zeros to 128 bytes. So no single witness decides alone when
+ * another one contradicts it. The rule:
+ *   1. IP ID and checksum agree: that seq.
+ *   2. The payload word agrees with the IP ID or the checksum: that seq.
+ *   3. IPv4: the IP ID decides (a NAT rewrote the checksum; the payload
+ *      is padding or was rewritten).
+ *   4. Otherwise the checksum decides (0xffff reads as 0xfffe): IPv6 has
+ *      no IP ID (NAT66 is rare and NPTv6 is checksum-neutral), and some
+ *      IPv4 stacks zero it.
  * A quoted checksum of 0 (no checksum) carries nothing.
  */
 static int udp_match_quote(const struct ht_flow *f, const struct ht_quote *q, uint16_t *seq)
 {
 	const uint8_t *u = q->l4;
 	uint16_t sport = ht_rd16(u), dport = ht_rd16(u + 2), csum = ht_rd16(u + 6);
-	uint16_t id_seq, pay_seq;
-	bool has_id, has_pay;
+	uint16_t id_seq, pay_seq, csum_seq;
+	bool has_id, has_pay, has_csum;
 
 	if (sport != f->sport)
 		return -ENOENT;
@@ -106,22 +109,20 @@ static int udp_match_quote(const struct ht_flow *f, const struct ht_quote *q, ui
 	has_id = ht_ip_id_to_seq(q, &id_seq);
 	has_pay = q->l4_len >= UDP_SEQ_OFF + 2;
 	pay_seq = has_pay ? ht_rd16(u + UDP_SEQ_OFF) : 0;
+	has_csum = csum != 0;
+	csum_seq = (uint16_t)(csum - 1u);
 
-	if (has_pay) {
-		if (q->family == AF_INET6 || (has_id && id_seq == pay_seq) ||
-		    (csum != 0 && udp_paris_csum(pay_seq) == csum)) {
-			*seq = pay_seq;
-			return 0;
-		}
-		return -ENOENT;
-	}
-	if (has_id) {
+	if (has_id && has_csum && id_seq == csum_seq)
 		*seq = id_seq;
-		return 0;
-	}
-	if (csum == 0)
+	else if (has_pay && ((has_id && id_seq == pay_seq) ||
+	                     (has_csum && udp_paris_csum(pay_seq) == csum)))
+		*seq = pay_seq;
+	else if (has_id)
+		*seq = id_seq;
+	else if (has_csum)
+		*seq = csum_seq;
+	else
 		return -ENOENT;
-	*seq = (uint16_t)(csum - 1u);
 	return 0;
 }
 
