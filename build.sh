@@ -53,7 +53,7 @@ demo)
 	deps
 	build build
 	need_root demo
-	exec build/tests/sim/hoptrace-sim --scenario tests/sim/scenarios/demo-internet.scn -- build/src/hoptrace "$@" 198.18.200.1
+	exec build/tests/sim/hoptrace-sim --scenario tests/sim/scenarios/demo-internet.scn -- build/src/hoptrace -e "$@" 198.18.200.1
 	;;
 test) deps; exec tests/run-all.sh "$@" ;;
 bench) deps; build build; exec bench/run.sh "$@" ;;
