@@ -70,4 +70,69 @@ int ht_priv_drop(void);
 /* True when the process may open raw sockets right now. */
 bool ht_priv_have_raw(void);
 
+/*
+ * Additions below this line (lib/io owner): lower-level access for tests
+ * and custom loops, statistics, and the seccomp sandbox.
+ */
+
+/* Counters kept by the receive path. */
+struct ht_io_stats {
+	uint64_t rx_packets;   /* packets read from our sockets */
+	uint64_t rx_matched;   /* decoded as replies to our flow */
+	uint64_t rx_unmatched; /* well formed but not ours (-ENOENT) */
+	uint64_t rx_malformed; /* truncated / inconsistent (-EINVAL) */
+	uint64_t tx_packets;
+	uint64_t tx_errors;
+};
+void ht_io_get_stats(const ht_io *io, struct ht_io_stats *st);
+
+/* The send entry point behind ht_io_ops() (ctx is the ht_io). */
+int ht_io_send_probe(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx_us);
+
+/* Add the sockets to wait on (events set, POLLIN mostly) to pfd; returns
+ * how many were added (at most max). */
+int ht_io_pollfds(ht_io *io, struct pollfd *pfd, int max);
+
+/*
+ * Read what is ready on the sockets in pfd (as filled by ht_io_pollfds,
+ * with revents), at most `budget` packets, decode them against the flow
+ * and call cb for every reply to one of our probes (rx_us and reply_ttl
+ * set). Replies queued while sending (synchronous TCP connect results in
+ * unprivileged mode) are delivered here too. Returns the number of
+ * packets read, or a negative errno.
+ */
+typedef void (*ht_io_reply_cb)(void *u, const struct ht_reply *r);
+int ht_io_drain(ht_io *io, const struct pollfd *pfd, int n, int budget, ht_io_reply_cb cb,
+                void *u);
+
+/* Why unprivileged mode is used and what it costs, or NULL in raw mode
+ * (a one-line note a front end may print on stderr). */
+const char *ht_io_mode_note(const ht_io *io);
+
+/*
+ * Install the seccomp filter that restricts the process to the system
+ * calls needed after setup (the event loop, sending probes, per-probe
+ * sockets in unprivileged mode, DNS over UDP/TCP, output). Call after
+ * ht_priv_drop(). Syscalls outside the list fail with EPERM rather than
+ * killing the process, so a gap shows as an error, not a crash.
+ * Returns 0 or a negative errno.
+ */
+int ht_sandbox_enter(void);
+/* HT_SANDBOX_TRAP: a forbidden syscall prints its number and exits (70)
+ * instead of failing with EPERM; for tests. HOPTRACE_NO_SANDBOX in the
+ * environment disables the sandbox, but only for a process that was not
+ * privileged when ht_priv_drop() ran. */
+#define HT_SANDBOX_TRAP 1
+int ht_sandbox_enter_flags(int flags);
+
+/* Snapshot of the process's privilege state, read from /proc/self/status. */
+struct ht_priv_state {
+	unsigned long uid[4]; /* real, effective, saved, fs */
+	unsigned long gid[4];
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	int no_new_privs;
+	int seccomp; /* 0 off, 1 strict, 2 filter */
+};
+int ht_priv_read_state(struct ht_priv_state *st);
+
 #endif

@@ -1,0 +1,621 @@
+/*
+ * Socket setup and sending. Raw mode (CAP_NET_RAW) is set up here;
+ * unprivileged mode lives in unpriv.c, the event loop in loop.c.
+ */
+#include "io_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/filter.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* From <linux/icmp.h>, which clashes with <netinet/ip_icmp.h>. */
+#ifndef ICMP_FILTER
+#define ICMP_FILTER 1
+#endif
+#ifndef IPV6_AUTOFLOWLABEL
+#define IPV6_AUTOFLOWLABEL 70
+#endif
+
+void ht_io_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void ht_io_addr_to_sa(const ht_addr *a, uint16_t port, struct sockaddr_storage *ss,
+                      socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		s6->sin6_addr = a->u.v6;
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		s4->sin_addr = a->u.v4;
+		*len = sizeof(*s4);
+	}
+}
+
+void ht_io_sa_to_addr(const struct sockaddr *sa, ht_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET6) {
+		a->family = AF_INET6;
+		a->u.v6 = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+	} else if (sa->sa_family == AF_INET) {
+		a->family = AF_INET;
+		a->u.v4 = ((const struct sockaddr_in *)sa)->sin_addr;
+	}
+}
+
+static uint32_t io_random32(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = (uint32_t)getpid() * 2654435761u ^ (uint32_t)ht_now_us();
+	return v;
+}
+
+void ht_io_queue_pending(struct ht_io *io, const struct ht_reply *r)
+{
+	if (io->npending < HT_IO_PENDING_MAX)
+		io->pending[io->npending++] = *r;
+}
+
+/*
+ * Options every socket gets: non-blocking, close-on-exec, bound to the
+ * -i device, and (receive sockets) kernel receive timestamps.
+ */
+int ht_io_sock_common(struct ht_io *io, int fd, bool rx)
+{
+	int one = 1;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	if (io->device[0] && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, io->device,
+	                                (socklen_t)strlen(io->device) + 1) < 0)
+		return -errno;
+	if (rx && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A socket we only send on must not queue every packet of its protocol
+ * that the host receives: a filter that accepts nothing keeps it empty. */
+static int io_attach_drop_all(int fd)
+{
+	struct sock_filter code[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog prog = {.len = 1, .filter = code};
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
+
+/*
+ * A raw TCP socket sees every TCP segment the host receives. Keep only
+ * segments to our source port (SYN-ACK / RST to our probes) so that other
+ * traffic never reaches user space. IPv4 raw sockets see the IP header
+ * first; IPv6 raw sockets see the TCP header first.
+ */
+static int io_attach_tcp_filter(int fd, int family, uint16_t sport)
+{
+	struct sock_filter v4[] = {
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),          /* x = IP header length */
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),           /* a = tcp dport */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, sport, 0, 1), /* ours? */
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_filter v6[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, sport, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog;
+
+	if (family == AF_INET) {
+		prog.len = sizeof(v4) / sizeof(v4[0]);
+		prog.filter = v4;
+	} else {
+		prog.len = sizeof(v6) / sizeof(v6[0]);
+		prog.filter = v6;
+	}
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
+
+/* Pick the source address the kernel would use toward dst: connect a UDP
+ * socket (no packet is sent) and ask it. */
+static int io_find_source(struct ht_io *io, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, rc;
+
+	fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		ht_io_errf(err, errlen, "hoptrace: cannot open a UDP socket: %s", strerror(-rc));
+		return rc;
+	}
+	if (io->device[0] && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, io->device,
+	                                (socklen_t)strlen(io->device) + 1) < 0) {
+		rc = -errno;
+		ht_io_errf(err, errlen, "hoptrace: cannot use interface %s: %s", io->device,
+		           strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	if (io->cfg.src.family) {
+		ht_io_addr_to_sa(&io->cfg.src, 0, &ss, &len);
+		if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+			rc = -errno;
+			ht_io_errf(err, errlen, "hoptrace: cannot use source address: %s",
+			           strerror(-rc));
+			close(fd);
+			return rc;
+		}
+	}
+	ht_io_addr_to_sa(&io->cfg.dst, HT_DEFAULT_UDP_PORT, &ss, &len);
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		rc = -errno;
+		ht_io_errf(err, errlen, "hoptrace: no route to the destination: %s",
+		           strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	ht_io_sa_to_addr((struct sockaddr *)&ss, &io->flow.src);
+	return 0;
+}
+
+/*
+ * Reserve our source port with an ordinary socket of the probe protocol
+ * bound to it (never connected, never listening). The kernel then gives
+ * the port to nobody else, so no other program receives the ICMP errors
+ * our probes provoke. With port 0 the kernel picks a free ephemeral port.
+ * For TCP the kernel still answers a SYN-ACK to our probe with a RST (a
+ * bound socket is not a listener), which politely closes the half-open
+ * connection at the destination.
+ */
+static int io_reserve_port(struct ht_io *io, int type, uint16_t want, uint16_t *got)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = socket(io->family, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	ht_io_addr_to_sa(&io->flow.src, want, &ss, &len);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	*got = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                      : ((struct sockaddr_in *)&ss)->sin_port);
+	io->reserve_fd = fd;
+	return 0;
+}
+
+static size_t io_default_len(int family, enum ht_method m)
+{
+	size_t min = ht_probe_min_len(family, m);
+	/* Classic traceroute's defaults: 60 bytes (IPv4), 80 bytes (IPv6). */
+	size_t def = family == AF_INET6 ? 80 : 60;
+
+	if (m == HT_METHOD_TCP)
+		return min;
+	return def > min ? def : min;
+}
+
+static int io_open_raw4(struct ht_io *io, char *err, size_t errlen)
+{
+	int rc, one = 1;
+
+	io->send_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (io->send_fd < 0)
+		return -errno;
+	/* IPPROTO_RAW implies IP_HDRINCL; say it anyway. */
+	if (setsockopt(io->send_fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0)
+		return -errno;
+	if ((rc = ht_io_sock_common(io, io->send_fd, false)) < 0)
+		return rc;
+
+	io->rx_icmp_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (io->rx_icmp_fd < 0)
+		return -errno;
+	if ((rc = ht_io_sock_common(io, io->rx_icmp_fd, true)) < 0)
+		return rc;
+	/* The kernel drops ICMP types we never need before they reach us:
+	 * keep echo reply (0), unreachable (3), time exceeded (11), parameter
+	 * problem (12). A set bit filters the type out. */
+	uint32_t mask = ~((1u << 0) | (1u << 3) | (1u << 11) | (1u << 12));
+	if (setsockopt(io->rx_icmp_fd, SOL_RAW, ICMP_FILTER, &mask, sizeof(mask)) < 0)
+		return -errno;
+
+	if (io->flow.method == HT_METHOD_TCP) {
+		io->rx_tcp_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+		if (io->rx_tcp_fd < 0)
+			return -errno;
+		if ((rc = ht_io_sock_common(io, io->rx_tcp_fd, true)) < 0)
+			return rc;
+		if ((rc = io_attach_tcp_filter(io->rx_tcp_fd, AF_INET, io->flow.sport)) < 0)
+			return rc;
+		/* A raw IPPROTO_TCP socket may also send: no. Nothing else. */
+	}
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int io_open_raw6(struct ht_io *io, char *err, size_t errlen)
+{
+	int rc, zero = 0, one = 1, off = -1;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int proto = io->flow.method == HT_METHOD_UDP   ? IPPROTO_UDP
+	            : io->flow.method == HT_METHOD_TCP ? IPPROTO_TCP
+	                                               : IPPROTO_ICMPV6;
+
+	io->send_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, proto);
+	if (io->send_fd < 0)
+		return -errno;
+	if ((rc = ht_io_sock_common(io, io->send_fd, proto != IPPROTO_UDP)) < 0)
+		return rc;
+	/* Bind to the source address so the kernel uses the one the probe's
+	 * checksum was computed over. */
+	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &len);
+	if (bind(io->send_fd, (struct sockaddr *)&ss, len) < 0) {
+		rc = -errno;
+		ht_io_errf(err, errlen, "hoptrace: cannot bind to the source address: %s",
+		           strerror(-rc));
+		return rc;
+	}
+	/* Flow-stable probing needs a constant flow label: no automatic one
+	 * (net.ipv6.auto_flowlabels would hash one per flow, and in classic
+	 * mode per port). The label stays 0. */
+	if (setsockopt(io->send_fd, IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, &zero, sizeof(zero)) < 0 &&
+	    errno != ENOPROTOOPT)
+		return -errno;
+	/* ht_probe_build computes the UDP/TCP checksum; the kernel must not
+	 * touch it. (For ICMPv6 the kernel always computes it, over the same
+	 * pseudo-header, so the value is the one we built.) */
+	if (proto != IPPROTO_ICMPV6 &&
+	    setsockopt(io->send_fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) < 0)
+		return -errno;
+	if (io->flow.dont_fragment) {
+		/* Never fragment locally, and ignore a learned path MTU so that
+		 * the router on the narrow link reports it (Packet Too Big). */
+		int probe = IPV6_PMTUDISC_PROBE;
+		if (setsockopt(io->send_fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe,
+		               sizeof(probe)) < 0)
+			return -errno;
+		if (setsockopt(io->send_fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one)) < 0)
+			return -errno;
+	}
+
+	if (proto == IPPROTO_UDP) {
+		if ((rc = io_attach_drop_all(io->send_fd)) < 0)
+			return rc;
+	} else if (proto == IPPROTO_TCP) {
+		io->rx_tcp_fd = io->send_fd;
+		if ((rc = io_attach_tcp_filter(io->send_fd, AF_INET6, io->flow.sport)) < 0)
+			return rc;
+		if (setsockopt(io->send_fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) <
+		    0)
+			return -errno;
+	}
+
+	if (proto == IPPROTO_ICMPV6) {
+		io->rx_icmp_fd = io->send_fd;
+	} else {
+		io->rx_icmp_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+		if (io->rx_icmp_fd < 0)
+			return -errno;
+		if ((rc = ht_io_sock_common(io, io->rx_icmp_fd, true)) < 0)
+			return rc;
+	}
+	struct icmp6_filter f;
+	ICMP6_FILTER_SETBLOCKALL(&f);
+	ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f);
+	ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &f);
+	ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &f);
+	ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &f);
+	ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
+	if (setsockopt(io->rx_icmp_fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)) < 0)
+		return -errno;
+	if (setsockopt(io->rx_icmp_fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void io_close_fds(struct ht_io *io)
+{
+	int *fds[] = {&io->send_fd, &io->rx_icmp_fd, &io->rx_tcp_fd, &io->reserve_fd,
+	              &io->ping_fd};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		int fd = *fds[i];
+		if (fd < 0)
+			continue;
+		/* Shared descriptors appear twice: close once. */
+		for (size_t j = i + 1; j < sizeof(fds) / sizeof(fds[0]); j++)
+			if (*fds[j] == fd)
+				*fds[j] = -1;
+		close(fd);
+		*fds[i] = -1;
+	}
+}
+
+static int io_open_raw(struct ht_io *io, char *err, size_t errlen)
+{
+	int rc;
+
+	if (io->flow.method != HT_METHOD_ICMP) {
+		int type = io->flow.method == HT_METHOD_TCP ? SOCK_STREAM : SOCK_DGRAM;
+		uint16_t got = 0;
+		rc = io_reserve_port(io, type, io->cfg.sport, &got);
+		if (rc == 0)
+			io->flow.sport = got;
+		else if (io->cfg.sport)
+			/* The user asked for this port; someone else holds it.
+			 * Probe from it anyway, as traceroute -p does. */
+			io->flow.sport = io->cfg.sport;
+		else
+			return rc;
+	}
+	rc = io->family == AF_INET ? io_open_raw4(io, err, errlen) : io_open_raw6(io, err, errlen);
+	if (rc < 0 && err && !err[0])
+		ht_io_errf(err, errlen, "hoptrace: cannot set up raw sockets: %s", strerror(-rc));
+	return rc;
+}
+
+int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts *o, char *err,
+               size_t errlen)
+{
+	struct ht_io *io;
+	int rc;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	if (cfg->dst.family != AF_INET && cfg->dst.family != AF_INET6) {
+		ht_io_errf(err, errlen, "hoptrace: no destination address");
+		return -EINVAL;
+	}
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return -ENOMEM;
+	io->send_fd = io->rx_icmp_fd = io->rx_tcp_fd = io->reserve_fd = io->ping_fd = -1;
+	io->cfg = *cfg;
+	io->family = cfg->dst.family;
+	if (o && o->device) {
+		if (strlen(o->device) >= sizeof(io->device)) {
+			ht_io_errf(err, errlen, "hoptrace: interface name too long: %s", o->device);
+			free(io);
+			return -EINVAL;
+		}
+		strcpy(io->device, o->device);
+	}
+
+	struct ht_flow *f = &io->flow;
+	f->family = io->family;
+	f->method = cfg->method;
+	f->dst = cfg->dst;
+	f->dport = cfg->port ? cfg->port
+	           : cfg->method == HT_METHOD_TCP ? HT_DEFAULT_TCP_PORT
+	                                          : HT_DEFAULT_UDP_PORT;
+	f->icmp_id = (uint16_t)(io_random32() | 1);
+	f->tos = (uint8_t)cfg->tos;
+	f->dont_fragment = cfg->dont_fragment;
+	f->classic = cfg->classic;
+	f->packet_len = cfg->packet_len ? cfg->packet_len : io_default_len(io->family, cfg->method);
+	if (f->packet_len < ht_probe_min_len(io->family, cfg->method))
+		f->packet_len = ht_probe_min_len(io->family, cfg->method);
+
+	rc = io_find_source(io, err, errlen);
+	if (rc < 0)
+		goto fail;
+
+	/* Waits are bounded by wait_max_us; a per-probe socket is kept a
+	 * little longer so that a late reply is still read (and ignored by
+	 * the core) rather than provoking nothing at all. */
+	io->psock_linger_us = (cfg->wait_max_us ? cfg->wait_max_us : 5000000u) + 1000000u;
+
+	enum ht_io_mode mode = o ? o->mode : HT_IO_AUTO;
+	if (mode == HT_IO_AUTO || mode == HT_IO_RAW) {
+		rc = io_open_raw(io, err, errlen);
+		if (rc == 0) {
+			io->mode = HT_IO_RAW;
+		} else if (mode == HT_IO_AUTO && (rc == -EPERM || rc == -EACCES)) {
+			io_close_fds(io);
+			if (err && errlen)
+				err[0] = '\0';
+		} else {
+			if (rc == -EPERM || rc == -EACCES)
+				ht_io_errf(err, errlen,
+				           "hoptrace: raw sockets need CAP_NET_RAW (run as root or "
+				           "`setcap cap_net_raw+ep hoptrace`)");
+			goto fail;
+		}
+	}
+	if (io->mode != HT_IO_RAW) {
+		io->flow.sport = 0;
+		rc = ht_unpriv_open(io, err, errlen);
+		if (rc < 0)
+			goto fail;
+		io->mode = HT_IO_UNPRIV;
+	}
+
+	/* One message buffer must hold a full reply: an echo reply is as
+	 * long as the probe; ICMP errors quote at most 1280 bytes (IPv6)
+	 * plus extensions. */
+	io->rxbuf_len = f->packet_len + 256 > 4096 ? f->packet_len + 256 : 4096;
+	io->rxbuf = malloc(io->rxbuf_len * 16);
+	if (!io->rxbuf) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	*out = io;
+	return 0;
+fail:
+	ht_io_close(io);
+	return rc;
+}
+
+void ht_io_close(ht_io *io)
+{
+	if (!io)
+		return;
+	ht_unpriv_close(io);
+	io_close_fds(io);
+	free(io->rxbuf);
+	free(io);
+}
+
+const struct ht_flow *ht_io_flow(const ht_io *io)
+{
+	return &io->flow;
+}
+
+enum ht_io_mode ht_io_mode_used(const ht_io *io)
+{
+	return io->mode;
+}
+
+const char *ht_io_mode_note(const ht_io *io)
+{
+	if (io->mode == HT_IO_RAW)
+		return NULL;
+	switch (io->flow.method) {
+	case HT_METHOD_ICMP:
+		return "hoptrace: no CAP_NET_RAW: using an unprivileged ICMP socket (the quoted TTL "
+		       "and ICMP extensions such as MPLS labels are not available)";
+	case HT_METHOD_UDP:
+		return "hoptrace: no CAP_NET_RAW: using one UDP socket per probe, so source ports "
+		       "vary and the flow is not stable across load balancers (use -I, or raw "
+		       "sockets, for flow-stable probing)";
+	case HT_METHOD_TCP:
+		return "hoptrace: no CAP_NET_RAW: using one TCP connect() per probe, so source "
+		       "ports vary and the flow is not stable across load balancers";
+	}
+	return NULL;
+}
+
+void ht_io_get_stats(const ht_io *io, struct ht_io_stats *st)
+{
+	*st = io->stats;
+}
+
+static int io_send_raw(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
+{
+	uint8_t pkt[HT_PROBE_MAX_LEN + 64];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int n = ht_probe_build(&io->flow, seq, ttl, pkt, sizeof(pkt));
+
+	if (n < 0)
+		return n;
+	ht_io_addr_to_sa(&io->flow.dst, 0, &ss, &sslen);
+
+	struct iovec iov = {.iov_base = pkt, .iov_len = (size_t)n};
+	struct msghdr msg = {.msg_name = &ss, .msg_namelen = sslen, .msg_iov = &iov,
+	                     .msg_iovlen = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int)) * 2];
+		struct cmsghdr align;
+	} cbuf;
+
+	if (io->family == AF_INET6) {
+		/* The hop limit (and traffic class) per packet. */
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = sizeof(cbuf.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		int hl = ttl, tc = io->flow.tos;
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_HOPLIMIT;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &hl, sizeof(int));
+		c = CMSG_NXTHDR(&msg, c);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_TCLASS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &tc, sizeof(int));
+	}
+	/*
+	 * The send time is read just before sendmsg(): on virtual links the
+	 * reply can be received (and kernel-stamped) before sendmsg()
+	 * returns, and reading the clock afterwards would then give a
+	 * negative round trip.
+	 */
+	uint64_t t = ht_now_us();
+	if (sendmsg(io->send_fd, &msg, 0) < 0)
+		return -errno;
+	*tx_us = t;
+	return 0;
+}
+
+int ht_io_send_probe(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
+{
+	struct ht_io *io = ctx;
+	int rc;
+
+	if (io->mode == HT_IO_RAW)
+		rc = io_send_raw(io, seq, ttl, tx_us);
+	else
+		rc = ht_unpriv_send(io, seq, ttl, tx_us);
+	if (rc < 0) {
+		io->stats.tx_errors++;
+		/* A full socket buffer is transient: the core retries later. */
+		if (rc == -EWOULDBLOCK)
+			rc = -EAGAIN;
+	} else {
+		io->stats.tx_packets++;
+	}
+	return rc;
+}
+
+static const struct ht_io_ops io_ops = {.send_probe = ht_io_send_probe};
+
+const struct ht_io_ops *ht_io_ops(void)
+{
+	return &io_ops;
+}

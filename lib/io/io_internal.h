@@ -1,0 +1,98 @@
+/*
+ * Private state of the Linux I/O layer, shared by the files of lib/io/.
+ */
+#ifndef HT_IO_INTERNAL_H
+#define HT_IO_INTERNAL_H
+
+#include "io/io.h"
+
+#include <net/if.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* One socket per probe in flight (unprivileged UDP and TCP methods). */
+struct ht_psock {
+	int fd;
+	uint16_t seq;
+	uint64_t tx_us;
+	bool connected; /* TCP: connect() completed or failed synchronously */
+};
+
+/* A reply produced while sending (synchronous connect result), delivered
+ * by the event loop after the tick that caused it. */
+#define HT_IO_PENDING_MAX 64
+
+struct ht_io {
+	struct ht_config cfg;
+	struct ht_flow flow;
+	enum ht_io_mode mode;
+	int family;
+	char device[IFNAMSIZ];
+
+	/* Raw mode. */
+	int send_fd;    /* IPv4: IPPROTO_RAW (IP_HDRINCL); IPv6: raw socket of the method */
+	int rx_icmp_fd; /* raw ICMP / ICMPv6 (IPv6 ICMP method: same as send_fd) */
+	int rx_tcp_fd;  /* raw TCP (TCP method); IPv6: same as send_fd */
+	int reserve_fd; /* a plain socket bound to our source port, never used */
+
+	/* Unprivileged mode. */
+	int ping_fd; /* ICMP method: datagram "ping" socket */
+	struct ht_psock *ps;
+	int nps, cap_ps;
+	uint64_t psock_linger_us; /* close per-probe sockets after this */
+
+	struct ht_reply pending[HT_IO_PENDING_MAX];
+	int npending;
+
+	/* Receive buffers (recvmmsg batch). */
+	uint8_t *rxbuf;
+	size_t rxbuf_len; /* per message */
+
+	struct ht_io_stats stats;
+};
+
+/* Realtime kernel stamp to monotonic microseconds, using a pair of clock
+ * readings taken together (mono_now, real_now in ns). */
+uint64_t ht_io_stamp_to_mono(const struct timespec *stamp, uint64_t mono_now_us,
+                             const struct timespec *real_now);
+
+/* Fill kind/annot (and mtu) from an ICMP or ICMPv6 type and code. */
+void ht_io_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r);
+
+/* Walk the control messages of one received message: kernel receive time
+ * (converted to monotonic), reply TTL / hop limit, extended error. */
+struct ht_rxmeta {
+	bool has_stamp;
+	uint64_t rx_us;
+	int ttl; /* -1 unknown */
+	bool has_ee;
+	struct sock_extended_err_copy {
+		uint32_t ee_errno;
+		uint8_t ee_origin, ee_type, ee_code;
+		uint32_t ee_info;
+	} ee;
+	ht_addr offender;
+};
+void ht_io_parse_cmsgs(struct msghdr *msg, uint64_t mono_now_us, const struct timespec *real_now,
+                       struct ht_rxmeta *m);
+
+/* Unprivileged mode (unpriv.c). */
+int ht_unpriv_open(struct ht_io *io, char *err, size_t errlen);
+int ht_unpriv_send(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us);
+int ht_unpriv_pollfds(struct ht_io *io, struct pollfd *pfd, int max);
+void ht_unpriv_close(struct ht_io *io);
+/* Expire per-probe sockets older than the linger time. */
+void ht_unpriv_expire(struct ht_io *io, uint64_t now_us);
+int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budget,
+                    ht_io_reply_cb cb, void *u);
+
+/* Common socket helpers (io.c). */
+int ht_io_sock_common(struct ht_io *io, int fd, bool rx);
+void ht_io_addr_to_sa(const ht_addr *a, uint16_t port, struct sockaddr_storage *ss,
+                      socklen_t *len);
+void ht_io_sa_to_addr(const struct sockaddr *sa, ht_addr *a);
+void ht_io_errf(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+void ht_io_queue_pending(struct ht_io *io, const struct ht_reply *r);
+
+#endif

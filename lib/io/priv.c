@@ -1,0 +1,319 @@
+/*
+ * Privileges: the ONLY file of hoptrace that may include
+ * <sys/capability.h>, change ids, or touch capabilities and seccomp
+ * (a test enforces this).
+ *
+ * The order is: open the raw sockets (ht_io_open), then ht_priv_drop()
+ * (no root uid, no capabilities, no new privileges), then, when the
+ * front end is ready, ht_sandbox_enter() (seccomp). Untrusted packets and
+ * DNS answers are parsed only after that.
+ */
+#include "io_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <termios.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HT_ASAN 1
+#endif
+#endif
+
+#define HT_NOBODY_ID 65534
+
+/* Whether the process held privilege when ht_priv_drop() ran: the
+ * environment is honoured only when it did not. */
+static int priv_was_privileged = -1;
+
+bool ht_priv_have_raw(void)
+{
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	if (fd < 0)
+		fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static int parse_ids(const char *s, unsigned long v[4])
+{
+	return sscanf(s, "%lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4 ? 0 : -EINVAL;
+}
+
+int ht_priv_read_state(struct ht_priv_state *st)
+{
+	char line[256];
+	int seen = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	memset(st, 0, sizeof(*st));
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+		if (!strncmp(line, "Uid:", 4) && parse_ids(line + 4, st->uid) == 0)
+			seen |= 1;
+		else if (!strncmp(line, "Gid:", 4) && parse_ids(line + 4, st->gid) == 0)
+			seen |= 2;
+		else if (sscanf(line, "CapInh: %llx", &v) == 1)
+			st->cap_inh = v, seen |= 4;
+		else if (sscanf(line, "CapPrm: %llx", &v) == 1)
+			st->cap_prm = v, seen |= 8;
+		else if (sscanf(line, "CapEff: %llx", &v) == 1)
+			st->cap_eff = v, seen |= 16;
+		else if (sscanf(line, "CapBnd: %llx", &v) == 1)
+			st->cap_bnd = v, seen |= 32;
+		else if (sscanf(line, "CapAmb: %llx", &v) == 1)
+			st->cap_amb = v, seen |= 64;
+		else if (sscanf(line, "NoNewPrivs: %d", &st->no_new_privs) == 1)
+			seen |= 128;
+		else if (sscanf(line, "Seccomp: %d", &st->seccomp) == 1)
+			seen |= 256;
+	}
+	fclose(f);
+	/* Ambient capabilities (4.3) and the NoNewPrivs line (4.10) are
+	 * newer than the rest; everything else must be there. */
+	return (seen & 63) == 63 ? 0 : -EIO;
+}
+
+/* The highest capability number the running kernel knows. */
+static int cap_last(void)
+{
+	int last = CAP_LAST_CAP;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = CAP_LAST_CAP;
+		fclose(f);
+	}
+	return last;
+}
+
+static bool have_cap(cap_value_t c)
+{
+	cap_t caps = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+
+	if (caps) {
+		cap_get_flag(caps, c, CAP_EFFECTIVE, &v);
+		cap_free(caps);
+	}
+	return v == CAP_SET;
+}
+
+int ht_priv_drop(void)
+{
+	uid_t ruid, euid, suid, uid;
+	gid_t rgid, egid, sgid, gid;
+	struct ht_priv_state st;
+	int rc;
+
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
+		return -errno;
+	if ((rc = ht_priv_read_state(&st)) < 0)
+		return rc;
+	priv_was_privileged = ruid != euid || ruid != suid || rgid != egid || rgid != sgid ||
+	                      euid == 0 || st.cap_prm || st.cap_eff || st.cap_amb;
+
+	/* Who to become: the invoking user; for a real root, nobody. */
+	uid = ruid;
+	gid = rgid;
+	if (ruid == 0) {
+		struct passwd *pw = getpwnam("nobody");
+		uid = pw && pw->pw_uid ? pw->pw_uid : HT_NOBODY_ID;
+		gid = pw && pw->pw_gid ? pw->pw_gid : HT_NOBODY_ID;
+	}
+
+	/* The bounding set needs CAP_SETPCAP to shrink; without it (file
+	 * capabilities) it stays, and no_new_privs makes it moot. */
+	if (have_cap(CAP_SETPCAP)) {
+		for (int c = 0; c <= cap_last(); c++)
+			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+				return -errno;
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
+
+	/* Root's supplementary groups go; a setuid program's invoking user
+	 * keeps their own (they were never root's). */
+	if (ruid == 0 || euid == 0) {
+		if (ruid == 0 && setgroups(0, NULL) < 0)
+			return -errno;
+	}
+	if (setresgid(gid, gid, gid) < 0)
+		return -errno;
+	if (setresuid(uid, uid, uid) < 0)
+		return -errno;
+
+	/* Leaving uid 0 cleared permitted and effective; a process with
+	 * file capabilities (or a root that stayed root) clears them here. */
+	cap_t none = cap_init();
+	if (!none)
+		return -ENOMEM;
+	rc = cap_set_proc(none);
+	cap_free(none);
+	if (rc < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+
+	/* Verify rather than trust: ids, every capability set, and that
+	 * root can not be regained. */
+	if ((rc = ht_priv_read_state(&st)) < 0)
+		return rc;
+	for (int i = 0; i < 4; i++)
+		if (st.uid[i] != uid || st.gid[i] != gid)
+			return -EPERM;
+	if (st.uid[0] == 0 || st.cap_inh || st.cap_prm || st.cap_eff || st.cap_amb)
+		return -EPERM;
+	if (!st.no_new_privs)
+		return -EPERM;
+	if (setuid(0) == 0 || seteuid(0) == 0)
+		return -EPERM;
+	return 0;
+}
+
+/* ---- seccomp ---------------------------------------------------------- */
+
+static int sb_allow(scmp_filter_ctx ctx, const char *name)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0; /* not on this architecture */
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+}
+
+static const char *const sb_syscalls[] = {
+	/* The event loop and time. */
+	"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+	"epoll_ctl", "epoll_create1", "clock_gettime", "clock_getres", "gettimeofday",
+	"clock_nanosleep", "nanosleep", "time",
+	/* Sockets we have, and per-probe / DNS sockets (socket() below). */
+	"recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg", "sendmmsg", "connect", "bind",
+	"getsockname", "getpeername", "setsockopt", "getsockopt", "shutdown",
+	/* Files already open, stdout/stderr, and reading config files
+	 * (openat below). */
+	"read", "readv", "pread64", "write", "writev", "close", "fstat", "newfstatat", "statx",
+	"lseek", "fcntl", "dup", "dup3",
+	/* Memory. */
+	"brk", "mmap", "munmap", "mremap", "madvise", "mprotect",
+	/* Threads, signals, exit. */
+	"futex", "rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "exit", "exit_group",
+	"sched_yield", "restart_syscall",
+	/* Identity and randomness (c-ares query ids, our ports). */
+	"getrandom", "getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid",
+	"getresgid", "uname", "sysinfo", "prlimit64", "getrlimit",
+};
+
+#ifdef HT_ASAN
+/* What ASan/LSan need at run time and at exit (the leak checker stops
+ * the world with a ptrace()d helper task). Only in sanitizer builds. */
+static const char *const sb_asan_syscalls[] = {
+	"sigaltstack", "prctl", "readlink", "readlinkat", "clone", "clone3", "ptrace", "wait4",
+	"waitid", "getdents64", "sched_getaffinity", "mincore", "getppid", "rt_sigtimedwait",
+	"kill", "tgkill", "tkill", "set_robust_list", "rseq", "arch_prctl",
+	"process_vm_readv", "pipe2", "open", "stat", "access", "faccessat", "faccessat2",
+};
+#endif
+
+static void sb_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char msg[128];
+	int n;
+
+	(void)sig;
+	(void)uc;
+	n = snprintf(msg, sizeof(msg), "hoptrace: sandbox: system call %d is not allowed\n",
+	             si->si_syscall);
+	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
+		n = 0;
+	_exit(70);
+}
+
+/*
+ * flags: HT_SANDBOX_TRAP makes a forbidden syscall print its number and
+ * exit (for tests: a gap in the list is then found, not papered over).
+ */
+int ht_sandbox_enter_flags(int flags)
+{
+	uint32_t def = SCMP_ACT_ERRNO(EPERM);
+	scmp_filter_ctx ctx;
+	int rc = 0;
+
+	if (priv_was_privileged == 0 && secure_getenv("HOPTRACE_NO_SANDBOX"))
+		return 0;
+	if (flags & HT_SANDBOX_TRAP) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = sb_sigsys;
+		sa.sa_flags = SA_SIGINFO;
+		if (sigaction(SIGSYS, &sa, NULL) < 0)
+			return -errno;
+		def = SCMP_ACT_TRAP;
+	}
+	ctx = seccomp_init(def);
+	if (!ctx)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(sb_syscalls) / sizeof(sb_syscalls[0]) && rc == 0; i++)
+		rc = sb_allow(ctx, sb_syscalls[i]);
+#ifdef HT_ASAN
+	for (size_t i = 0; i < sizeof(sb_asan_syscalls) / sizeof(sb_asan_syscalls[0]) && rc == 0;
+	     i++)
+		rc = sb_allow(ctx, sb_asan_syscalls[i]);
+#endif
+	/* New sockets: IPv4/IPv6 only (per-probe sockets, DNS). Raw sockets
+	 * would need a capability we no longer have. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		                      SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		                      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	/* Opening files read-only (c-ares reads /etc/hosts on reverse
+	 * lookups); never for writing or creating. */
+	const scmp_datum_t wr = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+		                      SCMP_A2(SCMP_CMP_MASKED_EQ, wr, 0));
+	/* ioctl only to ask about terminals and non-blocking reads; in
+	 * particular no TIOCSTI (injecting terminal input). */
+	const unsigned long ioctls[] = {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO};
+	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		                      SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+#ifndef HT_ASAN
+	/* abort() signals itself. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+#endif
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc;
+}
+
+int ht_sandbox_enter(void)
+{
+	return ht_sandbox_enter_flags(0);
+}

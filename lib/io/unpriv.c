@@ -1,0 +1,561 @@
+/*
+ * Unprivileged mode: no CAP_NET_RAW.
+ *
+ *  ICMP: one datagram "ping" socket (allowed by net.ipv4.ping_group_range,
+ *        which also governs IPv6). The kernel writes the echo id (the
+ *        socket's bound "port") and checksum; echo replies arrive as
+ *        datagrams, ICMP errors on the error queue (IP_RECVERR), quoting
+ *        our echo header, whose sequence number names the probe.
+ *  UDP:  one connected UDP socket per probe in flight; the socket names
+ *        the probe. Source ports therefore differ between probes and the
+ *        flow is not stable across load balancers.
+ *  TCP:  one non-blocking connect() per probe: SYN-ACK (connected) or RST
+ *        (ECONNREFUSED) means reached; ICMP errors on the error queue.
+ *
+ * Replies are built from struct sock_extended_err: offender address,
+ * ICMP type and code, MTU in ee_info. The quoted TTL is unknown here.
+ */
+#include "io_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* <netinet/ip_icmp.h> defines icmp_id as a macro for struct icmp; our
+ * struct ht_flow has a field of that name. */
+#undef icmp_id
+
+#ifndef IPV6_AUTOFLOWLABEL
+#define IPV6_AUTOFLOWLABEL 70
+#endif
+
+#define HT_PSOCK_MAX 1000
+
+static int setint(int fd, int level, int name, int v)
+{
+	return setsockopt(fd, level, name, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+/* Options shared by every unprivileged socket: errors on the error
+ * queue, the reply TTL, TOS, fragmentation policy, no flow label. */
+static int up_sockopts(struct ht_io *io, int fd)
+{
+	int rc;
+
+	if ((rc = ht_io_sock_common(io, fd, true)) < 0)
+		return rc;
+	if (io->family == AF_INET) {
+		if ((rc = setint(fd, IPPROTO_IP, IP_RECVERR, 1)) < 0 ||
+		    (rc = setint(fd, IPPROTO_IP, IP_RECVTTL, 1)) < 0)
+			return rc;
+		if (io->flow.tos && (rc = setint(fd, IPPROTO_IP, IP_TOS, io->flow.tos)) < 0)
+			return rc;
+		/* Like the raw probes: DF only with -F, and then ignore a
+		 * learned path MTU so that the narrow link reports itself. */
+		rc = setint(fd, IPPROTO_IP, IP_MTU_DISCOVER,
+		            io->flow.dont_fragment ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT);
+		if (rc < 0)
+			return rc;
+	} else {
+		if ((rc = setint(fd, IPPROTO_IPV6, IPV6_RECVERR, 1)) < 0 ||
+		    (rc = setint(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)) < 0)
+			return rc;
+		if (io->flow.tos && (rc = setint(fd, IPPROTO_IPV6, IPV6_TCLASS, io->flow.tos)) < 0)
+			return rc;
+		if (setint(fd, IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, 0) < 0 && errno != ENOPROTOOPT)
+			return -errno;
+		if (io->flow.dont_fragment) {
+			if ((rc = setint(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
+			                 IPV6_PMTUDISC_PROBE)) < 0 ||
+			    (rc = setint(fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static void ping_range_error(char *err, size_t errlen)
+{
+	char range[64] = "?";
+	FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "re");
+
+	if (f) {
+		if (fgets(range, sizeof(range), f)) {
+			range[strcspn(range, "\n")] = '\0';
+			for (char *p = range; *p; p++)
+				if (*p == '\t')
+					*p = ' ';
+		}
+		fclose(f);
+	}
+	ht_io_errf(err, errlen,
+	           "hoptrace: raw sockets need CAP_NET_RAW (run as root or `setcap cap_net_raw+ep "
+	           "hoptrace`), and unprivileged ICMP is disabled: net.ipv4.ping_group_range is "
+	           "'%s' (allow with `sysctl net.ipv4.ping_group_range='0 2147483647'`)",
+	           range);
+}
+
+static int up_open_ping(struct ht_io *io, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc;
+	int proto = io->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+
+	io->ping_fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, proto);
+	if (io->ping_fd < 0) {
+		rc = -errno;
+		if (rc == -EACCES || rc == -EPERM)
+			ping_range_error(err, errlen);
+		else
+			ht_io_errf(err, errlen, "hoptrace: cannot open an ICMP socket: %s",
+			           strerror(-rc));
+		return rc;
+	}
+	if ((rc = up_sockopts(io, io->ping_fd)) < 0)
+		goto fail;
+	/* Bind with id 0: the kernel picks a free echo id for us. */
+	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &len);
+	if (bind(io->ping_fd, (struct sockaddr *)&ss, len) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	len = sizeof(ss);
+	if (getsockname(io->ping_fd, (struct sockaddr *)&ss, &len) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	io->flow.icmp_id = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                                  : ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+fail:
+	ht_io_errf(err, errlen, "hoptrace: cannot set up the ICMP socket: %s", strerror(-rc));
+	return rc;
+}
+
+int ht_unpriv_open(struct ht_io *io, char *err, size_t errlen)
+{
+	if (io->flow.method == HT_METHOD_ICMP)
+		return up_open_ping(io, err, errlen);
+
+	/* Sockets per probe in flight: the window, bounded by the file
+	 * descriptor limit (keep some for DNS, output and the like). */
+	struct rlimit rl;
+	int cap = io->cfg.window > 0 ? io->cfg.window : io->cfg.max_ttl * io->cfg.nqueries;
+	if (cap <= 0 || cap > HT_PSOCK_MAX)
+		cap = HT_PSOCK_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)cap + 64 > rl.rlim_cur)
+		cap = rl.rlim_cur > 96 ? (int)rl.rlim_cur - 64 : 32;
+	io->ps = calloc((size_t)cap, sizeof(*io->ps));
+	if (!io->ps)
+		return -ENOMEM;
+	io->cap_ps = cap;
+	io->nps = 0;
+	return 0;
+}
+
+static void psock_remove(struct ht_io *io, int i)
+{
+	if (io->flow.method == HT_METHOD_TCP) {
+		/* Reset rather than linger in FIN_WAIT: nothing was sent. */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(io->ps[i].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(io->ps[i].fd);
+	io->ps[i] = io->ps[--io->nps];
+}
+
+void ht_unpriv_close(struct ht_io *io)
+{
+	while (io->nps > 0)
+		psock_remove(io, io->nps - 1);
+	free(io->ps);
+	io->ps = NULL;
+	io->cap_ps = 0;
+}
+
+void ht_unpriv_expire(struct ht_io *io, uint64_t now_us)
+{
+	for (int i = 0; i < io->nps;) {
+		if (now_us - io->ps[i].tx_us > io->psock_linger_us)
+			psock_remove(io, i);
+		else
+			i++;
+	}
+}
+
+static int up_send_ping(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
+{
+	uint8_t buf[HT_PROBE_MAX_LEN];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int n = ht_probe_payload(&io->flow, seq, buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	ht_io_addr_to_sa(&io->flow.dst, 0, &ss, &sslen);
+
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = buf, .iov_len = (size_t)n};
+	struct msghdr msg = {.msg_name = &ss, .msg_namelen = sslen, .msg_iov = &iov,
+	                     .msg_iovlen = 1, .msg_control = cbuf.b,
+	                     .msg_controllen = sizeof(cbuf.b)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int v = ttl;
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	c->cmsg_level = io->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	c->cmsg_type = io->family == AF_INET ? IP_TTL : IPV6_HOPLIMIT;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &v, sizeof(v));
+
+	uint64_t t = ht_now_us();
+	if (sendmsg(io->ping_fd, &msg, 0) < 0)
+		return -errno;
+	*tx_us = t;
+	return 0;
+}
+
+/* Make room for one more per-probe socket: the oldest one goes (its probe
+ * has surely been given up on by the time the window wrapped around). */
+static void psock_make_room(struct ht_io *io)
+{
+	if (io->nps < io->cap_ps)
+		return;
+	int oldest = 0;
+	for (int i = 1; i < io->nps; i++)
+		if (io->ps[i].tx_us < io->ps[oldest].tx_us)
+			oldest = i;
+	psock_remove(io, oldest);
+}
+
+static int up_send_sock(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
+{
+	bool tcp = io->flow.method == HT_METHOD_TCP;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int rc, fd;
+
+	psock_make_room(io);
+	fd = socket(io->family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? -EAGAIN : -errno;
+	if ((rc = up_sockopts(io, fd)) < 0)
+		goto fail;
+	rc = io->family == AF_INET ? setint(fd, IPPROTO_IP, IP_TTL, ttl)
+	                           : setint(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl);
+	if (rc < 0)
+		goto fail;
+	if (tcp) {
+		/* One SYN per probe where the kernel allows it: a retransmitted
+		 * SYN would be a second, unaccounted probe. */
+		setint(fd, IPPROTO_TCP, TCP_SYNCNT, 1);
+	}
+	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &sslen);
+	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	uint16_t dport = io->flow.dport;
+	if (io->flow.classic)
+		dport = (uint16_t)(dport + seq);
+	ht_io_addr_to_sa(&io->flow.dst, dport, &ss, &sslen);
+
+	struct ht_psock *p = &io->ps[io->nps];
+	p->fd = fd;
+	p->seq = seq;
+	p->connected = false;
+
+	if (tcp) {
+		uint64_t t = ht_now_us();
+		int c = connect(fd, (struct sockaddr *)&ss, sslen);
+		if (c < 0 && errno != EINPROGRESS) {
+			rc = -errno;
+			if (rc != -ECONNREFUSED)
+				goto fail;
+		} else {
+			rc = c;
+		}
+		p->tx_us = t;
+		*tx_us = t;
+		io->nps++;
+		if (rc == 0 || rc == -ECONNREFUSED) {
+			/* Answered before connect() returned (loopback): queue
+			 * the result for the event loop. */
+			struct ht_reply r;
+			memset(&r, 0, sizeof(r));
+			r.seq = seq;
+			r.from = io->flow.dst;
+			r.rx_us = ht_now_us();
+			r.kind = rc == 0 ? HT_REPLY_TCP_SYNACK : HT_REPLY_TCP_RST;
+			ht_io_queue_pending(io, &r);
+			psock_remove(io, io->nps - 1);
+		}
+		return 0;
+	}
+
+	if (connect(fd, (struct sockaddr *)&ss, sslen) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	uint8_t buf[HT_PROBE_MAX_LEN];
+	int n = ht_probe_payload(&io->flow, seq, buf, sizeof(buf));
+	if (n < 0) {
+		rc = n;
+		goto fail;
+	}
+	uint64_t t = ht_now_us();
+	if (send(fd, buf, (size_t)n, 0) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	p->tx_us = t;
+	*tx_us = t;
+	io->nps++;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
+
+int ht_unpriv_send(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
+{
+	if (io->flow.method == HT_METHOD_ICMP)
+		return up_send_ping(io, seq, ttl, tx_us);
+	return up_send_sock(io, seq, ttl, tx_us);
+}
+
+int ht_unpriv_pollfds(struct ht_io *io, struct pollfd *pfd, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < io->nps && n < max; i++) {
+		pfd[n].fd = io->ps[i].fd;
+		/* Errors (POLLERR) are always reported. TCP: writable means
+		 * the handshake finished one way or the other. */
+		pfd[n].events = io->flow.method == HT_METHOD_TCP ? POLLOUT : POLLIN;
+		pfd[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+/* Fill a reply from an error-queue entry; false if it is not an ICMP
+ * error from the network (a local error such as EMSGSIZE). */
+static bool up_reply_from_ee(struct ht_io *io, const struct ht_rxmeta *m, struct ht_reply *r)
+{
+	if (!m->has_ee)
+		return false;
+	if (m->ee.ee_origin != SO_EE_ORIGIN_ICMP && m->ee.ee_origin != SO_EE_ORIGIN_ICMP6)
+		return false;
+	ht_io_classify(io->family, m->ee.ee_type, m->ee.ee_code, r);
+	if (r->kind == HT_REPLY_PTB)
+		r->mtu = m->ee.ee_info > 65535 ? 65535 : (uint16_t)m->ee.ee_info;
+	r->from = m->offender;
+	if (m->ttl > 0 && m->ttl <= 255)
+		r->reply_ttl = (uint8_t)m->ttl;
+	return true;
+}
+
+struct up_msg {
+	uint8_t *data;
+	size_t len;
+	ht_addr from;
+	struct ht_rxmeta meta;
+};
+
+/* One receive (error queue or normal) without waiting. Returns 1 when a
+ * message was read, 0 when there is none, or a negative errno. */
+static int up_recv(struct ht_io *io, int fd, int flags, struct up_msg *out)
+{
+	struct sockaddr_storage ss;
+	union {
+		char b[512];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = io->rxbuf, .iov_len = io->rxbuf_len};
+	struct msghdr msg = {.msg_name = &ss, .msg_namelen = sizeof(ss), .msg_iov = &iov,
+	                     .msg_iovlen = 1, .msg_control = cbuf.b,
+	                     .msg_controllen = sizeof(cbuf.b)};
+
+	memset(&ss, 0, sizeof(ss));
+	ssize_t n = recvmsg(fd, &msg, flags | MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return -errno;
+	}
+	uint64_t mono = ht_now_us();
+	struct timespec real;
+	clock_gettime(CLOCK_REALTIME, &real);
+	ht_io_parse_cmsgs(&msg, mono, &real, &out->meta);
+	if (!out->meta.has_stamp)
+		out->meta.rx_us = mono;
+	out->data = io->rxbuf;
+	out->len = (size_t)n;
+	ht_io_sa_to_addr((struct sockaddr *)&ss, &out->from);
+	io->stats.rx_packets++;
+	return 1;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u)
+{
+	uint8_t echo_req = io->family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+	uint8_t echo_rep = io->family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+	int total = 0;
+
+	/* Errors first, then echo replies; both bounded by the budget. */
+	for (int pass = 0; pass < 2; pass++) {
+		while (total < budget) {
+			struct up_msg m;
+			struct ht_reply r;
+			int rc = up_recv(io, io->ping_fd, pass == 0 ? MSG_ERRQUEUE : 0, &m);
+			if (rc <= 0) {
+				if (rc < 0 && rc != -EAGAIN && pass == 1) {
+					/* A pending socket error: it is cleared now. */
+					total++;
+					continue;
+				}
+				break;
+			}
+			total++;
+			memset(&r, 0, sizeof(r));
+			r.rx_us = m.meta.rx_us;
+			if (pass == 0) {
+				/* The quoted echo request (header first). */
+				if (m.len < 8 || m.data[0] != echo_req ||
+				    get16(m.data + 4) != io->flow.icmp_id ||
+				    !up_reply_from_ee(io, &m.meta, &r)) {
+					io->stats.rx_unmatched++;
+					continue;
+				}
+				r.seq = get16(m.data + 6);
+			} else {
+				if (m.len < 8 || m.data[0] != echo_rep) {
+					io->stats.rx_unmatched++;
+					continue;
+				}
+				ht_io_classify(io->family, m.data[0], m.data[1], &r);
+				r.seq = get16(m.data + 6);
+				r.from = m.from;
+				if (m.meta.ttl > 0 && m.meta.ttl <= 255)
+					r.reply_ttl = (uint8_t)m.meta.ttl;
+			}
+			io->stats.rx_matched++;
+			cb(u, &r);
+		}
+	}
+	return total;
+}
+
+static int psock_find(struct ht_io *io, int fd)
+{
+	for (int i = 0; i < io->nps; i++)
+		if (io->ps[i].fd == fd)
+			return i;
+	return -1;
+}
+
+static int up_drain_psock(struct ht_io *io, int i, short revents, int budget, ht_io_reply_cb cb,
+                          void *u)
+{
+	struct ht_psock *p = &io->ps[i];
+	bool tcp = io->flow.method == HT_METHOD_TCP;
+	int total = 0;
+	struct up_msg m;
+	struct ht_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = p->seq;
+	/* An ICMP error about this probe. */
+	while (total < budget) {
+		int rc = up_recv(io, p->fd, MSG_ERRQUEUE, &m);
+		if (rc <= 0)
+			break;
+		total++;
+		r.rx_us = m.meta.rx_us;
+		if (up_reply_from_ee(io, &m.meta, &r)) {
+			io->stats.rx_matched++;
+			cb(u, &r);
+			psock_remove(io, i);
+			return total;
+		}
+		io->stats.rx_unmatched++;
+	}
+	if (tcp) {
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+			return total;
+		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr == 0 && !(revents & POLLOUT))
+			return total;
+		total++;
+		if (soerr == 0 || soerr == ECONNREFUSED) {
+			r.from = io->flow.dst;
+			r.rx_us = ht_now_us();
+			r.kind = soerr == 0 ? HT_REPLY_TCP_SYNACK : HT_REPLY_TCP_RST;
+			io->stats.rx_matched++;
+			cb(u, &r);
+		}
+		/* Any other error (local, timeout) answers nothing. */
+		psock_remove(io, i);
+		return total;
+	}
+	/* UDP: a datagram back from the destination also means reached. */
+	if (revents & POLLIN) {
+		int rc = up_recv(io, p->fd, 0, &m);
+		if (rc > 0) {
+			total++;
+			r.from = m.from;
+			r.rx_us = m.meta.rx_us;
+			r.kind = HT_REPLY_OTHER;
+			if (m.meta.ttl > 0 && m.meta.ttl <= 255)
+				r.reply_ttl = (uint8_t)m.meta.ttl;
+			io->stats.rx_matched++;
+			cb(u, &r);
+			psock_remove(io, i);
+		} else if (rc < 0) {
+			/* ECONNREFUSED and the like without an error-queue entry. */
+			total++;
+		}
+	}
+	return total;
+}
+
+int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budget,
+                    ht_io_reply_cb cb, void *u)
+{
+	int total = 0;
+
+	for (int k = 0; k < n && total < budget; k++) {
+		if (pfd[k].fd == io->ping_fd && io->ping_fd >= 0) {
+			total += up_drain_ping(io, budget - total, cb, u);
+			continue;
+		}
+		int i = psock_find(io, pfd[k].fd);
+		if (i >= 0)
+			total += up_drain_psock(io, i, pfd[k].revents, budget - total, cb, u);
+	}
+	return total;
+}
