@@ -11,7 +11,7 @@ DEPS="build-essential cmake pkg-config clang
  libc-ares-dev libjansson-dev libcap-dev libcap2-bin libseccomp-dev libcmocka-dev
  libncurses-dev libmaxminddb-dev libnetfilter-queue-dev
  iproute2 iptables procps
- valgrind debhelper dpkg-dev fakeroot
+ valgrind debhelper dpkg-dev fakeroot bash-completion
  traceroute mtr-tiny iputils-tracepath iputils-ping scamper tcpdump tshark"
 
 need_root() {
