@@ -158,8 +158,6 @@ int main(int argc, char **argv)
 		ht_dns_free(app.dns);
 		return 1;
 	}
-	if (app.o.debug_status)
-		print_status();
 
 	if (!app.o.numeric && !app.dns && ht_dns_new(&app.dns) < 0)
 		app.dns = NULL; /* no resolver: print addresses */
@@ -167,6 +165,20 @@ int main(int argc, char **argv)
 		ht_dns_free(app.dns);
 		app.dns = NULL;
 	}
+	/* From here on the process parses packets and DNS answers from the
+	 * network: restrict it to the system calls that needs. */
+	if (!app.o.no_sandbox) {
+		rc = ht_sandbox_enter();
+		if (rc < 0) {
+			fprintf(stderr, "hoptrace: cannot enter the seccomp sandbox: %s\n",
+			        strerror(-rc));
+			ht_io_close(io);
+			ht_dns_free(app.dns);
+			return 1;
+		}
+	}
+	if (app.o.debug_status)
+		print_status();
 
 	app.text_mode = !app.o.json && !app.o.jsonl;
 	app.text = (struct ht_text_out){
