@@ -148,6 +148,93 @@ static int io_attach_tcp_filter(int fd, int family, uint16_t sport)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
 }
 
+/*
+ * The raw ICMP socket sees every ICMP message the host receives. Let
+ * only those through that can be about our flow: an echo reply with our
+ * identifier (ICMP method), or an error whose quoted packet was sent to
+ * our destination. Everything else (other programs' traffic, a flood of
+ * unrelated errors) is dropped in the kernel before it takes space in our
+ * receive buffer, so it can neither crowd out our replies nor cost us a
+ * system call. The decoder still checks everything that passes.
+ *
+ * IPv4 raw sockets see the IP header (X = its length), IPv6 raw sockets
+ * start at the ICMPv6 header.
+ */
+static int io_attach_icmp_filter(struct ht_io *io, int fd)
+{
+	bool echo = io->flow.method == HT_METHOD_ICMP;
+	uint16_t id = io->flow.icmp_id;
+	struct sock_fprog prog;
+
+	if (io->family == AF_INET) {
+		uint32_t dst = ntohl(io->flow.dst.u.v4.s_addr);
+		struct sock_filter f4[] = {
+			BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),        /* 0: x = IP header length */
+			BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),         /* 1: a = ICMP type */
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),  /* 2: echo reply? else 6 */
+			BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),         /* 3: a = echo id */
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, id, 0, 4), /* 4: ours? 5 : 9 */
+			BPF_JUMP(BPF_JMP | BPF_JA, 2, 0, 0),           /* 5: -> 8 accept */
+			BPF_STMT(BPF_LD | BPF_W | BPF_IND, 8 + 16),    /* 6: a = quoted dst */
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, 1),/* 7: ours? 8 : 9 */
+			BPF_STMT(BPF_RET | BPF_K, 0xffff),             /* 8: accept */
+			BPF_STMT(BPF_RET | BPF_K, 0),                  /* 9: drop */
+		};
+		if (!echo)
+			f4[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 4, 0, 0); /* -> 9 */
+		prog.len = sizeof(f4) / sizeof(f4[0]);
+		prog.filter = f4;
+		return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0
+		               ? -errno
+		               : 0;
+	}
+	uint32_t d[4];
+	memcpy(d, &io->flow.dst.u.v6, 16);
+	struct sock_filter f6[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),              /* 0: a = type */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 129, 0, 3),     /* 1: echo reply? else 5 */
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),              /* 2: a = echo id */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, id, 0, 10),     /* 3: ours? 4 : 14 */
+		BPF_JUMP(BPF_JMP | BPF_JA, 8, 0, 0),                /* 4: -> 13 accept */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8 + 24),         /* 5: quoted dst word 0 */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(d[0]), 0, 7), /* 6 */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8 + 28),         /* 7 */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(d[1]), 0, 5), /* 8 */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8 + 32),         /* 9 */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(d[2]), 0, 3), /* 10 */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8 + 36),         /* 11 */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(d[3]), 0, 1), /* 12 */
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),                  /* 13: accept */
+		BPF_STMT(BPF_RET | BPF_K, 0),                       /* 14: drop */
+	};
+	if (!echo)
+		f6[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 10, 0, 0); /* -> 14 */
+	prog.len = sizeof(f6) / sizeof(f6[0]);
+	prog.filter = f6;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
+
+/* Packets queued between socket() and the filter's attachment passed no
+ * filter; nothing of ours is in flight yet, so they can all go. */
+static void io_flush_socket(int fd)
+{
+	uint8_t b[64];
+
+	for (int i = 0; i < 100000; i++)
+		if (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) < 0 && errno != EINTR)
+			break;
+}
+
+/* A larger receive buffer absorbs bursts. SO_RCVBUFFORCE (root) may go
+ * past net.core.rmem_max; otherwise take what SO_RCVBUF gives. */
+static void io_grow_rcvbuf(int fd)
+{
+	int sz = 4 << 20;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
 /* Pick the source address the kernel would use toward dst: connect a UDP
  * socket (no packet is sent) and ask it. */
 static int io_find_source(struct ht_io *io, char *err, size_t errlen)
@@ -159,13 +246,13 @@ static int io_find_source(struct ht_io *io, char *err, size_t errlen)
 	fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = -errno;
-		ht_io_errf(err, errlen, "hoptrace: cannot open a UDP socket: %s", strerror(-rc));
+		ht_io_errf(err, errlen, "cannot open a UDP socket: %s", strerror(-rc));
 		return rc;
 	}
 	if (io->device[0] && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, io->device,
 	                                (socklen_t)strlen(io->device) + 1) < 0) {
 		rc = -errno;
-		ht_io_errf(err, errlen, "hoptrace: cannot use interface %s: %s", io->device,
+		ht_io_errf(err, errlen, "cannot use interface %s: %s", io->device,
 		           strerror(-rc));
 		close(fd);
 		return rc;
@@ -174,7 +261,7 @@ static int io_find_source(struct ht_io *io, char *err, size_t errlen)
 		ht_io_addr_to_sa(&io->cfg.src, 0, &ss, &len);
 		if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
 			rc = -errno;
-			ht_io_errf(err, errlen, "hoptrace: cannot use source address: %s",
+			ht_io_errf(err, errlen, "cannot use source address: %s",
 			           strerror(-rc));
 			close(fd);
 			return rc;
@@ -183,7 +270,7 @@ static int io_find_source(struct ht_io *io, char *err, size_t errlen)
 	ht_io_addr_to_sa(&io->cfg.dst, HT_DEFAULT_UDP_PORT, &ss, &len);
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		rc = -errno;
-		ht_io_errf(err, errlen, "hoptrace: no route to the destination: %s",
+		ht_io_errf(err, errlen, "no route to the destination: %s",
 		           strerror(-rc));
 		close(fd);
 		return rc;
@@ -257,6 +344,14 @@ static int io_open_raw4(struct ht_io *io, char *err, size_t errlen)
 		return -errno;
 	if ((rc = ht_io_sock_common(io, io->send_fd, false)) < 0)
 		return rc;
+	/* Size decisions by the device MTU, never by a path MTU learned
+	 * earlier: a probe with DF set must leave and make the narrow link's
+	 * router answer, not fail locally with EMSGSIZE (and a local "frag
+	 * needed" to ourselves) because a previous trace taught the kernel
+	 * the bottleneck. */
+	int probe = IP_PMTUDISC_PROBE;
+	if (setsockopt(io->send_fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe)) < 0)
+		return -errno;
 
 	io->rx_icmp_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
 	if (io->rx_icmp_fd < 0)
@@ -269,6 +364,10 @@ static int io_open_raw4(struct ht_io *io, char *err, size_t errlen)
 	uint32_t mask = ~((1u << 0) | (1u << 3) | (1u << 11) | (1u << 12));
 	if (setsockopt(io->rx_icmp_fd, SOL_RAW, ICMP_FILTER, &mask, sizeof(mask)) < 0)
 		return -errno;
+	if ((rc = io_attach_icmp_filter(io, io->rx_icmp_fd)) < 0)
+		return rc;
+	io_grow_rcvbuf(io->rx_icmp_fd);
+	io_flush_socket(io->rx_icmp_fd);
 
 	if (io->flow.method == HT_METHOD_TCP) {
 		io->rx_tcp_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -278,6 +377,7 @@ static int io_open_raw4(struct ht_io *io, char *err, size_t errlen)
 			return rc;
 		if ((rc = io_attach_tcp_filter(io->rx_tcp_fd, AF_INET, io->flow.sport)) < 0)
 			return rc;
+		io_flush_socket(io->rx_tcp_fd);
 		/* A raw IPPROTO_TCP socket may also send: no. Nothing else. */
 	}
 	(void)err;
@@ -304,7 +404,7 @@ static int io_open_raw6(struct ht_io *io, char *err, size_t errlen)
 	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &len);
 	if (bind(io->send_fd, (struct sockaddr *)&ss, len) < 0) {
 		rc = -errno;
-		ht_io_errf(err, errlen, "hoptrace: cannot bind to the source address: %s",
+		ht_io_errf(err, errlen, "cannot bind to the source address: %s",
 		           strerror(-rc));
 		return rc;
 	}
@@ -334,10 +434,12 @@ static int io_open_raw6(struct ht_io *io, char *err, size_t errlen)
 	if (proto == IPPROTO_UDP) {
 		if ((rc = io_attach_drop_all(io->send_fd)) < 0)
 			return rc;
+		io_flush_socket(io->send_fd);
 	} else if (proto == IPPROTO_TCP) {
 		io->rx_tcp_fd = io->send_fd;
 		if ((rc = io_attach_tcp_filter(io->send_fd, AF_INET6, io->flow.sport)) < 0)
 			return rc;
+		io_flush_socket(io->send_fd);
 		if (setsockopt(io->send_fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) <
 		    0)
 			return -errno;
@@ -361,6 +463,10 @@ static int io_open_raw6(struct ht_io *io, char *err, size_t errlen)
 	ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
 	if (setsockopt(io->rx_icmp_fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)) < 0)
 		return -errno;
+	if ((rc = io_attach_icmp_filter(io, io->rx_icmp_fd)) < 0)
+		return rc;
+	io_grow_rcvbuf(io->rx_icmp_fd);
+	io_flush_socket(io->rx_icmp_fd);
 	if (setsockopt(io->rx_icmp_fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) < 0)
 		return -errno;
 	return 0;
@@ -403,7 +509,7 @@ static int io_open_raw(struct ht_io *io, char *err, size_t errlen)
 	}
 	rc = io->family == AF_INET ? io_open_raw4(io, err, errlen) : io_open_raw6(io, err, errlen);
 	if (rc < 0 && err && !err[0])
-		ht_io_errf(err, errlen, "hoptrace: cannot set up raw sockets: %s", strerror(-rc));
+		ht_io_errf(err, errlen, "cannot set up raw sockets: %s", strerror(-rc));
 	return rc;
 }
 
@@ -417,7 +523,7 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 	if (err && errlen)
 		err[0] = '\0';
 	if (cfg->dst.family != AF_INET && cfg->dst.family != AF_INET6) {
-		ht_io_errf(err, errlen, "hoptrace: no destination address");
+		ht_io_errf(err, errlen, "no destination address");
 		return -EINVAL;
 	}
 	io = calloc(1, sizeof(*io));
@@ -428,7 +534,7 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 	io->family = cfg->dst.family;
 	if (o && o->device) {
 		if (strlen(o->device) >= sizeof(io->device)) {
-			ht_io_errf(err, errlen, "hoptrace: interface name too long: %s", o->device);
+			ht_io_errf(err, errlen, "interface name too long: %s", o->device);
 			free(io);
 			return -EINVAL;
 		}
@@ -471,7 +577,7 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 		} else {
 			if (rc == -EPERM || rc == -EACCES)
 				ht_io_errf(err, errlen,
-				           "hoptrace: raw sockets need CAP_NET_RAW (run as root or "
+				           "raw sockets need CAP_NET_RAW (run as root or "
 				           "`setcap cap_net_raw+ep hoptrace`)");
 			goto fail;
 		}
@@ -526,14 +632,14 @@ const char *ht_io_mode_note(const ht_io *io)
 		return NULL;
 	switch (io->flow.method) {
 	case HT_METHOD_ICMP:
-		return "hoptrace: no CAP_NET_RAW: using an unprivileged ICMP socket (the quoted TTL "
+		return "no CAP_NET_RAW: using an unprivileged ICMP socket (the quoted TTL "
 		       "and ICMP extensions such as MPLS labels are not available)";
 	case HT_METHOD_UDP:
-		return "hoptrace: no CAP_NET_RAW: using one UDP socket per probe, so source ports "
+		return "no CAP_NET_RAW: using one UDP socket per probe, so source ports "
 		       "vary and the flow is not stable across load balancers (use -I, or raw "
 		       "sockets, for flow-stable probing)";
 	case HT_METHOD_TCP:
-		return "hoptrace: no CAP_NET_RAW: using one TCP connect() per probe, so source "
+		return "no CAP_NET_RAW: using one TCP connect() per probe, so source "
 		       "ports vary and the flow is not stable across load balancers";
 	}
 	return NULL;

@@ -15,7 +15,7 @@ struct ht_psock {
 	int fd;
 	uint16_t seq;
 	uint64_t tx_us;
-	bool connected; /* TCP: connect() completed or failed synchronously */
+	uint64_t seen_us; /* TCP: first time the handshake was seen finished; 0 not yet */
 };
 
 /* A reply produced while sending (synchronous connect result), delivered

@@ -99,7 +99,7 @@ static void ping_range_error(char *err, size_t errlen)
 		fclose(f);
 	}
 	ht_io_errf(err, errlen,
-	           "hoptrace: raw sockets need CAP_NET_RAW (run as root or `setcap cap_net_raw+ep "
+	           "raw sockets need CAP_NET_RAW (run as root or `setcap cap_net_raw+ep "
 	           "hoptrace`), and unprivileged ICMP is disabled: net.ipv4.ping_group_range is "
 	           "'%s' (allow with `sysctl net.ipv4.ping_group_range='0 2147483647'`)",
 	           range);
@@ -118,7 +118,7 @@ static int up_open_ping(struct ht_io *io, char *err, size_t errlen)
 		if (rc == -EACCES || rc == -EPERM)
 			ping_range_error(err, errlen);
 		else
-			ht_io_errf(err, errlen, "hoptrace: cannot open an ICMP socket: %s",
+			ht_io_errf(err, errlen, "cannot open an ICMP socket: %s",
 			           strerror(-rc));
 		return rc;
 	}
@@ -139,7 +139,7 @@ static int up_open_ping(struct ht_io *io, char *err, size_t errlen)
 	                                                  : ((struct sockaddr_in *)&ss)->sin_port);
 	return 0;
 fail:
-	ht_io_errf(err, errlen, "hoptrace: cannot set up the ICMP socket: %s", strerror(-rc));
+	ht_io_errf(err, errlen, "cannot set up the ICMP socket: %s", strerror(-rc));
 	return rc;
 }
 
@@ -157,6 +157,19 @@ int ht_unpriv_open(struct ht_io *io, char *err, size_t errlen)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    (rlim_t)cap + 64 > rl.rlim_cur)
 		cap = rl.rlim_cur > 96 ? (int)rl.rlim_cur - 64 : 32;
+	/*
+	 * The kernel stamps received packets only while some socket wants
+	 * stamps, and switches stamping on from a work queue a little after
+	 * the first one asks. Per-probe sockets come and go; this one stays
+	 * open for the whole trace so that stamping is on before the first
+	 * probe leaves and stays on.
+	 */
+	io->reserve_fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (io->reserve_fd < 0 || setint(io->reserve_fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) < 0) {
+		int rc = -errno;
+		ht_io_errf(err, errlen, "cannot open a UDP socket: %s", strerror(-rc));
+		return rc;
+	}
 	io->ps = calloc((size_t)cap, sizeof(*io->ps));
 	if (!io->ps)
 		return -ENOMEM;
@@ -188,7 +201,8 @@ void ht_unpriv_close(struct ht_io *io)
 void ht_unpriv_expire(struct ht_io *io, uint64_t now_us)
 {
 	for (int i = 0; i < io->nps;) {
-		if (now_us - io->ps[i].tx_us > io->psock_linger_us)
+		/* tx_us may be later than now_us (sent during this tick). */
+		if (io->ps[i].tx_us + io->psock_linger_us < now_us)
 			psock_remove(io, i);
 		else
 			i++;
@@ -223,11 +237,22 @@ static int up_send_ping(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *t
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &v, sizeof(v));
 
-	uint64_t t = ht_now_us();
-	if (sendmsg(io->ping_fd, &msg, 0) < 0)
-		return -errno;
-	*tx_us = t;
-	return 0;
+	/*
+	 * An ICMP error that arrived since the last drain leaves a pending
+	 * socket error (sk_err) that the next send reports and clears even
+	 * though this send is fine: retry once. A genuine send error (no
+	 * route) fails again and is returned.
+	 */
+	for (int attempt = 0;; attempt++) {
+		uint64_t t = ht_now_us();
+		if (sendmsg(io->ping_fd, &msg, 0) >= 0) {
+			*tx_us = t;
+			return 0;
+		}
+		if (attempt > 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
+		    errno == EINVAL || errno == EBADF)
+			return -errno;
+	}
 }
 
 /* Make room for one more per-probe socket: the oldest one goes (its probe
@@ -241,6 +266,41 @@ static void psock_make_room(struct ht_io *io)
 		if (io->ps[i].tx_us < io->ps[oldest].tx_us)
 			oldest = i;
 	psock_remove(io, oldest);
+}
+
+/*
+ * The kernel gives no receive stamp for a SYN-ACK or RST seen through
+ * connect(). While a tick sends a whole window of probes (each a handful
+ * of syscalls), the answers of the first ones are already in; note when
+ * each handshake is first seen finished so that the RTT does not include
+ * the rest of the sending. Bounded: only for moderate windows.
+ */
+static void up_tcp_mark(struct ht_io *io)
+{
+	struct pollfd pfd[256];
+	int n = 0;
+
+	if (io->nps > 256)
+		return;
+	for (int i = 0; i < io->nps; i++) {
+		if (io->ps[i].seen_us)
+			continue;
+		pfd[n].fd = io->ps[i].fd;
+		pfd[n].events = POLLOUT;
+		pfd[n].revents = 0;
+		n++;
+	}
+	if (n == 0 || poll(pfd, (nfds_t)n, 0) <= 0)
+		return;
+	uint64_t now = ht_now_us();
+	for (int k = 0, i = 0; k < n; k++) {
+		if (!pfd[k].revents)
+			continue;
+		while (i < io->nps && io->ps[i].fd != pfd[k].fd)
+			i++;
+		if (i < io->nps)
+			io->ps[i].seen_us = now;
+	}
 }
 
 static int up_send_sock(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
@@ -278,7 +338,7 @@ static int up_send_sock(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *t
 	struct ht_psock *p = &io->ps[io->nps];
 	p->fd = fd;
 	p->seq = seq;
-	p->connected = false;
+	p->seen_us = 0;
 
 	if (tcp) {
 		uint64_t t = ht_now_us();
@@ -293,6 +353,7 @@ static int up_send_sock(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *t
 		p->tx_us = t;
 		*tx_us = t;
 		io->nps++;
+		up_tcp_mark(io);
 		if (rc == 0 || rc == -ECONNREFUSED) {
 			/* Answered before connect() returned (loopback): queue
 			 * the result for the event loop. */
@@ -513,7 +574,7 @@ static int up_drain_psock(struct ht_io *io, int i, short revents, int budget, ht
 		total++;
 		if (soerr == 0 || soerr == ECONNREFUSED) {
 			r.from = io->flow.dst;
-			r.rx_us = ht_now_us();
+			r.rx_us = p->seen_us ? p->seen_us : ht_now_us();
 			r.kind = soerr == 0 ? HT_REPLY_TCP_SYNACK : HT_REPLY_TCP_RST;
 			io->stats.rx_matched++;
 			cb(u, &r);
@@ -529,7 +590,9 @@ static int up_drain_psock(struct ht_io *io, int i, short revents, int budget, ht
 			total++;
 			r.from = m.from;
 			r.rx_us = m.meta.rx_us;
-			r.kind = HT_REPLY_OTHER;
+			/* The core counts a port unreachable as "reached";
+			 * a service answering on the port is the same news. */
+			r.kind = HT_REPLY_PORT_UNREACH;
 			if (m.meta.ttl > 0 && m.meta.ttl <= 255)
 				r.reply_ttl = (uint8_t)m.meta.ttl;
 			io->stats.rx_matched++;

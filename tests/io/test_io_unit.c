@@ -1,0 +1,205 @@
+/*
+ * Unit tests of lib/io pieces that need no network and no root: the
+ * kernel-stamp to monotonic conversion, ICMP classification (annotations
+ * as classic traceroute prints them), control-message parsing, and the
+ * privilege-state reader.
+ */
+#include "io/io_internal.h"
+
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void test_stamp_to_mono(void **state)
+{
+	(void)state;
+	struct timespec real_now = {.tv_sec = 1000, .tv_nsec = 500000000};
+	/* A packet stamped 1.25 ms before the clocks were read. */
+	struct timespec stamp = {.tv_sec = 1000, .tv_nsec = 498750000};
+	assert_int_equal(ht_io_stamp_to_mono(&stamp, 5000000, &real_now), 5000000 - 1250);
+	/* Across a second boundary, rounded to the nearest microsecond. */
+	struct timespec stamp2 = {.tv_sec = 999, .tv_nsec = 999999400};
+	assert_int_equal(ht_io_stamp_to_mono(&stamp2, 5000000, &real_now), 5000000 - 500001);
+	/* A stamp in the future (clock stepped back) is taken as now. */
+	struct timespec future = {.tv_sec = 1001, .tv_nsec = 0};
+	assert_int_equal(ht_io_stamp_to_mono(&future, 5000000, &real_now), 5000000);
+	/* A stamp absurdly old (clock stepped forward) too. */
+	struct timespec old = {.tv_sec = 100, .tv_nsec = 0};
+	assert_int_equal(ht_io_stamp_to_mono(&old, 5000000, &real_now), 5000000);
+}
+
+struct cls {
+	int family;
+	uint8_t type, code;
+	enum ht_reply_kind kind;
+	enum ht_annot annot;
+	const char *text;
+};
+
+static void test_classify(void **state)
+{
+	(void)state;
+	static const struct cls t[] = {
+		{AF_INET, ICMP_TIME_EXCEEDED, 0, HT_REPLY_TIME_EXCEEDED, HT_ANN_NONE, ""},
+		{AF_INET, ICMP_ECHOREPLY, 0, HT_REPLY_ECHO_REPLY, HT_ANN_NONE, ""},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, HT_REPLY_PORT_UNREACH, HT_ANN_NONE, ""},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, HT_REPLY_UNREACH, HT_ANN_NET, "!N"},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, HT_REPLY_UNREACH, HT_ANN_HOST, "!H"},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, HT_REPLY_UNREACH, HT_ANN_PROTO, "!P"},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_SR_FAILED, HT_REPLY_UNREACH, HT_ANN_SRCROUTE, "!S"},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, HT_REPLY_UNREACH, HT_ANN_ADMIN, "!X"},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_HOST_ANO, HT_REPLY_UNREACH, HT_ANN_HOST, "!H"},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_NET_ANO, HT_REPLY_UNREACH, HT_ANN_NET, "!N"},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_PREC_VIOLATION, HT_REPLY_UNREACH, HT_ANN_HOSTPREC,
+		 "!V"},
+		{AF_INET, ICMP_DEST_UNREACH, ICMP_PREC_CUTOFF, HT_REPLY_UNREACH, HT_ANN_PRECCUT, "!C"},
+		{AF_INET, ICMP_DEST_UNREACH, 42, HT_REPLY_UNREACH, HT_ANN_OTHER, "!42"},
+		{AF_INET, ICMP_PARAMETERPROB, 0, HT_REPLY_PARAM_PROBLEM, HT_ANN_NONE, ""},
+		{AF_INET, ICMP_REDIRECT, 0, HT_REPLY_OTHER, HT_ANN_NONE, ""},
+		{AF_INET6, ICMP6_TIME_EXCEEDED, 0, HT_REPLY_TIME_EXCEEDED, HT_ANN_NONE, ""},
+		{AF_INET6, ICMP6_ECHO_REPLY, 0, HT_REPLY_ECHO_REPLY, HT_ANN_NONE, ""},
+		{AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, HT_REPLY_PORT_UNREACH,
+		 HT_ANN_NONE, ""},
+		{AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, HT_REPLY_UNREACH, HT_ANN_NET,
+		 "!N"},
+		{AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN, HT_REPLY_UNREACH, HT_ANN_ADMIN,
+		 "!X"},
+		{AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, HT_REPLY_UNREACH, HT_ANN_HOST,
+		 "!H"},
+		{AF_INET6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_BEYONDSCOPE, HT_REPLY_UNREACH,
+		 HT_ANN_SRCROUTE, "!S"},
+		{AF_INET6, ICMP6_DST_UNREACH, 6, HT_REPLY_UNREACH, HT_ANN_ADMIN, "!X"},
+		{AF_INET6, ICMP6_DST_UNREACH, 9, HT_REPLY_UNREACH, HT_ANN_OTHER, "!9"},
+		{AF_INET6, ICMP6_PARAM_PROB, 1, HT_REPLY_PARAM_PROBLEM, HT_ANN_NONE, ""},
+		{AF_INET6, ICMP6_ECHO_REQUEST, 0, HT_REPLY_OTHER, HT_ANN_NONE, ""},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct ht_reply r;
+		char buf[32];
+		memset(&r, 0, sizeof(r));
+		ht_io_classify(t[i].family, t[i].type, t[i].code, &r);
+		assert_int_equal(r.kind, t[i].kind);
+		assert_int_equal(r.annot, t[i].annot);
+		assert_int_equal(r.icmp_type, t[i].type);
+		assert_int_equal(r.icmp_code, t[i].code);
+		assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), t[i].text);
+	}
+	/* Fragmentation needed / packet too big carry the MTU in the text. */
+	struct ht_reply r;
+	char buf[32];
+	memset(&r, 0, sizeof(r));
+	ht_io_classify(AF_INET, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, &r);
+	assert_int_equal(r.kind, HT_REPLY_PTB);
+	r.mtu = 1280;
+	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!F-1280");
+	memset(&r, 0, sizeof(r));
+	ht_io_classify(AF_INET6, ICMP6_PACKET_TOO_BIG, 0, &r);
+	assert_int_equal(r.kind, HT_REPLY_PTB);
+	assert_int_equal(r.annot, HT_ANN_FRAG);
+}
+
+/* A control buffer as the kernel builds it for an error-queue read. */
+static void test_parse_cmsgs(void **state)
+{
+	(void)state;
+	union {
+		char b[512];
+		struct cmsghdr align;
+	} cbuf;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	struct sock_extended_err ee;
+	struct sockaddr_in off;
+	struct timespec ts = {.tv_sec = 2000, .tv_nsec = 0};
+	struct timespec real = {.tv_sec = 2000, .tv_nsec = 3000000};
+	int ttl = 61;
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_control = cbuf.b;
+	msg.msg_controllen = CMSG_SPACE(sizeof(ts)) + CMSG_SPACE(sizeof(int)) +
+	                     CMSG_SPACE(sizeof(ee) + sizeof(off));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_TIMESTAMPNS;
+	c->cmsg_len = CMSG_LEN(sizeof(ts));
+	memcpy(CMSG_DATA(c), &ts, sizeof(ts));
+	c = CMSG_NXTHDR(&msg, c);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_TTL;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &ttl, sizeof(ttl));
+	c = CMSG_NXTHDR(&msg, c);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_RECVERR;
+	c->cmsg_len = CMSG_LEN(sizeof(ee) + sizeof(off));
+	memset(&ee, 0, sizeof(ee));
+	ee.ee_errno = EMSGSIZE;
+	ee.ee_origin = SO_EE_ORIGIN_ICMP;
+	ee.ee_type = ICMP_DEST_UNREACH;
+	ee.ee_code = ICMP_FRAG_NEEDED;
+	ee.ee_info = 1400;
+	memset(&off, 0, sizeof(off));
+	off.sin_family = AF_INET;
+	off.sin_addr.s_addr = htonl(0xc6120101); /* 198.18.1.1 */
+	memcpy(CMSG_DATA(c), &ee, sizeof(ee));
+	memcpy(CMSG_DATA(c) + sizeof(ee), &off, sizeof(off));
+
+	struct ht_rxmeta m;
+	ht_io_parse_cmsgs(&msg, 10000000, &real, &m);
+	assert_true(m.has_stamp);
+	assert_int_equal(m.rx_us, 10000000 - 3000);
+	assert_int_equal(m.ttl, 61);
+	assert_true(m.has_ee);
+	assert_int_equal(m.ee.ee_origin, SO_EE_ORIGIN_ICMP);
+	assert_int_equal(m.ee.ee_type, ICMP_DEST_UNREACH);
+	assert_int_equal(m.ee.ee_code, ICMP_FRAG_NEEDED);
+	assert_int_equal(m.ee.ee_info, 1400);
+	assert_int_equal(m.offender.family, AF_INET);
+	assert_int_equal(ntohl(m.offender.u.v4.s_addr), 0xc6120101);
+
+	/* No control messages at all: nothing known. */
+	msg.msg_controllen = 0;
+	ht_io_parse_cmsgs(&msg, 10000000, &real, &m);
+	assert_false(m.has_stamp);
+	assert_false(m.has_ee);
+	assert_int_equal(m.ttl, -1);
+}
+
+static void test_priv_state(void **state)
+{
+	(void)state;
+	struct ht_priv_state st;
+	assert_int_equal(ht_priv_read_state(&st), 0);
+	assert_int_equal(st.uid[0], (unsigned long)getuid());
+	assert_int_equal(st.uid[1], (unsigned long)geteuid());
+	assert_int_equal(st.gid[0], (unsigned long)getgid());
+}
+
+static void test_now_monotonic(void **state)
+{
+	(void)state;
+	uint64_t a = ht_now_us();
+	usleep(2000);
+	uint64_t b = ht_now_us();
+	assert_true(b >= a + 2000);
+	assert_true(b < a + 1000000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stamp_to_mono), cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_parse_cmsgs),   cmocka_unit_test(test_priv_state),
+		cmocka_unit_test(test_now_monotonic),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
