@@ -27,11 +27,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#ifndef HT_ASAN
 #if defined(__SANITIZE_ADDRESS__)
 #define HT_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define HT_ASAN 1
+#endif
 #endif
 #endif
 
@@ -194,6 +196,20 @@ int ht_priv_drop(void)
 
 /* ---- seccomp ---------------------------------------------------------- */
 
+/* libseccomp's SCMP_A0()..SCMP_A5() leave the second datum of struct
+ * scmp_arg_cmp to zero-initialisation, which clang's -Wextra reports. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/* SCMP_Ax() leaves datum_b implicit, which clang's
+ * -Wmissing-field-initializers rejects: spell every field out. */
+static struct scmp_arg_cmp sb_arg(unsigned int arg, enum scmp_compare op, scmp_datum_t a,
+                                  scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = {.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+
+	return c;
+}
+
 static int sb_allow(scmp_filter_ctx ctx, const char *name)
 {
 	int nr = seccomp_syscall_resolve_name(name);
@@ -285,27 +301,27 @@ int ht_sandbox_enter_flags(int flags)
 	 * would need a capability we no longer have. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		                      SCMP_A0(SCMP_CMP_EQ, AF_INET));
+		                      sb_arg(0, SCMP_CMP_EQ, AF_INET, 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		                      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+		                      sb_arg(0, SCMP_CMP_EQ, AF_INET6, 0));
 	/* Opening files read-only (c-ares reads /etc/hosts on reverse
 	 * lookups); never for writing or creating. */
 	const scmp_datum_t wr = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-		                      SCMP_A2(SCMP_CMP_MASKED_EQ, wr, 0));
+		                      sb_arg(2, SCMP_CMP_MASKED_EQ, wr, 0));
 	/* ioctl only to ask about terminals and non-blocking reads; in
 	 * particular no TIOCSTI (injecting terminal input). */
 	const unsigned long ioctls[] = {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO};
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		                      SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+		                      sb_arg(1, SCMP_CMP_EQ, ioctls[i], 0));
 #ifndef HT_ASAN
 	/* abort() signals itself. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+		                      sb_arg(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 #endif
 	if (rc == 0)
 		rc = seccomp_load(ctx);
