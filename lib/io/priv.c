@@ -246,7 +246,7 @@ static const char *const sb_syscalls[] = {
  * the world with a ptrace()d helper task). Only in sanitizer builds. */
 static const char *const sb_asan_syscalls[] = {
 	"sigaltstack", "prctl", "readlink", "readlinkat", "clone", "clone3", "ptrace", "wait4",
-	"waitid", "getdents64", "sched_getaffinity", "mincore", "getppid", "rt_sigtimedwait",
+	"waitid", "getdents", "getdents64", "sched_getaffinity", "mincore", "getppid", "rt_sigtimedwait",
 	"kill", "tgkill", "tkill", "set_robust_list", "rseq", "arch_prctl",
 	"process_vm_readv", "pipe2", "open", "stat", "access", "faccessat", "faccessat2",
 };

@@ -108,11 +108,11 @@ time.sleep(600)' &
 # run_h [AS_NOBODY] ARGS...: the driver in H; output in $OUT.
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all"
 run_h() {
-	OUT=$(ip netns exec $H "$DRV" "$@" 2>&1)
+	OUT=$(timeout 60 ip netns exec $H "$DRV" "$@" 2>&1)
 	RC=$?
 }
 run_h_nobody() {
-	OUT=$(ip netns exec $H $NOBODY "$DRV" "$@" 2>&1)
+	OUT=$(timeout 60 ip netns exec $H $NOBODY "$DRV" "$@" 2>&1)
 	RC=$?
 }
 
