@@ -34,3 +34,52 @@ uint64_t ht_io_stamp_to_mono(const struct timespec *stamp, uint64_t mono_now_us,
 	uint64_t age_us = (uint64_t)(age_ns + 500) / 1000u;
 	return age_us > mono_now_us ? 0 : mono_now_us - age_us;
 }
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/*
+ * Read the monotonic and the realtime clock "at the same moment". Reading
+ * one after the other would put the whole gap between the two readings
+ * into every converted stamp (microseconds under valgrind or on a loaded
+ * machine; enough to make a reply appear to arrive before its probe left).
+ * So the monotonic reading is bracketed by two realtime readings and
+ * paired with their midpoint; the tightest of a few brackets wins.
+ */
+void ht_io_clock_pair(uint64_t *mono_us, struct timespec *real)
+{
+	int64_t best_gap = INT64_MAX, best_mid = 0, best_mono = 0;
+
+	for (int i = 0; i < 4; i++) {
+		struct timespec r1, m, r2;
+		clock_gettime(CLOCK_REALTIME, &r1);
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		clock_gettime(CLOCK_REALTIME, &r2);
+		int64_t gap = ts_ns(&r2) - ts_ns(&r1);
+		if (gap < 0)
+			continue; /* the realtime clock was stepped back */
+		if (gap < best_gap) {
+			best_gap = gap;
+			best_mid = ts_ns(&r1) + gap / 2;
+			best_mono = ts_ns(&m);
+		}
+		if (gap < 1000)
+			break;
+	}
+	if (best_gap == INT64_MAX) {
+		struct timespec m;
+		clock_gettime(CLOCK_REALTIME, real);
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		*mono_us = (uint64_t)ts_ns(&m) / 1000u;
+		return;
+	}
+	/* Keep the pair consistent at microsecond resolution: move the real
+	 * midpoint by what truncating the monotonic reading drops. */
+	int64_t drop = best_mono % 1000;
+	best_mid -= drop;
+	real->tv_sec = (time_t)(best_mid / 1000000000LL);
+	real->tv_nsec = (long)(best_mid % 1000000000LL);
+	*mono_us = (uint64_t)(best_mono / 1000);
+}

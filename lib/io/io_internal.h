@@ -56,6 +56,9 @@ struct ht_io {
 uint64_t ht_io_stamp_to_mono(const struct timespec *stamp, uint64_t mono_now_us,
                              const struct timespec *real_now);
 
+/* A monotonic (us) and realtime reading taken at the same moment. */
+void ht_io_clock_pair(uint64_t *mono_us, struct timespec *real);
+
 /* Fill kind/annot (and mtu) from an ICMP or ICMPv6 type and code. */
 void ht_io_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r);
 

@@ -238,9 +238,9 @@ static int io_drain_raw(struct ht_io *io, int fd, enum ht_rx_kind kind, int budg
 			continue;
 		}
 		/* One pair of clock readings converts the whole batch. */
-		uint64_t mono = ht_now_us();
+		uint64_t mono;
 		struct timespec real;
-		clock_gettime(CLOCK_REALTIME, &real);
+		ht_io_clock_pair(&mono, &real);
 		for (int i = 0; i < got; i++) {
 			struct ht_rxmeta m;
 			struct ht_reply r;

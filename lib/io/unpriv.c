@@ -460,9 +460,9 @@ static int up_recv(struct ht_io *io, int fd, int flags, struct up_msg *out)
 			return 0;
 		return -errno;
 	}
-	uint64_t mono = ht_now_us();
+	uint64_t mono;
 	struct timespec real;
-	clock_gettime(CLOCK_REALTIME, &real);
+	ht_io_clock_pair(&mono, &real);
 	ht_io_parse_cmsgs(&msg, mono, &real, &out->meta);
 	if (!out->meta.has_stamp)
 		out->meta.rx_us = mono;

@@ -285,6 +285,16 @@ case_priv() {
 }
 
 case_sandbox() {
+	# HOPTRACE_NO_SANDBOX is honoured only for a process that was never
+	# privileged: root (raw) ignores it, nobody (unpriv) may use it.
+	OUT=$(HOPTRACE_NO_SANDBOX=1 timeout 60 ip netns exec $H "$DRV" --mode raw --drop --sandbox --status --ttls 1 198.18.1.2 2>&1)
+	expect "sandbox env ignored when privileged" "^status .* seccomp=2$"
+	OUT=$(HOPTRACE_NO_SANDBOX=1 timeout 60 ip netns exec $H $NOBODY "$DRV" --mode unpriv --drop --sandbox --status --ttls 1 198.18.1.2 2>&1)
+	expect "sandbox env honoured when unprivileged" "^status .* seccomp=0$"
+	# What the filter refuses: exec, writing files, raw/packet sockets.
+	run_h --mode raw --drop --sandbox --status --probe-forbidden --ttls 1 198.18.1.2
+	expect "sandbox forbidden" "^forbidden open_write=-1 socket_packet=-1 execve=-1$"
+
 	# Whole traces after drop + seccomp in trap mode: a syscall missing
 	# from the allow list would end the driver with status 70.
 	local mode f m dst

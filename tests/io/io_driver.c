@@ -22,6 +22,7 @@
 #include "io/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
 	struct ht_io_opts o = {.mode = HT_IO_AUTO};
 	int ttls[HT_MAX_TTL + 1], nttl = 0, wait_ms = 1000;
 	bool run = false, drop = false, status = false, sandbox = false, do_flood = false;
-	bool linger = false;
+	bool linger = false, forbidden = false;
 	ht_addr qdst = {0};
 	long pps = 100000;
 	double secs = 1;
@@ -267,7 +268,7 @@ int main(int argc, char **argv)
 	ht_config_defaults(&cfg);
 	enum { O_MODE = 256, O_METHOD, O_PORT, O_SPORT, O_LEN, O_DF, O_SRC, O_DEV, O_TOS, O_CLASSIC,
 	       O_TTLS, O_WAIT, O_RUN, O_DROP, O_STATUS, O_SANDBOX, O_MAXTTL, O_QUERIES, O_FLOOD,
-	       O_PPS, O_SECS, O_LINGER, O_QDST };
+	       O_PPS, O_SECS, O_LINGER, O_QDST, O_FORBIDDEN };
 	static const struct option lo[] = {
 		{"mode", 1, 0, O_MODE},       {"method", 1, 0, O_METHOD}, {"port", 1, 0, O_PORT},
 		{"sport", 1, 0, O_SPORT},     {"len", 1, 0, O_LEN},       {"df", 0, 0, O_DF},
@@ -277,6 +278,7 @@ int main(int argc, char **argv)
 		{"sandbox", 0, 0, O_SANDBOX}, {"max-ttl", 1, 0, O_MAXTTL}, {"queries", 1, 0, O_QUERIES},
 		{"flood", 0, 0, O_FLOOD},     {"pps", 1, 0, O_PPS},       {"secs", 1, 0, O_SECS},
 		{"linger", 0, 0, O_LINGER},   {"quote-dst", 1, 0, O_QDST},
+		{"probe-forbidden", 0, 0, O_FORBIDDEN},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -355,6 +357,9 @@ int main(int argc, char **argv)
 			if (ht_addr_parse(optarg, &qdst) < 0)
 				return 2;
 			break;
+		case O_FORBIDDEN:
+			forbidden = true;
+			break;
 		case O_LINGER:
 			linger = true; /* keep reading until --wait expires */
 			break;
@@ -395,7 +400,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (sandbox) {
-		rc = ht_sandbox_enter_flags(HT_SANDBOX_TRAP);
+		rc = ht_sandbox_enter_flags(forbidden ? 0 : HT_SANDBOX_TRAP);
 		if (rc < 0) {
 			printf("sandbox_error rc=%d\n", rc);
 			ht_io_close(io);
@@ -404,6 +409,16 @@ int main(int argc, char **argv)
 	}
 	if (status && print_status() < 0)
 		printf("status_error\n");
+	if (forbidden) {
+		/* In EPERM mode these fail; in trap mode (--sandbox) the first
+		 * one ends the process with status 70. Use EPERM mode here. */
+		int a = open("/tmp/ht-io-forbidden", O_WRONLY | O_CREAT, 0600);
+		int b = socket(AF_PACKET, SOCK_RAW, 0);
+		char *const av[] = {"/bin/true", NULL};
+		int e = execve("/bin/true", av, NULL);
+		printf("forbidden open_write=%d socket_packet=%d execve=%d\n", a < 0 ? -1 : a,
+		       b < 0 ? -1 : b, e);
+	}
 	fflush(stdout);
 
 	if (run) {

@@ -184,6 +184,24 @@ static void test_priv_state(void **state)
 	assert_int_equal(st.gid[0], (unsigned long)getgid());
 }
 
+/* A realtime stamp taken now converts to (about) the monotonic now. */
+static void test_clock_pair(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		struct timespec stamp, real;
+		uint64_t mono;
+		uint64_t before = ht_now_us();
+		clock_gettime(CLOCK_REALTIME, &stamp);
+		ht_io_clock_pair(&mono, &real);
+		uint64_t rx = ht_io_stamp_to_mono(&stamp, mono, &real);
+		/* The stamp was taken after `before`: never earlier than it
+		 * (1 us of rounding allowed), and not much later. */
+		assert_true(rx + 1 >= before);
+		assert_true(rx <= ht_now_us() + 1);
+	}
+}
+
 static void test_now_monotonic(void **state)
 {
 	(void)state;
@@ -199,7 +217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stamp_to_mono), cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_parse_cmsgs),   cmocka_unit_test(test_priv_state),
-		cmocka_unit_test(test_now_monotonic),
+		cmocka_unit_test(test_now_monotonic), cmocka_unit_test(test_clock_pair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
