@@ -203,10 +203,6 @@ int ht_priv_drop(void)
 
 /* ---- seccomp ---------------------------------------------------------- */
 
-/* libseccomp's SCMP_A0()..SCMP_A5() leave the second datum of struct
- * scmp_arg_cmp to zero-initialisation, which clang's -Wextra reports. */
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-
 /* SCMP_Ax() leaves datum_b implicit, which clang's
  * -Wmissing-field-initializers rejects: spell every field out. */
 static struct scmp_arg_cmp sb_arg(unsigned int arg, enum scmp_compare op, scmp_datum_t a,
