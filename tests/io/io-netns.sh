@@ -107,13 +107,17 @@ time.sleep(600)' &
 
 # run_h [AS_NOBODY] ARGS...: the driver in H; output in $OUT.
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all"
+# IO_VERBOSE=1 shows every driver run and its output.
+show() { [ -n "${IO_VERBOSE:-}" ] && printf '$ io_driver %s\n%s\n' "$*" "$OUT"; return 0; }
 run_h() {
 	OUT=$(timeout 60 ip netns exec $H "$DRV" "$@" 2>&1)
 	RC=$?
+	show "$@"
 }
 run_h_nobody() {
 	OUT=$(timeout 60 ip netns exec $H $NOBODY "$DRV" "$@" 2>&1)
 	RC=$?
+	show "(nobody)" "$@"
 }
 
 # expect LABEL REGEX: a line of $OUT matches.
