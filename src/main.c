@@ -151,6 +151,10 @@ int main(int argc, char **argv)
 		ht_dns_free(app.dns);
 		return 1;
 	}
+	/* Unprivileged mode costs features (flow stability for UDP/TCP, ICMP
+	 * extensions): say so once, on stderr, so the output stays classic. */
+	if (ht_io_mode_note(io))
+		fprintf(stderr, "hoptrace: %s\n", ht_io_mode_note(io));
 	rc = ht_priv_drop();
 	if (rc < 0) {
 		fprintf(stderr, "hoptrace: cannot drop privileges: %s\n", strerror(-rc));
