@@ -3,8 +3,8 @@
  *
  * Every character must match exactly except RTT placeholders: "~N"
  * matches a decimal number within a tolerance of N (N in the unit the
- * output uses, normally ms): by default [N - max(0.5, 10%), N + max(8,
- * 30%)]. The simulator never answers early, so the lower bound is tight;
+ * output uses, normally ms): by default [N - max(0.5, 10%), N + max(25,
+ * 50%)]. The simulator never answers early, so the lower bound is tight;
  * the upper one absorbs scheduling noise on a loaded machine.
  * "~N+-T" (or "~N±T") gives an explicit tolerance, "~*" any number.
  * "{A|B}" matches either alternative (for choices the tested program makes
@@ -78,7 +78,7 @@ static bool match_line(const char *e, const char *ee, const char *g, const char 
 				want = strtod(e + 1, &end);
 			}
 			lo = want - (want * 0.1 > 0.5 ? want * 0.1 : 0.5);
-			hi = want + (want * 0.3 > 8 ? want * 0.3 : 8);
+			hi = want + (want * 0.5 > 25 ? want * 0.5 : 25);
 			if (end + 2 <= ee && end[0] == '+' && end[1] == '-') {
 				double t = strtod(end + 2, &end);
 				lo = want - t;

@@ -446,10 +446,12 @@ static void test_matcher(void **state)
 	char why[512];
 	assert_true(sim_match_output(" 1  198.18.1.1  ~2 ms  ~10 ms\n",
 	                             " 1  198.18.1.1  2.345 ms  11.000 ms\n", why, sizeof(why)));
-	assert_false(sim_match_output(" 1  ~2 ms\n", " 1  10.500 ms\n", why, sizeof(why)));
+	assert_true(sim_match_output(" 1  ~2 ms\n", " 1  26.900 ms\n", why, sizeof(why)));
+	assert_false(sim_match_output(" 1  ~2 ms\n", " 1  27.100 ms\n", why, sizeof(why)));
 	assert_false(sim_match_output(" 1  ~2 ms\n", " 1  1.400 ms\n", why, sizeof(why)));
 	assert_false(sim_match_output(" 1  ~20 ms\n", " 1  10.000 ms\n", why, sizeof(why)));
-	assert_false(sim_match_output(" 1  ~40 ms\n", " 1  53.000 ms\n", why, sizeof(why)));
+	assert_false(sim_match_output(" 1  ~40 ms\n", " 1  65.100 ms\n", why, sizeof(why)));
+	assert_false(sim_match_output(" 1  ~100 ms\n", " 1  150.100 ms\n", why, sizeof(why)));
 	assert_true(sim_match_output("x ~5+-1ms\n", "x 5.9ms\n", why, sizeof(why)));
 	assert_false(sim_match_output("x ~5+-1ms\n", "x 6.1ms\n", why, sizeof(why)));
 	assert_false(sim_match_output(" 1  a\n", " 1  b\n", why, sizeof(why)));
