@@ -121,18 +121,32 @@ static int io_attach_drop_all(int fd)
  * traffic never reaches user space. IPv4 raw sockets see the IP header
  * first; IPv6 raw sockets see the TCP header first.
  */
-static int io_attach_tcp_filter(int fd, int family, uint16_t sport)
+/* Source ports in use: classic TCP uses sport + seq for every probe. */
+static uint32_t io_sport_span(const struct ht_io *io)
 {
+	if (!io->flow.classic)
+		return 1;
+	return (uint32_t)(io->cfg.max_ttl - io->cfg.first_ttl + 1) * (uint32_t)io->cfg.nqueries;
+}
+
+/* Only TCP segments to our source port(s) pass: [sport, sport + span),
+ * where span is 1 in Paris mode and the number of probes in classic mode
+ * (which varies the source port per probe). */
+static int io_attach_tcp_filter(int fd, int family, uint16_t sport, uint32_t span)
+{
+	uint32_t last = sport + (span ? span : 1) - 1;
 	struct sock_filter v4[] = {
 		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),          /* x = IP header length */
 		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),           /* a = tcp dport */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, sport, 0, 1), /* ours? */
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, sport, 0, 2), /* a >= sport */
+		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, last, 1, 0),  /* a <= last */
 		BPF_STMT(BPF_RET | BPF_K, 0xffff),
 		BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 	struct sock_filter v6[] = {
 		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, sport, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, sport, 0, 2),
+		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, last, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, 0xffff),
 		BPF_STMT(BPF_RET | BPF_K, 0),
 	};
@@ -375,7 +389,7 @@ static int io_open_raw4(struct ht_io *io, char *err, size_t errlen)
 			return -errno;
 		if ((rc = ht_io_sock_common(io, io->rx_tcp_fd, true)) < 0)
 			return rc;
-		if ((rc = io_attach_tcp_filter(io->rx_tcp_fd, AF_INET, io->flow.sport)) < 0)
+		if ((rc = io_attach_tcp_filter(io->rx_tcp_fd, AF_INET, io->flow.sport, io_sport_span(io))) < 0)
 			return rc;
 		io_flush_socket(io->rx_tcp_fd);
 		/* A raw IPPROTO_TCP socket may also send: no. Nothing else. */
@@ -437,7 +451,7 @@ static int io_open_raw6(struct ht_io *io, char *err, size_t errlen)
 		io_flush_socket(io->send_fd);
 	} else if (proto == IPPROTO_TCP) {
 		io->rx_tcp_fd = io->send_fd;
-		if ((rc = io_attach_tcp_filter(io->send_fd, AF_INET6, io->flow.sport)) < 0)
+		if ((rc = io_attach_tcp_filter(io->send_fd, AF_INET6, io->flow.sport, io_sport_span(io))) < 0)
 			return rc;
 		io_flush_socket(io->send_fd);
 		if (setsockopt(io->send_fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) <
