@@ -146,6 +146,19 @@ static uint64_t run(ht_session *s, struct world *w)
 	return w->now - start;
 }
 
+/* Start a session on world w and drive it to the end. */
+static ht_session *trace(struct ht_config *c, struct world *w, struct log *l, uint64_t *took)
+{
+	ht_session *s;
+	uint64_t t;
+
+	assert_int_equal(ht_session_new(&s, c, &fake_ops, w, on_event, l), 0);
+	t = run(s, w);
+	if (took)
+		*took = t;
+	return s;
+}
+
 static void test_linear_path_one_round_trip(void **st)
 {
 	struct world w;
@@ -158,8 +171,7 @@ static void test_linear_path_one_round_trip(void **st)
 
 	world_init(&w, 9, 10000); /* 9 hops, 10 ms per hop: 90 ms to the destination */
 	cfg_init(&c);
-	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
-	took = run(s, &w);
+	s = trace(&c, &w, &l, &took);
 	assert_int_equal(l.trace_done, 1);
 	assert_int_equal(l.reason, HT_STOP_REACHED);
 	assert_int_equal(l.last_ttl, 9);
@@ -203,8 +215,7 @@ static void test_silent_hop_costs_little(void **st)
 	world_init(&w, 9, 10000);
 	w.silent[4] = true;
 	cfg_init(&c);
-	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
-	took = run(s, &w);
+	s = trace(&c, &w, &l, &took);
 	assert_int_equal(l.reason, HT_STOP_REACHED);
 	assert_int_equal(l.last_ttl, 9);
 	for (int k = 0; k < 3; k++)
@@ -226,8 +237,7 @@ static void test_silent_destination_gap_limit(void **st)
 	world_init(&w, 9, 10000);
 	w.dst_silent = true;
 	cfg_init(&c);
-	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
-	took = run(s, &w);
+	s = trace(&c, &w, &l, &took);
 	assert_int_equal(l.reason, HT_STOP_GAP);
 	/* Hop 8 is the last responder; 5 silent hops follow. */
 	assert_int_equal(l.last_ttl, 13);
@@ -248,8 +258,7 @@ static void test_unreachable_annotation_stops(void **st)
 	w.dst_kind = HT_REPLY_UNREACH;
 	w.dst_annot = HT_ANN_ADMIN;
 	cfg_init(&c);
-	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
-	run(s, &w);
+	s = trace(&c, &w, &l, NULL);
 	assert_int_equal(l.reason, HT_STOP_UNREACH);
 	assert_int_equal(l.last_ttl, 5);
 	assert_int_equal(ht_session_hop(s, 5)->probes[0].reply.annot, HT_ANN_ADMIN);
@@ -267,8 +276,7 @@ static void test_max_ttl_when_nothing_reached(void **st)
 	world_init(&w, 40, 1000);
 	cfg_init(&c);
 	c.max_ttl = 6;
-	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
-	run(s, &w);
+	s = trace(&c, &w, &l, NULL);
 	assert_int_equal(l.reason, HT_STOP_MAX_TTL);
 	assert_int_equal(l.last_ttl, 6);
 	assert_int_equal(w.sent, 18);
@@ -288,8 +296,7 @@ static void test_rate_limited_destination_gets_its_replies(void **st)
 	world_init(&w, 9, 10000);
 	w.dst_budget = 6;
 	cfg_init(&c);
-	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
-	run(s, &w);
+	s = trace(&c, &w, &l, NULL);
 	assert_int_equal(l.reason, HT_STOP_REACHED);
 	assert_int_equal(l.last_ttl, 9);
 	for (int k = 0; k < 3; k++)
@@ -309,8 +316,7 @@ static void test_window_limits_inflight(void **st)
 	world_init(&w, 9, 10000);
 	cfg_init(&c);
 	c.window = 6; /* two hops at a time */
-	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
-	run(s, &w);
+	s = trace(&c, &w, &l, NULL);
 	assert_int_equal(l.reason, HT_STOP_REACHED);
 	assert_int_equal(l.last_ttl, 9);
 	ht_session_stats(s, &stats);
@@ -362,8 +368,7 @@ static void test_lost_probe_here_wait(void **st)
 	world_init(&w, 4, 10000);
 	w.drop[11] = true; /* the last probe to the destination */
 	cfg_init(&c);
-	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
-	took = run(s, &w);
+	s = trace(&c, &w, &l, &took);
 	assert_int_equal(l.last_ttl, 4);
 	assert_int_equal(ht_session_hop(s, 4)->probes[2].state, HT_PROBE_TIMEOUT);
 	/* Probes past the destination answered at 40 ms: NEAR 1.3 * 40 ms. */
