@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 struct app {
 	struct ht_opts o;
@@ -86,10 +89,103 @@ static void print_status(void)
 	fclose(f);
 }
 
+/* What the resolver process reports back: fixed size, checked by the parent. */
+struct resolve_msg {
+	int rc;
+	ht_addr addr;
+	char err[256];
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Resolve a host name in a child process that has dropped every privilege
+ * first: DNS answers, /etc/hosts and the resolver's environment variables
+ * are untrusted input, and this process still holds CAP_NET_RAW (its raw
+ * sockets are not open yet, because their family depends on the answer).
+ * The privileged parent only reads one fixed-size message and checks it.
+ */
+static int resolve_unprivileged(const char *host, int family, ht_addr *out, char *err,
+                                size_t errlen)
+{
+	struct resolve_msg m;
+	size_t got = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "cannot start the resolver: %s", strerror(errno));
+		return -EMFILE;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		snprintf(err, errlen, "cannot start the resolver: %s", strerror(errno));
+		return -EAGAIN;
+	}
+	if (pid == 0) {
+		ht_dns *d = NULL;
+		memset(&m, 0, sizeof(m));
+		close(fds[0]);
+		m.rc = ht_priv_drop();
+		if (m.rc < 0)
+			snprintf(m.err, sizeof(m.err), "cannot drop privileges to resolve names: %s",
+			         strerror(-m.rc));
+		else if ((m.rc = ht_dns_new(&d)) < 0)
+			snprintf(m.err, sizeof(m.err), "cannot start the resolver: %s",
+			         strerror(-m.rc));
+		else
+			m.rc = ht_dns_resolve_host(d, host, family ? family : AF_UNSPEC, &m.addr,
+			                           m.err, sizeof(m.err), 0);
+		ht_dns_free(d);
+		_exit(write_all(fds[1], &m, sizeof(m)) < 0 ? 1 : 0);
+	}
+	close(fds[1]);
+	memset(&m, 0, sizeof(m));
+	while (got < sizeof(m)) {
+		ssize_t n = read(fds[0], (char *)&m + got, sizeof(m) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got != sizeof(m) || m.rc > 0 || m.rc < -4095 ||
+	    (m.rc == 0 && m.addr.family != AF_INET && m.addr.family != AF_INET6) ||
+	    (m.rc == 0 && family && m.addr.family != family)) {
+		snprintf(err, errlen, "the resolver process failed");
+		return -EIO;
+	}
+	if (m.rc < 0) {
+		m.err[sizeof(m.err) - 1] = '\0';
+		ht_sanitize(err, errlen, m.err, strlen(m.err));
+		return m.rc;
+	}
+	*out = m.addr;
+	return 0;
+}
+
 static int resolve_target(struct app *app, char *err, size_t errlen)
 {
 	struct ht_config *c = &app->o.cfg;
-	int rc;
 
 	if (ht_addr_parse(app->o.host, &c->dst) == 0) {
 		if (app->o.family_forced && c->dst.family != app->o.family_forced) {
@@ -99,15 +195,7 @@ static int resolve_target(struct app *app, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	rc = ht_dns_new(&app->dns);
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot start the resolver: %s", strerror(-rc));
-		return rc;
-	}
-	rc = ht_dns_resolve_host(app->dns, app->o.host,
-	                         app->o.family_forced ? app->o.family_forced : AF_UNSPEC, &c->dst,
-	                         err, errlen, 0);
-	return rc;
+	return resolve_unprivileged(app->o.host, app->o.family_forced, &c->dst, err, errlen);
 }
 
 int main(int argc, char **argv)

@@ -158,6 +158,35 @@ ht_pinggroup_closed() {
 	t_hops "hoptrace UDP as nobody without ping_group_range" "$(t_truth 4)"
 }
 
+# A target given by name is resolved by a child that has already dropped
+# every privilege: the privileged process never parses DNS answers or
+# /etc/hosts. The name comes from a hosts file bind-mounted in a private
+# mount namespace; strace shows the order of the calls.
+ht_name_resolution() {
+	LAB_ROUTERS=2 lab_up || exit 1
+	local hosts
+	hosts=$(mktemp)
+	printf '%s lab-dest.test\n%s lab-dest6.test\n' "$LAB_DEST4" "$LAB_DEST6" >"$hosts"
+	chmod 644 "$hosts"
+	t_run 20 lab_prober unshare -m sh -c "mount --bind '$hosts' /etc/hosts && exec '$HOPTRACE' -n lab-dest.test"
+	t_hops "hoptrace -n lab-dest.test" "$(t_truth 4)"
+	t_match "header names the target" "$T_OUT" "^hoptrace to lab-dest.test \\($LAB_DEST4\\)"
+	t_run 20 lab_prober unshare -m sh -c "mount --bind '$hosts' /etc/hosts && exec '$HOPTRACE' -6 -n lab-dest6.test"
+	t_hops "hoptrace -6 -n lab-dest6.test" "$(t_truth 6)"
+	t_run 30 lab_prober unshare -m sh -c "mount --bind '$hosts' /etc/hosts && exec strace -f -qq -e trace=openat,setresuid,socket -o /dev/stderr '$HOPTRACE' -n lab-dest.test"
+	rm -f "$hosts"
+	t_hops "hoptrace under strace" "$(t_truth 4)"
+	# The first process to open /etc/hosts must already have given up root.
+	local first_hosts pid
+	first_hosts=$(printf '%s\n' "$T_ERR" | grep -m1 '/etc/hosts')
+	pid=${first_hosts%% *}
+	t_match "/etc/hosts is read (by pid $pid)" "$first_hosts" 'etc/hosts'
+	t_match "... by a process that dropped to another uid first" \
+		"$(printf '%s\n' "$T_ERR" | grep "^$pid " | sed -n '1,/etc\/hosts/p' | grep -c 'setresuid(')" '^[1-9]'
+	t_match "... and the main process never reads it" \
+		"$(printf '%s\n' "$T_ERR" | grep '/etc/hosts' | awk '{print $1}' | sort -u | grep -vc "^$pid\$")" '^0$'
+}
+
 # Bad input against a live lab: no crash, no hang, a clear line, exit 2.
 ht_bad_input() {
 	LAB_ROUTERS=2 lab_up || exit 1
