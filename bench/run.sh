@@ -137,3 +137,13 @@ for p in $PATHS; do
 	*) echo "unknown path $p (linear silent-hop silent-dest long)" >&2; exit 2 ;;
 	esac
 done
+
+# The simulator must never be the bottleneck of a benchmark that uses it:
+# its own figures, engine alone and through the TUN device.
+SIM=${HOPTRACE_SIM:-$(dirname "$HOPTRACE")/../tests/sim/hoptrace-sim}
+if [ -x "$SIM" ]; then
+	echo
+	echo "== hoptrace-sim throughput (target: 200k simulated probes/s on one core)"
+	"$SIM" --scenario "$TOP/tests/sim/scenarios/demo-internet.scn" --selftest-throughput 2>&1 | tail -1
+	"$SIM" --scenario "$TOP/tests/sim/scenarios/demo-internet.scn" --selftest-tun 2>&1 | tail -1
+fi
