@@ -47,7 +47,11 @@ configure_build() {
 run_ctest() {
 	dir=$1
 	shift
-	ctest --test-dir "$dir" --output-on-failure -j "$JOBS" "$@"
+	# Keep ctest's summary for the grand total at the end; the pipeline's
+	# status is ctest's (no pipefail in POSIX sh: use a status file).
+	{ ctest --test-dir "$dir" --output-on-failure -j "$JOBS" "$@"; echo $? >"$LOG/ctest-$dir.rc"; } |
+		tee "$LOG/ctest-$dir.log"
+	return "$(cat "$LOG/ctest-$dir.rc")"
 }
 
 gcc_all() {
@@ -93,6 +97,19 @@ if [ $QUICK = 0 ]; then
 	[ -d debian ] && [ -x tests/package.sh ] && stage "debian package" package
 fi
 echo
-echo "stages: $STAGES_OK passed, $STAGES_FAIL failed"
-[ -n "$FAILED" ] && echo "failed stages:$FAILED"
+echo "stages: $STAGES_OK ok, $STAGES_FAIL failed$([ -n "$FAILED" ] && echo ":$FAILED")"
+# Grand total of CTest tests over every build variant.
+total=0
+bad=0
+for f in "$LOG"/ctest-*.log; do
+	[ -f "$f" ] || continue
+	line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$f" | tail -1)
+	[ -n "$line" ] || continue
+	n=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
+	k=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed.*/\1/')
+	total=$((total + n))
+	bad=$((bad + k))
+done
+[ $STAGES_FAIL = 0 ] || [ $bad -gt 0 ] || bad=$STAGES_FAIL
+echo "tests: $((total - bad)) passed, $bad failed"
 [ $STAGES_FAIL = 0 ]
