@@ -338,6 +338,13 @@ int main(int argc, char **argv)
 		        "duplicates, %u probes past the destination\n",
 		        st.probes_sent, st.replies_matched, st.replies_unmatched,
 		        st.replies_duplicate, st.probes_past_dst);
+		struct ht_io_stats ios;
+		ht_io_get_stats(io, &ios);
+		fprintf(stderr,
+		        "hoptrace: %llu packets read: %llu replies to our probes, %llu not ours, "
+		        "%llu malformed\n",
+		        (unsigned long long)ios.rx_packets, (unsigned long long)ios.rx_matched,
+		        (unsigned long long)ios.rx_unmatched, (unsigned long long)ios.rx_malformed);
 	}
 	ht_session_free(app.session);
 	ht_io_close(io);
