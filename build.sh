@@ -56,7 +56,7 @@ demo)
 	exec build/tests/sim/hoptrace-sim --scenario tests/sim/scenarios/demo-internet.scn -- build/src/hoptrace -e "$@" 198.18.200.1
 	;;
 test) deps; exec tests/run-all.sh "$@" ;;
-bench) deps; build build; exec bench/run.sh "$@" ;;
+bench) deps; build build; bench/run.sh "$@"; exec bench/flood.sh ;;
 fuzz) deps; exec tests/fuzz/run.sh "${1:-60}" ;;
 install) deps; build build; cmake --install build ;;
 *) echo "usage: ./build.sh demo|test|deps|build|bench|fuzz [SECONDS]|install" >&2; exit 2 ;;
