@@ -36,6 +36,10 @@
 #   LAB_DELAY_MS=D        one-way delay added by every router (NFQUEUE, default 0)
 #   LAB_UNREACH_AT=U      router holding the unreachable/prohibit routes (default min(3,N))
 #   LAB_NFQ_DELAY=PATH    nfq-delay binary (default: found in build dirs, or compiled)
+#   LAB_FLOODER=1         add namespace "${LAB_ID}f" hanging off r1 (link 198.18.240.0/24,
+#                         2001:db8:f0::/64) that holds the prober's own addresses too, so
+#                         lab_flood_start can make r1 shower the prober with unrelated
+#                         time-exceeded messages and echo replies (spoofed-source pings)
 #
 # Library use:
 #   . tests/netns/lab.sh
@@ -296,6 +300,34 @@ lab_up() {
 		} | lab_ipb "$ns" || { lab_die "addressing failed in $ns"; return 1; }
 	done
 
+	LAB_FLOOD_NS=""
+	if [ "${LAB_FLOODER:-0}" = 1 ]; then
+		LAB_FLOOD_NS="${LAB_ID}f"
+		ip netns add "$LAB_FLOOD_NS" || { lab_die "cannot create $LAB_FLOOD_NS"; return 1; }
+		LAB_NS_ALL+=("$LAB_FLOOD_NS")
+		ip netns exec "$LAB_FLOOD_NS" sysctl -q -w net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.all.accept_dad=0 >/dev/null
+		ip -n "$(lab_ns 1)" link add flood type veth peer name fl netns "$LAB_FLOOD_NS" ||
+			{ lab_die "cannot create the flooder link"; return 1; }
+		{
+			echo "addr add 198.18.240.1/24 dev flood"
+			echo "addr add 2001:db8:f0::1/64 dev flood nodad"
+			echo "link set flood up"
+		} | lab_ipb "$(lab_ns 1)" || return 1
+		{
+			echo "link set lo up"
+			echo "addr add 198.18.240.2/24 dev fl"
+			echo "addr add 2001:db8:f0::2/64 dev fl nodad"
+			# The prober's addresses, as /32 and /128 so nothing else changes.
+			echo "addr add $LAB_PROBER4/32 dev fl"
+			echo "addr add $LAB_PROBER6/128 dev fl nodad"
+			echo "link set fl up"
+			echo "route add 198.18.0.0/15 via 198.18.240.1 src $LAB_PROBER4"
+			echo "route add 2001:db8::/32 via 2001:db8:f0::1 src $LAB_PROBER6"
+		} | lab_ipb "$LAB_FLOOD_NS" || return 1
+		export LAB_FLOOD_NS
+	fi
+
 	# Probe counters: everything a tool sends enters r1 through "left"; probes that
 	# reach the destination with TTL/hop limit > 1 were sent further than needed.
 	local fam icmp
@@ -393,8 +425,51 @@ lab_up() {
 	local p4=$!
 	lab_prober ping -6 -n -q -c 1 -W 5 "$target6" >/dev/null || { lab_die "lab: IPv6 path to $target6 does not work"; return 1; }
 	wait $p4 || { lab_die "lab: IPv4 path to $target4 does not work"; return 1; }
+	if [ -n "${LAB_FLOOD_NS:-}" ]; then
+		ip netns exec "$LAB_FLOOD_NS" ping -4 -n -q -c 1 -W 5 198.18.240.1 >/dev/null &&
+			ip netns exec "$LAB_FLOOD_NS" ping -6 -n -q -c 1 -W 5 2001:db8:f0::1 >/dev/null ||
+			{ lab_die "lab: flooder link does not work"; return 1; }
+	fi
 	lab_count_reset
 	lab_log "up: $LAB_N routers, dest $LAB_DEST4 / $LAB_DEST6"
+	return 0
+}
+
+# lab_flood_start FAMILY: from the flooder namespace, send echo requests that
+# claim to come from the prober: with TTL 1 toward the destination (r1 answers the
+# prober with time-exceeded quoting those pings) and to r1 itself (r1 sends the
+# prober echo replies it never asked for). Both are unrelated to any trace.
+# iputils ping manages about 60 packets/s when nothing answers it, so
+# LAB_FLOOD_PROCS (default 8) pings of each kind run for at most LAB_FLOOD_SECS
+# (default 30) seconds: roughly 1000 unrelated ICMP messages per second in all.
+LAB_FLOOD_PIDS=()
+lab_flood_start() {
+	local fam=${1:-4} secs=${LAB_FLOOD_SECS:-30} n=${LAB_FLOOD_PROCS:-8} d r src i
+	if [ "$fam" = 6 ]; then
+		d=$LAB_DEST6 r=2001:db8:1::1 src=$LAB_PROBER6
+	else
+		d=$LAB_DEST4 r=198.18.1.1 src=$LAB_PROBER4
+	fi
+	for i in $(seq 1 "$n"); do
+		ip netns exec "$LAB_FLOOD_NS" ping -$fam -q -n -f -t 1 -w "$secs" -I "$src" "$d" \
+			>/dev/null 2>&1 &
+		LAB_FLOOD_PIDS+=($!)
+		LAB_PIDS+=($!)
+		ip netns exec "$LAB_FLOOD_NS" ping -$fam -q -n -f -w "$secs" -I "$src" "$r" \
+			>/dev/null 2>&1 &
+		LAB_FLOOD_PIDS+=($!)
+		LAB_PIDS+=($!)
+	done
+}
+
+# lab_flood_stop: end the flooding pings started by lab_flood_start (by pid).
+lab_flood_stop() {
+	local p
+	for p in "${LAB_FLOOD_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	LAB_FLOOD_PIDS=()
 	return 0
 }
 

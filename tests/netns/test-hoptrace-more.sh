@@ -1,0 +1,154 @@
+#!/bin/bash
+# test-hoptrace-more.sh: more hoptrace cases on the netns lab, beside
+# test-hoptrace.sh: every traceroute-style option on a real path, and a trace
+# under a flood of unrelated ICMP (time-exceeded and echo replies from a real
+# router, caused by spoofed-source pings from a flooder namespace).
+#   usage: test-hoptrace-more.sh [CASE..]   (default: every case, see ht_* below)
+#   env:   HOPTRACE=path (default build/src/hoptrace)
+set -u
+. "$(dirname "$0")/testlib.sh"
+
+HOPTRACE=${HOPTRACE:-$LAB_TOP/build/src/hoptrace}
+HT=$(cd "$(dirname "$HOPTRACE")" 2>/dev/null && pwd)/$(basename "$HOPTRACE")
+
+need_hoptrace() {
+	if [ ! -x "$HT" ]; then
+		echo "  FAIL  hoptrace binary not found at $HOPTRACE (set HOPTRACE=...)"
+		exit 1
+	fi
+}
+
+# Flags of the method named $1 (udp|icmp|tcp), for hoptrace and traceroute alike.
+mflag() {
+	case $1 in
+	udp) echo "" ;;
+	icmp) echo "-I" ;;
+	tcp) echo "-T" ;;
+	esac
+}
+
+dest_of() { if [ "$1" = 6 ]; then echo "$LAB_DEST6"; else echo "$LAB_DEST4"; fi; }
+
+# Every hop line with an address must have exactly Q RTTs ("N.NNN ms") or '*'.
+check_layout() {
+	local name=$1 q=${2:-3} bad
+	bad=$(printf '%s\n' "$T_OUT" | awk -v q="$q" '
+		NR == 1 { next }
+		/^ ?[0-9]+  / {
+			n = 0; s = 0
+			for (i = 2; i <= NF; i++) { if ($i == "ms") n++; if ($i == "*") s++ }
+			if (n + s != q) print
+			next
+		}
+		{ print }')
+	if [ -z "$bad" ]; then
+		t_pass "$name: $q answers or * per hop line, nothing else printed"
+	else
+		t_fail "$name: unexpected lines:"
+		printf '%s\n' "$bad" | t_indent "| "
+	fi
+}
+
+# The hop lists of hoptrace (T_OUT) and of traceroute with the same flags agree.
+compare_traceroute() {
+	local name=$1
+	shift
+	local ours theirs
+	ours=$(printf '%s\n' "$T_OUT" | lab_parse_hops)
+	theirs=$(timeout 60 ip netns exec "$LAB_PROBER" traceroute "$@" 2>&1 | lab_parse_hops)
+	if [ "$ours" = "$theirs" ]; then
+		t_pass "$name: same hops as traceroute $*"
+	else
+		t_fail "$name: hops differ from traceroute $* (traceroute < > hoptrace)"
+		diff <(printf '%s\n' "$theirs") <(printf '%s\n' "$ours") | t_indent ""
+	fi
+}
+
+ht_options() {
+	need_hoptrace
+	LAB_ROUTERS=6 lab_up || exit 1
+	local d=$LAB_DEST4
+	t_run 30 lab_prober "$HT" -n -q 1 "$d"
+	t_hops "-q 1" "$(t_truth 4)"
+	check_layout "-q 1" 1
+	t_run 30 lab_prober "$HT" -n -q 5 "$d"
+	check_layout "-q 5" 5
+	t_run 30 lab_prober "$HT" -n -f 3 "$d"
+	t_hops "-f 3 starts at hop 3" "$(t_truth 4 | tail -n +3)"
+	t_run 30 lab_prober "$HT" -n -m 4 "$d"
+	t_hops "-m 4 stops at hop 4" "$(t_truth 4 | head -4)"
+	t_match "-m 4 header says 4 hops max" "$(printf '%s\n' "$T_OUT" | head -1)" ', 4 hops max,'
+	t_run 30 lab_prober "$HT" -n -N 1 "$d"
+	t_hops "-N 1 (one probe in flight)" "$(t_truth 4)"
+	t_run 30 lab_prober "$HT" -n -w 2 "$d"
+	t_hops "-w 2" "$(t_truth 4)"
+	# Above 10 the value is milliseconds (like traceroute): 20 ms between probes.
+	t_run 30 lab_prober "$HT" -n -z 20 "$d"
+	t_hops "-z 20 (20 ms between probes)" "$(t_truth 4)"
+	t_le "-z 20 spaces 21 probes over >= 400 ms" 400 "$T_MS"
+	t_run 30 lab_prober "$HT" -n -p 40000 "$d"
+	t_hops "-p 40000" "$(t_truth 4)"
+	t_run 30 lab_prober "$HT" -n -T -p 22 "$d"
+	t_hops "-T -p 22 (closed port: RST means reached)" "$(t_truth 4)"
+	t_run 30 lab_prober "$HT" -n -s "$(lab_src4 5)" "$d"
+	t_hops "-s $(lab_src4 5)" "$(t_truth 4)"
+	t_run 30 lab_prober "$HT" -n -i right "$d"
+	t_hops "-i right" "$(t_truth 4)"
+	t_run 30 lab_prober "$HT" -n -t 16 "$d"
+	t_hops "-t 16" "$(t_truth 4)"
+	t_run 30 lab_prober "$HT" -n -F "$d"
+	t_hops "-F" "$(t_truth 4)"
+	t_run 30 lab_prober "$HT" -n "$d" 100
+	t_hops "packet length 100" "$(t_truth 4)"
+	t_match "header shows 100 byte packets" "$(printf '%s\n' "$T_OUT" | head -1)" ', 100 byte packets$'
+	t_run 30 lab_prober "$HT" -n -F "$d" 1600
+	t_match "-F with 1600 bytes on a 1500 MTU path: an error or !F" "$T_RC $T_OUT $T_ERR" \
+		'(!F|^[12] .*(mtu|MTU|too (big|long|large)|message too long))'
+	# Without -n: the lab has no DNS server, so names fall back to addresses fast.
+	t_run 30 lab_prober "$HT" "$d"
+	t_rc "without -n, no resolver reachable" 0
+	t_hops "without -n: addresses" "$(t_truth 4)"
+	t_le "without -n: reverse DNS never holds up the trace" "$T_MS" 8000
+	# JSON.
+	t_run 30 lab_prober "$HT" -n --json "$d"
+	t_rc "--json" 0
+	if command -v jq >/dev/null; then
+		t_match "--json is one valid document" "$(printf '%s\n' "$T_OUT" | jq -e type 2>&1)" '^"object"$'
+		t_match "--json lists the destination" "$(printf '%s\n' "$T_OUT" | jq -c '[.. | strings] | index("'"$d"'") != null')" '^true$'
+	else
+		t_match "--json mentions the destination" "$T_OUT" "\"$d\""
+	fi
+	t_run 30 lab_prober "$HT" -n --jsonl "$d"
+	t_rc "--jsonl" 0
+	if command -v jq >/dev/null; then
+		t_match "--jsonl: every line is a JSON object" \
+			"$(printf '%s\n' "$T_OUT" | jq -c type | sort -u | tr '\n' ' ')" '^"object" $'
+	fi
+	t_match "--jsonl mentions every router" "$(printf '%s\n' "$T_OUT" | grep -c '"198\.18\.[1-7]\.1"')" '^[1-9][0-9]*$'
+	t_run 10 "$HT" --version
+	t_rc "--version" 0
+	t_run 10 "$HT" --help
+	t_rc "--help" 0
+	t_match "--help lists -I" "$T_OUT$T_ERR" '-I'
+}
+
+ht_flood() {
+	need_hoptrace
+	LAB_ROUTERS=6 LAB_FLOODER=1 lab_up || exit 1
+	local fam m f d
+	for fam in 4 6; do
+		d=$(dest_of $fam)
+		lab_flood_start $fam
+		sleep 0.5
+		for m in udp icmp tcp; do
+			f=$(mflag $m)
+			t_run 30 lab_prober "$HT" -n -$fam $f "$d"
+			t_rc "hoptrace -$fam $f under an unrelated ICMP flood" 0
+			t_hops "hoptrace -$fam $f under flood: exact hops" "$(t_truth $fam)"
+			t_le "hoptrace -$fam $f under flood: no hang" "$T_MS" 5000
+		done
+		lab_flood_stop
+	done
+}
+
+t_main ht_ "$@"
