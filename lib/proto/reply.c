@@ -129,17 +129,16 @@ static int quote_ip6(const struct ht_flow *f, const struct ht_method_ops *ops, c
  * words for ICMPv4, 64-bit words for ICMPv6) in the header; 0 means
  * "not given" and the quote runs to the end of the message (possibly with
  * a legacy extension structure at offset 128, harmless to the quote
- * parser which stops at the quoted total length).
+ * parser which stops at the quoted total length). A length that points
+ * past the end of the message is a lie (or a bug); like a missing one it
+ * costs the extensions, not the hop: the whole rest is the quote, and the
+ * extension parser rejects the same field, so no extension is reported.
  */
-static int quote_span(size_t mlen, size_t len_words, size_t unit, size_t *qlen)
+static void quote_span(size_t mlen, size_t len_words, size_t unit, size_t *qlen)
 {
 	*qlen = mlen - 8;
-	if (len_words) {
-		if (len_words * unit > *qlen)
-			return -EINVAL;
+	if (len_words && len_words * unit <= *qlen)
 		*qlen = len_words * unit;
-	}
-	return 0;
 }
 
 static void unreach4(uint8_t code, struct ht_reply *r)
@@ -248,9 +247,7 @@ static int decode_icmp4(const struct ht_flow *f, const struct ht_method_ops *ops
 	default:
 		return -ENOENT;
 	}
-	err = quote_span(mlen, m[5], 4, &qlen);
-	if (err < 0)
-		return err;
+	quote_span(mlen, m[5], 4, &qlen);
 	err = quote_ip4(f, ops, m + 8, qlen, r);
 	if (err < 0)
 		return err;
@@ -300,9 +297,7 @@ static int decode_icmp6(const struct ht_flow *f, const struct ht_method_ops *ops
 		return -ENOENT;
 	}
 	/* RFC 4884 length: only unreachable and time exceeded have one. */
-	err = quote_span(mlen, (m[0] == 1 || m[0] == 3) ? m[4] : 0, 8, &qlen);
-	if (err < 0)
-		return err;
+	quote_span(mlen, (m[0] == 1 || m[0] == 3) ? m[4] : 0, 8, &qlen);
 	err = quote_ip6(f, ops, m + 8, qlen, r);
 	if (err < 0)
 		return err;
