@@ -413,6 +413,102 @@ struct ctx {
 	uint8_t quote[1600];
 };
 
+/* Recompute the checksums of a crafted ICMP error after an edit. */
+static void fix_error(int family, uint8_t *b, size_t len)
+{
+	if (family == AF_INET) {
+		p16(b + 2, (uint16_t)len);
+		sim_ip4_csum(b);
+	} else {
+		p16(b + 4, (uint16_t)(len - 40));
+	}
+	sim_l4_csum(b, len);
+}
+
+/*
+ * Forged variants of the genuine error b (len bytes) from node n, sent
+ * just before it so that they arrive first. Each must be rejected by the
+ * tracer; none may turn into a hop, an annotation or a crash.
+ */
+static void send_hostile(struct sim_engine *e, const struct sim_node *n, int family,
+                         const uint8_t *b, size_t len, uint64_t at)
+{
+	size_t iphl = family == AF_INET ? 20 : 40;
+	size_t q = iphl + 8;                         /* quoted IP header */
+	size_t qhl = family == AF_INET ? (size_t)(b[q] & 0x0f) * 4 : 40;
+	size_t l4 = q + qhl;                         /* quoted transport header */
+	size_t qdst = family == AF_INET ? q + 16 : q + 24;
+	size_t qsrc = family == AF_INET ? q + 12 : q + 8;
+	uint8_t f[2048];
+
+	if (!len || len > sizeof(f) || l4 + 8 > len)
+		return;
+	if (n->hostile & SIM_X_BADSUM) {
+		memcpy(f, b, len);
+		f[iphl + 2] ^= 0x5a;
+		emit(e, f, len, at);
+	}
+	if ((n->hostile & SIM_X_IHL) && family == AF_INET) {
+		memcpy(f, b, len);
+		f[q] = (uint8_t)((f[q] & 0xf0) | 4);
+		fix_error(family, f, len);
+		emit(e, f, len, at);
+	}
+	if (n->hostile & SIM_X_DST) {
+		memcpy(f, b, len);
+		f[qdst + (family == AF_INET ? 3 : 15)] ^= 0x01;
+		fix_error(family, f, len);
+		emit(e, f, len, at);
+	}
+	if (n->hostile & SIM_X_OTHERSRC) {
+		memcpy(f, b, len);
+		f[qsrc + (family == AF_INET ? 3 : 15)] ^= 0x40;
+		fix_error(family, f, len);
+		emit(e, f, len, at);
+	}
+	if (n->hostile & SIM_X_TRUNC) {
+		size_t cut = l4 + 4;
+		memcpy(f, b, cut);
+		if (family == AF_INET)
+			f[iphl + 5] = 0; /* no RFC 4884 length: nothing follows */
+		else
+			f[iphl + 4] = 0;
+		fix_error(family, f, cut);
+		emit(e, f, cut, at);
+	}
+	if (n->hostile & SIM_X_SEQ) {
+		/* Every field that can carry a probe's sequence number, flipped
+		 * to a probe far out of the range a trace sends. */
+		memcpy(f, b, len);
+		if (family == AF_INET)
+			f[q + 4] ^= 0x40; /* IP ID */
+		f[l4 + 6] ^= 0x40;    /* UDP checksum / ICMP sequence / TCP sequence (low) */
+		if (l4 + 10 <= len)
+			f[l4 + 8] ^= 0x40; /* first payload word */
+		fix_error(family, f, len);
+		emit(e, f, len, at);
+	}
+	if (n->hostile & SIM_X_EXT) {
+		/* The genuine reply, but its extension length field lies. */
+		memcpy(f, b, len);
+		if (family == AF_INET)
+			f[iphl + 5] = 0xff;
+		else
+			f[iphl + 4] = 0xff;
+		fix_error(family, f, len);
+		emit(e, f, len, at);
+	}
+	if (n->hostile & SIM_X_FLOOD) {
+		memcpy(f, b, len);
+		for (int k = 0; k < 200; k++) {
+			f[qdst + (family == AF_INET ? 3 : 15)] = (uint8_t)(b[qdst + (family == AF_INET ? 3 : 15)] + 1 + k % 250);
+			f[l4 + 0] = (uint8_t)k; /* another source port */
+			fix_error(family, f, len);
+			emit(e, f, len, at);
+		}
+	}
+}
+
 /* Send an ICMP error from node n (source address src). */
 static void send_error(struct ctx *c, const struct sim_node *n, const void *src, uint8_t type,
                        uint8_t code, uint32_t mtu, uint8_t qttl, bool ext)
@@ -442,7 +538,16 @@ static void send_error(struct ctx *c, const struct sim_node *n, const void *src,
 		.ipid = e->ipid++,
 	};
 	size_t len = sim_craft_icmp_error(&pe, c->buf, sizeof(c->buf));
-	emit(e, c->buf, len, c->now + c->fwd + c->back);
+	uint64_t when = c->now + c->fwd + c->back;
+
+	if (n->hostile)
+		send_hostile(e, n, c->p->family, c->buf, len, when);
+	if (len && !(n->hostile & SIM_X_EXT))
+		emit(e, c->buf, len, when);
+	if (len && (n->hostile & SIM_X_DUP))
+		emit(e, c->buf, len, when + 1);
+	if (len && (n->hostile & SIM_X_LATE))
+		emit(e, c->buf, len, when + 3000000);
 }
 
 /* Node n answers as the destination `dst` would (n == dst unless fake). */

@@ -243,7 +243,32 @@ static int node_opt(struct parser *p, struct sim_node *n, char *opt)
 			n->a6 = a6;
 		}
 	} else if (strcmp(opt, "name") == 0) {
-		snprintf(n->ptr, sizeof(n->ptr), "%s", v);
+		/* \xHH escapes put any byte in a name (hostile PTR records). */
+		size_t k = 0;
+		for (const char *c = v; *c && k + 1 < sizeof(n->ptr); c++) {
+			unsigned hv;
+			if (c[0] == '\\' && c[1] == 'x' && sscanf(c + 2, "%2x", &hv) == 1 &&
+			    c[2] && c[3]) {
+				n->ptr[k++] = (char)hv;
+				c += 3;
+			} else {
+				n->ptr[k++] = *c;
+			}
+		}
+		n->ptr[k] = 0;
+	} else if (strcmp(opt, "hostile") == 0) {
+		static const char *const kinds[] = {"badsum", "ihl",  "dst",  "trunc", "seq",
+		                                    "ext",    "dup",  "late", "flood", "othersrc"};
+		for (char *save = NULL, *tok = strtok_r(v, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			size_t k;
+			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+				if (strcmp(tok, kinds[k]) == 0)
+					break;
+			if (k == sizeof(kinds) / sizeof(kinds[0]))
+				return perr(p, "unknown hostile kind '%s'", tok);
+			n->hostile |= 1u << k;
+		}
 	} else if (strcmp(opt, "delay") == 0) {
 		if (parse_time(p, v, &t))
 			return -1;

@@ -44,6 +44,22 @@ enum {
 	SIM_H_L4CSUM = 64, /* UDP/TCP checksum, ICMP checksum (and echo id) */
 };
 
+/* Hostile behaviour of a node ("hostile=a,b,..."): along with every ICMP
+ * error it sends, it first sends forged variants of it, which hoptrace
+ * must reject; "ext" and "dup"/"late" alter or repeat the genuine one. */
+enum {
+	SIM_X_BADSUM = 1,   /* outer ICMP checksum wrong */
+	SIM_X_IHL = 2,      /* quoted IPv4 header length 4 (impossible) */
+	SIM_X_DST = 4,      /* quote names another destination */
+	SIM_X_TRUNC = 8,    /* quote cut 4 bytes into the transport header */
+	SIM_X_SEQ = 16,     /* quote of a probe never sent (seq fields flipped) */
+	SIM_X_EXT = 32,     /* the genuine error's RFC 4884 length points past the end */
+	SIM_X_DUP = 64,     /* the genuine error twice */
+	SIM_X_LATE = 128,   /* the genuine error again, 3 s later */
+	SIM_X_FLOOD = 256,  /* 200 forged errors quoting other destinations */
+	SIM_X_OTHERSRC = 512, /* the quote's source is somebody else */
+};
+
 enum sim_lb {
 	SIM_LB_FLOW = 0,
 	SIM_LB_PACKET,
@@ -115,6 +131,7 @@ struct sim_node {
 	uint32_t mtu;      /* MTU of the link out of this node; 0 = unlimited */
 	enum sim_act unreach; /* answer forwarded packets with this instead */
 	bool fake_dest;       /* answers expiring probes as the destination would */
+	unsigned hostile;     /* SIM_X_*: forged packets sent along with its errors */
 
 	/* Destination behaviour per protocol. */
 	enum sim_act act_udp, act_icmp, act_tcp;
