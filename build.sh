@@ -12,7 +12,7 @@ DEPS="build-essential cmake pkg-config clang
  libncurses-dev libmaxminddb-dev libnetfilter-queue-dev
  iproute2 iptables procps
  valgrind debhelper dpkg-dev fakeroot bash-completion
- traceroute mtr-tiny iputils-tracepath iputils-ping scamper tcpdump tshark strace util-linux"
+ traceroute mtr-tiny iputils-tracepath iputils-ping scamper tcpdump tshark strace util-linux jq"
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
