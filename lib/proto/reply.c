@@ -76,7 +76,11 @@ static int quote_ip4(const struct ht_flow *f, const struct ht_method_ops *ops, c
 		return -EINVAL;
 	if (q[9] != ops->proto4 || (ht_rd16(q + 6) & 0x1fff) != 0)
 		return -ENOENT;
-	if (!addr_is(&f->dst, AF_INET, q + 16))
+	/* The quote must be of a packet we sent: our destination and our
+	 * source. A NAT on the path translates the quoted source back to ours
+	 * (RFC 5508), so another source is another host's packet, or a forgery
+	 * that would otherwise put the forger's address on our path. */
+	if (!addr_is(&f->dst, AF_INET, q + 16) || !addr_is(&f->src, AF_INET, q + 12))
 		return -ENOENT;
 	/* TTL may be 0 or 1 depending on where the router decremented it;
 	 * the TOS may have been rewritten on the way: report, don't judge. */
@@ -110,7 +114,7 @@ static int quote_ip6(const struct ht_flow *f, const struct ht_method_ops *ops, c
 		return -EINVAL;
 	if (q[6] != ops->proto6)
 		return -ENOENT;
-	if (!addr_is(&f->dst, AF_INET6, q + 24))
+	if (!addr_is(&f->dst, AF_INET6, q + 24) || !addr_is(&f->src, AF_INET6, q + 8))
 		return -ENOENT;
 	r->quoted_ttl = q[7];
 	r->has_quoted_ttl = true;
@@ -226,7 +230,11 @@ static int decode_icmp4(const struct ht_flow *f, const struct ht_method_ops *ops
 	r->icmp_code = m[1];
 	switch (m[0]) {
 	case 0: /* echo reply */
-		if (f->method != HT_METHOD_ICMP || m[1] != 0 || ht_rd16(m + 4) != f->icmp_id)
+		/* Only the host we ping answers an echo request: the same reply
+		 * from any other address is not about our probe (it would show the
+		 * sender as the destination). */
+		if (f->method != HT_METHOD_ICMP || m[1] != 0 || ht_rd16(m + 4) != f->icmp_id ||
+		    !ht_addr_equal(&r->from, &f->dst))
 			return -ENOENT;
 		r->seq = ht_rd16(m + 6);
 		r->kind = HT_REPLY_ECHO_REPLY;
@@ -271,7 +279,8 @@ static int decode_icmp6(const struct ht_flow *f, const struct ht_method_ops *ops
 	r->icmp_code = m[1];
 	switch (m[0]) {
 	case 129: /* echo reply */
-		if (f->method != HT_METHOD_ICMP || m[1] != 0 || ht_rd16(m + 4) != f->icmp_id)
+		if (f->method != HT_METHOD_ICMP || m[1] != 0 || ht_rd16(m + 4) != f->icmp_id ||
+		    !ht_addr_equal(&r->from, &f->dst))
 			return -ENOENT;
 		r->seq = ht_rd16(m + 6);
 		r->kind = HT_REPLY_ECHO_REPLY;

@@ -226,6 +226,13 @@ static void test_echo_reply(void **state)
 	/* another program's id */
 	plen = mk_icmp4(pkt, DST4, SRC4, 0, 0, 0x43210007, body, sizeof(body));
 	assert_int_equal(ht_reply_decode(&f, HT_RX_ICMP4, pkt, plen, &dst4, &r), -ENOENT);
+	/* our id and sequence, but not from the host we ping: a forgery
+	 * (hostile-dest-answers) that would show its sender as the destination */
+	{
+		ht_addr other = taddr(HOP4);
+		plen = mk_icmp4(pkt, HOP4, SRC4, 0, 0, 0x12340007, body, sizeof(body));
+		assert_int_equal(ht_reply_decode(&f, HT_RX_ICMP4, pkt, plen, &other, &r), -ENOENT);
+	}
 	/* a UDP trace ignores echo replies */
 	tflow(&f, AF_INET, HT_METHOD_UDP, false);
 	plen = mk_icmp4(pkt, DST4, SRC4, 0, 0, 0x12340007, body, sizeof(body));
@@ -240,6 +247,11 @@ static void test_echo_reply(void **state)
 	assert_true(ht_addr_equal(&r.from, &dst6));
 	plen = mk_icmp6(pkt, 129, 0, 0x1235fffe, body, sizeof(body));
 	assert_int_equal(ht_reply_decode(&f, HT_RX_ICMP6, pkt, plen, &dst6, &r), -ENOENT);
+	{
+		ht_addr other6 = taddr(HOP6);
+		plen = mk_icmp6(pkt, 129, 0, 0x1234fffe, body, sizeof(body));
+		assert_int_equal(ht_reply_decode(&f, HT_RX_ICMP6, pkt, plen, &other6, &r), -ENOENT);
+	}
 }
 
 /* A TCP segment from the destination: IPv4 packet for HT_RX_TCP4, bare
@@ -405,6 +417,10 @@ static void test_not_ours(void **state)
 			tflow(&f, fams[fi], (enum ht_method)m, false);
 			expect(&f, 5, Q_RFC792, 9999, 0, 0, 5);             /* sanity: untouched */
 			expect(&f, 5, Q_RFC792, dst, 0x0a, -ENOENT, 0);      /* other destination */
+			/* Another source: another host's packet, or a forgery that
+			 * would put its sender on our path (hostile-forged-*). */
+			expect(&f, 5, Q_RFC792, fams[fi] == AF_INET ? 15 : 23, 0x41, -ENOENT, 0);
+			expect(&f, 5, Q_FULL, fams[fi] == AF_INET ? 12 : 8, 0x0a, -ENOENT, 0);
 			expect(&f, 5, Q_RFC792, fams[fi] == AF_INET ? 9 : 6, 0x84, -ENOENT, 0); /* SCTP */
 		}
 		/* UDP: other source port, other destination port */
