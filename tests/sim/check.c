@@ -193,6 +193,12 @@ static bool cmp(double a, const char *op, double b, bool *ok)
 bool sim_check_record(const char *checks, const char *recs, double elapsed_ms, char *why,
                       size_t whylen)
 {
+	return sim_check_record_flood(checks, recs, elapsed_ms, -1, why, whylen);
+}
+
+bool sim_check_record_flood(const char *checks, const char *recs, double elapsed_ms,
+                            double flood_pps, char *why, size_t whylen)
+{
 	char *copy = strdup(checks ? checks : "");
 	char *save = copy, *line;
 	bool good = true;
@@ -209,6 +215,15 @@ bool sim_check_record(const char *checks, const char *recs, double elapsed_ms, c
 			if (!okop || !res) {
 				snprintf(why, whylen, "elapsed %.0f ms, want %s %s", elapsed_ms, w[1],
 				         w[2]);
+				good = false;
+			}
+			continue;
+		}
+		if (n == 3 && strcmp(w[0], "flood") == 0) {
+			bool okop, res = cmp(flood_pps, w[1], strtod(w[2], NULL), &okop);
+			if (flood_pps < 0 || !okop || !res) {
+				snprintf(why, whylen, "flood rate %.0f packets/s, want %s %s",
+				         flood_pps, w[1], w[2]);
 				good = false;
 			}
 			continue;

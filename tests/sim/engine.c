@@ -413,7 +413,12 @@ struct ctx {
 	uint8_t quote[1600];
 };
 
-/* Recompute the checksums of a crafted ICMP error after an edit. */
+/* The forger's addresses (SIM_FORGER4, SIM_FORGER6) as bytes. */
+static const uint8_t forger4[4] = {198, 19, 66, 6};
+static const uint8_t forger6[16] = {0x20, 0x01, 0x0d, 0xb8, 0x06, 0x66, 0, 0,
+                                    0,    0,    0,    0,    0,    0,    0, 6};
+
+/* Recompute the lengths and checksums of a crafted packet after an edit. */
 static void fix_error(int family, uint8_t *b, size_t len)
 {
 	if (family == AF_INET) {
@@ -425,10 +430,67 @@ static void fix_error(int family, uint8_t *b, size_t len)
 	sim_l4_csum(b, len);
 }
 
+/* Make packet b come from the forger, checksums fixed. */
+static void from_forger(int family, uint8_t *b, size_t len)
+{
+	if (family == AF_INET)
+		memcpy(b + 12, forger4, 4);
+	else
+		memcpy(b + 8, forger6, 16);
+	fix_error(family, b, len);
+}
+
+/* Emit b (len bytes, an edited copy of a genuine packet) from the forger. */
+static void emit_forged(struct sim_engine *e, int family, uint8_t *b, size_t len, uint64_t at)
+{
+	from_forger(family, b, len);
+	emit(e, b, len, at);
+}
+
+/*
+ * The genuine error b with its RFC 4884 extension structure made to lie
+ * (kind is one SIM_X_EXT* bit), into f. Returns the length, 0 when b has
+ * no extension structure to spoil (then only SIM_X_EXT applies).
+ */
+static size_t spoil_ext(int family, unsigned kind, const uint8_t *b, size_t len, uint8_t *f)
+{
+	size_t iphl = family == AF_INET ? 20 : 40;
+	size_t words = family == AF_INET ? b[iphl + 5] : b[iphl + 4];
+	size_t ext = iphl + 8 + words * (family == AF_INET ? 4 : 8);
+
+	memcpy(f, b, len);
+	if (kind == SIM_X_EXT) {
+		/* The RFC 4884 length field points past the end. */
+		f[iphl + (family == AF_INET ? 5 : 4)] = 0xff;
+		fix_error(family, f, len);
+		return len;
+	}
+	if (!words || ext + 8 > len)
+		return 0;
+	if (kind == SIM_X_EXTSUM) {
+		f[ext + 2] ^= 0x5a;
+	} else {
+		/* Object length 0, or longer than what is left of the packet;
+		 * the structure's checksum is made right so only the length lies. */
+		p16(f + ext + 4, kind == SIM_X_EXT0 ? 0 : (uint16_t)(len - ext - 4 + 4));
+		f[ext + 2] = f[ext + 3] = 0;
+		uint32_t sum = 0;
+		for (size_t i = ext; i < len; i += 2)
+			sum += (uint32_t)f[i] << 8 | (i + 1 < len ? f[i + 1] : 0);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		p16(f + ext + 2, (uint16_t)~sum);
+	}
+	fix_error(family, f, len);
+	return len;
+}
+
 /*
  * Forged variants of the genuine error b (len bytes) from node n, sent
  * just before it so that they arrive first. Each must be rejected by the
- * tracer; none may turn into a hop, an annotation or a crash.
+ * tracer; none may turn into a hop, an annotation or a crash. All but the
+ * bad-checksum one come from the forger's address, so a forgery accepted
+ * by mistake shows as a wrong hop.
  */
 static void send_hostile(struct sim_engine *e, const struct sim_node *n, int family,
                          const uint8_t *b, size_t len, uint64_t at)
@@ -439,6 +501,8 @@ static void send_hostile(struct sim_engine *e, const struct sim_node *n, int fam
 	size_t l4 = q + qhl;                         /* quoted transport header */
 	size_t qdst = family == AF_INET ? q + 16 : q + 24;
 	size_t qsrc = family == AF_INET ? q + 12 : q + 8;
+	size_t alast = family == AF_INET ? 3 : 15;   /* last byte of an address */
+	uint8_t qproto = family == AF_INET ? b[q + 9] : b[q + 6];
 	uint8_t f[2048];
 
 	if (!len || len > sizeof(f) || l4 + 8 > len)
@@ -451,30 +515,40 @@ static void send_hostile(struct sim_engine *e, const struct sim_node *n, int fam
 	if ((n->hostile & SIM_X_IHL) && family == AF_INET) {
 		memcpy(f, b, len);
 		f[q] = (uint8_t)((f[q] & 0xf0) | 4);
-		fix_error(family, f, len);
-		emit(e, f, len, at);
+		emit_forged(e, family, f, len, at);
+	}
+	if (n->hostile & SIM_X_TLEN) {
+		/* A quoted length shorter than the headers the quote shows. */
+		memcpy(f, b, len);
+		p16(f + q + (family == AF_INET ? 2 : 4), family == AF_INET ? 12 : 4);
+		emit_forged(e, family, f, len, at);
+	}
+	if (n->hostile & SIM_X_PROTO) {
+		memcpy(f, b, len);
+		f[q + (family == AF_INET ? 9 : 6)] = qproto == IPPROTO_UDP ? IPPROTO_TCP : IPPROTO_UDP;
+		emit_forged(e, family, f, len, at);
 	}
 	if (n->hostile & SIM_X_DST) {
 		memcpy(f, b, len);
-		f[qdst + (family == AF_INET ? 3 : 15)] ^= 0x01;
-		fix_error(family, f, len);
-		emit(e, f, len, at);
+		f[qdst + alast] ^= 0x01;
+		emit_forged(e, family, f, len, at);
 	}
 	if (n->hostile & SIM_X_OTHERSRC) {
 		memcpy(f, b, len);
-		f[qsrc + (family == AF_INET ? 3 : 15)] ^= 0x40;
-		fix_error(family, f, len);
-		emit(e, f, len, at);
+		f[qsrc + alast] ^= 0x40;
+		emit_forged(e, family, f, len, at);
 	}
 	if (n->hostile & SIM_X_TRUNC) {
 		size_t cut = l4 + 4;
 		memcpy(f, b, cut);
-		if (family == AF_INET)
-			f[iphl + 5] = 0; /* no RFC 4884 length: nothing follows */
-		else
-			f[iphl + 4] = 0;
-		fix_error(family, f, cut);
-		emit(e, f, cut, at);
+		f[iphl + (family == AF_INET ? 5 : 4)] = 0; /* no RFC 4884 length */
+		emit_forged(e, family, f, cut, at);
+	}
+	if (n->hostile & SIM_X_IPTRUNC) {
+		size_t cut = q + (family == AF_INET ? 12 : 20);
+		memcpy(f, b, cut);
+		f[iphl + (family == AF_INET ? 5 : 4)] = 0;
+		emit_forged(e, family, f, cut, at);
 	}
 	if (n->hostile & SIM_X_SEQ) {
 		/* Every field that can carry a probe's sequence number, flipped
@@ -485,26 +559,62 @@ static void send_hostile(struct sim_engine *e, const struct sim_node *n, int fam
 		f[l4 + 6] ^= 0x40;    /* UDP checksum / ICMP sequence / TCP sequence (low) */
 		if (l4 + 10 <= len)
 			f[l4 + 8] ^= 0x40; /* first payload word */
-		fix_error(family, f, len);
-		emit(e, f, len, at);
-	}
-	if (n->hostile & SIM_X_EXT) {
-		/* The genuine reply, but its extension length field lies. */
-		memcpy(f, b, len);
-		if (family == AF_INET)
-			f[iphl + 5] = 0xff;
-		else
-			f[iphl + 4] = 0xff;
-		fix_error(family, f, len);
-		emit(e, f, len, at);
+		emit_forged(e, family, f, len, at);
 	}
 	if (n->hostile & SIM_X_FLOOD) {
+		unsigned nf = n->flood_n ? n->flood_n : SIM_FLOOD_DEFAULT;
 		memcpy(f, b, len);
-		for (int k = 0; k < 200; k++) {
-			f[qdst + (family == AF_INET ? 3 : 15)] = (uint8_t)(b[qdst + (family == AF_INET ? 3 : 15)] + 1 + k % 250);
+		for (unsigned k = 0; k < nf; k++) {
+			f[qdst + alast] = (uint8_t)(b[qdst + alast] + 1 + k % 250);
 			f[l4 + 0] = (uint8_t)k; /* another source port */
+			f[l4 + 1] = (uint8_t)(k >> 8);
+			emit_forged(e, family, f, len, at);
+		}
+	}
+}
+
+/*
+ * Hostile variants of a destination's own answer (echo reply, SYN-ACK or
+ * RST; b is genuine, len bytes): a wrong checksum, a sequence (echo) or
+ * acknowledgement (TCP) never sent, the same answer from the forger, a
+ * flood of answers to other flows; and, after it, duplicates.
+ */
+static void send_hostile_answer(struct sim_engine *e, const struct sim_node *n, int family,
+                                const uint8_t *b, size_t len, uint64_t at)
+{
+	size_t hl = family == AF_INET ? 20 : 40;
+	bool tcp = (family == AF_INET ? b[9] : b[6]) == IPPROTO_TCP;
+	uint8_t f[2048];
+
+	if (!len || len > sizeof(f) || len < hl + 8 || (tcp && len < hl + 20))
+		return;
+	if (n->hostile & SIM_X_BADSUM) {
+		memcpy(f, b, len);
+		f[hl + (tcp ? 16 : 2)] ^= 0x5a;
+		emit(e, f, len, at);
+	}
+	if (n->hostile & SIM_X_SEQ) {
+		memcpy(f, b, len);
+		if (tcp)
+			f[hl + 8] ^= 0x40; /* acknowledgement number */
+		else
+			f[hl + 6] ^= 0x40; /* echo sequence */
+		fix_error(family, f, len);
+		emit(e, f, len, at);
+	}
+	if (n->hostile & SIM_X_OTHERSRC) {
+		memcpy(f, b, len);
+		emit_forged(e, family, f, len, at);
+	}
+	if (n->hostile & SIM_X_FLOOD) {
+		unsigned nf = n->flood_n ? n->flood_n : SIM_FLOOD_DEFAULT;
+		memcpy(f, b, len);
+		for (unsigned k = 0; k < nf; k++) {
+			/* Another echo id, or another destination port. */
+			f[hl + (tcp ? 2 : 4)] ^= (uint8_t)(1 + k % 255);
 			fix_error(family, f, len);
 			emit(e, f, len, at);
+			memcpy(f, b, len);
 		}
 	}
 }
@@ -542,8 +652,18 @@ static void send_error(struct ctx *c, const struct sim_node *n, const void *src,
 
 	if (n->hostile)
 		send_hostile(e, n, c->p->family, c->buf, len, when);
-	if (len && !(n->hostile & SIM_X_EXT))
+	if (len && (n->hostile & SIM_X_REPLACE)) {
+		/* The genuine error goes out only as one whose extensions lie. */
+		uint8_t f[2048];
+		for (unsigned k = SIM_X_EXT; k <= SIM_X_EXTSUM; k <<= 1) {
+			size_t fl;
+			if ((n->hostile & k & SIM_X_REPLACE) && len <= sizeof(f) &&
+			    (fl = spoil_ext(c->p->family, k, c->buf, len, f)))
+				emit(e, f, fl, when);
+		}
+	} else if (len) {
 		emit(e, c->buf, len, when);
+	}
 	if (len && (n->hostile & SIM_X_DUP))
 		emit(e, c->buf, len, when + 1);
 	if (len && (n->hostile & SIM_X_LATE))
@@ -588,7 +708,14 @@ static void dest_answer(struct ctx *c, const struct sim_node *n, const struct si
 		memcpy(c->buf + 12, src, 4), sim_ip4_csum(c->buf), sim_l4_csum(c->buf, len);
 	else if (len && src)
 		memcpy(c->buf + 8, src, 16), sim_l4_csum(c->buf, len);
-	emit(c->e, c->buf, len, c->now + c->fwd + c->back);
+	uint64_t when = c->now + c->fwd + c->back;
+	if (n->hostile)
+		send_hostile_answer(c->e, n, p->family, c->buf, len, when);
+	emit(c->e, c->buf, len, when);
+	if (len && (n->hostile & SIM_X_DUP))
+		emit(c->e, c->buf, len, when + 1);
+	if (len && (n->hostile & SIM_X_LATE))
+		emit(c->e, c->buf, len, when + 3000000);
 }
 
 static int pick_next(struct sim_engine *e, struct sim_node *n, const struct pkt *p,
@@ -761,4 +888,75 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 			do_nat(&w, &p, n);
 	}
 	return 0;
+}
+
+size_t sim_flood_packet(const struct sim_scenario *sc, int family, uint64_t i, uint8_t *out,
+                        size_t cap)
+{
+	uint64_t r = sim_mix(sc->seed ^ (i * 0x9e3779b97f4a7c15ULL) ^ 0xf100dULL);
+	bool v4 = family == AF_INET;
+	uint8_t probe[64], other[16], from[16];
+	size_t hl = v4 ? 20 : 40;
+	const uint8_t *me = v4 ? (const uint8_t *)&sc->prober4 : sc->prober6.s6_addr;
+	unsigned kind = (unsigned)(r >> 56) % 3;
+
+	if (cap < 1280 || !(v4 ? sc->has4 : sc->has6))
+		return 0;
+	/* Far ends no trace goes to: 198.19.0.0/16 past .66, 2001:db8:ff::/48. */
+	if (v4) {
+		other[0] = 198, other[1] = 19, other[2] = (uint8_t)(100 + (r >> 8) % 150),
+		other[3] = (uint8_t)(1 + (r >> 16) % 254);
+		from[0] = 198, from[1] = 19, from[2] = (uint8_t)(100 + (r >> 24) % 150),
+		from[3] = (uint8_t)(1 + (r >> 32) % 254);
+	} else {
+		static const uint8_t pfx[6] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0xff};
+		memcpy(other, pfx, 6), memcpy(from, pfx, 6);
+		for (int k = 6; k < 16; k++) {
+			other[k] = (uint8_t)(r >> (k * 3));
+			from[k] = (uint8_t)(r >> (k * 3 + 1));
+		}
+	}
+	if (kind == 2) {
+		/* An echo reply from somebody we never pinged. */
+		size_t l4 = 8 + 32;
+		memset(out, 0, hl + l4);
+		if (v4) {
+			out[0] = 0x45, out[8] = 60, out[9] = IPPROTO_ICMP;
+			memcpy(out + 12, from, 4), memcpy(out + 16, me, 4);
+		} else {
+			out[0] = 0x60, out[6] = IPPROTO_ICMPV6, out[7] = 60;
+			memcpy(out + 8, from, 16), memcpy(out + 24, me, 16);
+		}
+		out[hl] = v4 ? 0 : 129;
+		p16(out + hl + 4, (uint16_t)(r >> 20));
+		p16(out + hl + 6, (uint16_t)(r >> 4));
+		fix_error(family, out, hl + l4);
+		return hl + l4;
+	}
+	/* A UDP packet of ours to somewhere else, quoted by a time exceeded
+	 * (kind 0) or a port unreachable from that somewhere (kind 1). */
+	size_t plen = hl + 8 + 12;
+	memset(probe, 0, plen);
+	if (v4) {
+		probe[0] = 0x45, probe[8] = 1, probe[9] = IPPROTO_UDP;
+		memcpy(probe + 12, me, 4), memcpy(probe + 16, other, 4);
+	} else {
+		probe[0] = 0x60, probe[6] = IPPROTO_UDP, probe[7] = 1;
+		memcpy(probe + 8, me, 16), memcpy(probe + 24, other, 16);
+	}
+	p16(probe + hl, (uint16_t)(1024 + (r >> 40) % 60000));
+	p16(probe + hl + 2, (uint16_t)(33434 + (r >> 48) % 100));
+	fix_error(family, probe, plen);
+	struct sim_icmp_err pe = {
+		.family = family,
+		.type = kind == 0 ? (v4 ? 11 : 3) : (v4 ? 3 : 1),
+		.code = kind == 0 ? 0 : (v4 ? 3 : 4),
+		.src = kind == 0 ? (const void *)from : (const void *)other,
+		.dst = me,
+		.ttl = 250,
+		.quote = probe,
+		.quote_len = plen,
+		.ipid = (uint16_t)r,
+	};
+	return sim_craft_icmp_error(&pe, out, cap);
 }

@@ -564,6 +564,14 @@ int main(int argc, char **argv)
 	bool timed_out = false;
 	uint64_t tun_first = 0, tun_last = 0, exit_us = 0;
 	static uint8_t pkt[SIM_MAX_PKT];
+	/* "flood RATE": unrelated ICMP written at RATE per second while the
+	 * command runs; what was achieved is reported and can be asserted. */
+	uint64_t flood_sent = 0, flood_written = 0, flood_end = 0;
+	if (sc.flood_pps && !(sc.flood_family == AF_INET6 ? sc.has6 : sc.has4)) {
+		fprintf(stderr, "hoptrace-sim: flood: the prober has no address of that family\n");
+		kill(kgrp, SIGKILL);
+		return 2;
+	}
 
 	for (;;) {
 		struct pollfd pf[4] = {
@@ -580,6 +588,8 @@ int main(int argc, char **argv)
 		/* Once the command exited, only drain its pipes briefly. */
 		if (status >= 0 && wake > now + 200000)
 			wake = now + 200000;
+		if (sc.flood_pps && status < 0 && wake > now + 1000)
+			wake = now + 1000;
 		struct timespec ts = {0, 0};
 		if (wake > now) {
 			uint64_t d = wake - now;
@@ -605,6 +615,23 @@ int main(int argc, char **argv)
 			}
 		}
 		now = mono_us();
+		if (sc.flood_pps && status < 0) {
+			uint64_t due = (now - t0) * sc.flood_pps / 1000000u;
+			/* At most 2 ms worth per round, so probes are still read and
+			 * answered in time when writing falls behind. */
+			uint64_t cap = sc.flood_pps / 500 + 1;
+			for (uint64_t k = 0; flood_sent < due && k < cap; k++) {
+				uint8_t fp[1280];
+				size_t fl = sim_flood_packet(&sc, sc.flood_family, flood_sent, fp, sizeof(fp));
+				if (!fl || write(tun, fp, fl) < 0)
+					break;
+				flood_sent++;
+				flood_written++;
+			}
+			if (due > flood_sent + cap * 4)
+				flood_sent = due - cap * 4; /* behind: do not burst to catch up */
+			flood_end = mono_us();
+		}
 		while ((top = sim_heap_top(&e.heap)) && t0 + top->at_us <= now) {
 			struct sim_out *so = sim_heap_pop(&e.heap);
 			if (pcap)
@@ -676,6 +703,17 @@ int main(int argc, char **argv)
 		       s > 0 ? (double)e.st.probes / s : 0.0);
 	}
 
+	double flood_pps = -1;
+	if (sc.flood_pps) {
+		/* Packets actually written, over the time the command ran. */
+		uint64_t end = exit_us ? exit_us : flood_end;
+		double secs = end > t0 ? (double)(end - t0) / 1e6 : 0;
+		flood_pps = secs > 0 ? (double)flood_written / secs : 0;
+		fprintf(check ? stdout : stderr,
+		        "hoptrace-sim: flood: %llu packets in %.3f s = %.0f packets/s (asked %u)\n",
+		        (unsigned long long)flood_written, secs, flood_pps, sc.flood_pps);
+	}
+
 	int ret = status;
 	if (killed_by)
 		ret = 128 + killed_by;
@@ -700,8 +738,8 @@ int main(int argc, char **argv)
 			ok = false;
 		}
 		if (ok && sc.record_checks &&
-		    !sim_check_record(sc.record_checks, recbuf, (double)(exit_us - t0) / 1000.0, why,
-		                      sizeof(why)))
+		    !sim_check_record_flood(sc.record_checks, recbuf, (double)(exit_us - t0) / 1000.0,
+		                            flood_pps, why, sizeof(why)))
 			ok = false;
 		if (ok) {
 			printf("PASS %s\n", base);

@@ -208,6 +208,31 @@ static int parse_lb(struct parser *p, char *s, struct sim_node *n)
 	return 0;
 }
 
+/* Copy a name, turning \\xHH escapes into any byte (hostile names: escape
+ * sequences, control bytes, invalid UTF-8) and \\rN,C into N copies of
+ * the character C (overlong names). */
+static void unescape(char *dst, size_t cap, const char *v)
+{
+	size_t k = 0;
+	for (const char *c = v; *c && k + 1 < cap; c++) {
+		unsigned hv, rep;
+		int used;
+		if (c[0] == '\\' && c[1] == 'x' && c[2] && c[3] &&
+		    sscanf(c + 2, "%2x", &hv) == 1) {
+			dst[k++] = (char)hv;
+			c += 3;
+		} else if (c[0] == '\\' && c[1] == 'r' &&
+		           sscanf(c + 2, "%u,%n", &rep, &used) == 1 && c[2 + used]) {
+			for (unsigned r = 0; r < rep && k + 1 < cap; r++)
+				dst[k++] = c[2 + used];
+			c += 2 + used;
+		} else {
+			dst[k++] = *c;
+		}
+	}
+	dst[k] = 0;
+}
+
 static int node_opt(struct parser *p, struct sim_node *n, char *opt)
 {
 	char *v = strchr(opt, '=');
@@ -243,25 +268,21 @@ static int node_opt(struct parser *p, struct sim_node *n, char *opt)
 			n->a6 = a6;
 		}
 	} else if (strcmp(opt, "name") == 0) {
-		/* \xHH escapes put any byte in a name (hostile PTR records). */
-		size_t k = 0;
-		for (const char *c = v; *c && k + 1 < sizeof(n->ptr); c++) {
-			unsigned hv;
-			if (c[0] == '\\' && c[1] == 'x' && sscanf(c + 2, "%2x", &hv) == 1 &&
-			    c[2] && c[3]) {
-				n->ptr[k++] = (char)hv;
-				c += 3;
-			} else {
-				n->ptr[k++] = *c;
-			}
-		}
-		n->ptr[k] = 0;
+		unescape(n->ptr, sizeof(n->ptr), v);
 	} else if (strcmp(opt, "hostile") == 0) {
-		static const char *const kinds[] = {"badsum", "ihl",  "dst",  "trunc", "seq",
-		                                    "ext",    "dup",  "late", "flood", "othersrc"};
+		static const char *const kinds[] = {
+			"badsum", "ihl",   "dst",     "trunc", "seq",  "ext",    "dup",     "late",
+			"flood",  "othersrc", "tlen", "proto", "iptrunc", "ext0", "extlong", "extsum"};
 		for (char *save = NULL, *tok = strtok_r(v, ",", &save); tok;
 		     tok = strtok_r(NULL, ",", &save)) {
 			size_t k;
+			/* flood:N sets how many forged errors go with each genuine one. */
+			if (strncmp(tok, "flood:", 6) == 0) {
+				if (parse_uint(p, tok + 6, 100000, &u) || u == 0)
+					return perr(p, "bad flood count '%s'", tok + 6);
+				n->flood_n = (unsigned)u;
+				tok[5] = 0;
+			}
 			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 				if (strcmp(tok, kinds[k]) == 0)
 					break;
@@ -337,7 +358,7 @@ static int node_opt(struct parser *p, struct sim_node *n, char *opt)
 		n->ifindex = (uint32_t)u;
 	} else if (strcmp(opt, "ifname") == 0) {
 		n->ifinfo = true;
-		snprintf(n->ifname, sizeof(n->ifname), "%s", v);
+		unescape(n->ifname, sizeof(n->ifname), v);
 	} else if (strcmp(opt, "ifmtu") == 0) {
 		if (parse_uint(p, v, 0xffffffffUL, &u))
 			return -1;
@@ -487,6 +508,13 @@ static int net_line(struct parser *p, char *line)
 			snprintf(v + l, sizeof(sc->sysctl_val[0]) - l, "%s%s", i > 2 ? " " : "", w[i]);
 		}
 		sc->nsysctl++;
+	} else if (strcmp(w[0], "flood") == 0 && (n == 2 || n == 3)) {
+		if (parse_uint(p, w[1], 10000000, &u) || u == 0)
+			return perr(p, "flood RATE [4|6]: bad rate '%s'", w[1]);
+		sc->flood_pps = (unsigned)u;
+		sc->flood_family = n == 3 && strcmp(w[2], "6") == 0 ? AF_INET6 : AF_INET;
+		if (n == 3 && strcmp(w[2], "6") && strcmp(w[2], "4"))
+			return perr(p, "flood RATE [4|6]: bad family '%s'", w[2]);
 	} else if (strcmp(w[0], "dns") == 0 && n == 2) {
 		if (parse_addr(p, w[1], &fam, &a4, &a6))
 			return -1;

@@ -58,7 +58,20 @@ enum {
 	SIM_X_LATE = 128,   /* the genuine error again, 3 s later */
 	SIM_X_FLOOD = 256,  /* 200 forged errors quoting other destinations */
 	SIM_X_OTHERSRC = 512, /* the quote's source is somebody else */
+	SIM_X_TLEN = 1024,    /* quoted total/payload length shorter than its header */
+	SIM_X_PROTO = 2048,   /* quoted protocol is not the probe's */
+	SIM_X_IPTRUNC = 4096, /* quote cut inside the quoted IP header */
+	SIM_X_EXT0 = 8192,    /* the genuine error, its first extension object of length 0 */
+	SIM_X_EXTLONG = 16384, /* ... its first extension object longer than the packet */
+	SIM_X_EXTSUM = 32768, /* ... its extension structure checksum wrong */
 };
+/* Kinds that replace the genuine error rather than precede it. */
+#define SIM_X_REPLACE (SIM_X_EXT | SIM_X_EXT0 | SIM_X_EXTLONG | SIM_X_EXTSUM)
+/* Where forged packets come from: an address on no path, so a forgery the
+ * tracer wrongly accepts shows up as a wrong hop, not just in a counter. */
+#define SIM_FORGER4 "198.19.66.6"
+#define SIM_FORGER6 "2001:db8:666::6"
+#define SIM_FLOOD_DEFAULT 200
 
 enum sim_lb {
 	SIM_LB_FLOW = 0,
@@ -103,7 +116,7 @@ struct sim_node {
 	bool has4, has6;
 	struct in_addr a4;
 	struct in6_addr a6;
-	char ptr[128]; /* reverse DNS name, may be empty */
+	char ptr[320]; /* reverse DNS name, may be empty (long ones are hostile) */
 
 	uint32_t delay_us, jitter_us; /* one-way, on the link into this node */
 	double loss, rloss;           /* forward loss, reply loss */
@@ -132,6 +145,7 @@ struct sim_node {
 	enum sim_act unreach; /* answer forwarded packets with this instead */
 	bool fake_dest;       /* answers expiring probes as the destination would */
 	unsigned hostile;     /* SIM_X_*: forged packets sent along with its errors */
+	unsigned flood_n;     /* SIM_X_FLOOD: forged errors per genuine one */
 
 	/* Destination behaviour per protocol. */
 	enum sim_act act_udp, act_icmp, act_tcp;
@@ -167,6 +181,10 @@ struct sim_scenario {
 	char sysctl_val[16][64];
 	bool dns;
 	struct in_addr dns4;
+	/* "flood RATE [4|6]": unrelated ICMP packets at RATE per second to the
+	 * prober for as long as the command runs. */
+	unsigned flood_pps;
+	int flood_family;
 
 	/* Test: command, expected output, exit code, record assertions. */
 	char *command;
@@ -226,6 +244,12 @@ void sim_engine_free(struct sim_engine *e);
 /* Feed one IP packet the prober sent, at time now_us (us since start). */
 int sim_engine_input(struct sim_engine *e, const uint8_t *pkt, size_t len, uint64_t now_us);
 
+/* The i-th packet of a "flood": an ICMP error quoting a packet of the
+ * prober to an address no trace goes to, or an echo reply from such an
+ * address; deterministic in (seed, i). Returns its length. */
+size_t sim_flood_packet(const struct sim_scenario *sc, int family, uint64_t i, uint8_t *out,
+                        size_t cap);
+
 /* Packet crafting (craft.c), exposed for the unit tests. */
 struct sim_icmp_err {
 	int family;
@@ -263,6 +287,10 @@ bool sim_match_output(const char *expect, const char *got, char *why, size_t why
 /* Record assertions against the record file text. */
 bool sim_check_record(const char *checks, const char *record, double elapsed_ms, char *why,
                       size_t whylen);
+/* The same, also with `flood OP PPS` lines checked against flood_pps, the
+ * flood rate achieved while the command ran. */
+bool sim_check_record_flood(const char *checks, const char *record, double elapsed_ms,
+                            double flood_pps, char *why, size_t whylen);
 
 /* Deterministic randomness: splitmix64. */
 static inline uint64_t sim_mix(uint64_t x)
