@@ -67,7 +67,7 @@ for scn in "$@"; do
 		case $rc in 0) hpass=$((hpass + 1)) ;; 77) ;; *) hfail=$((hfail + 1)) ;; esac
 	fi
 	case $rc in
-	0) pass=$((pass + 1)); echo "PASS $name" ;;
+	0) pass=$((pass + 1)); echo "PASS $name"; grep '^hoptrace-sim: flood:' "$tmp/out" | sed 's/^/    /' ;;
 	77) skip=$((skip + 1)); echo "SKIP $name" ;;
 	*) fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/    /' "$tmp/out" ;;
 	esac
