@@ -20,19 +20,24 @@
  *   oor-seq      our flow, well formed, a seq no probe of the trace has
  *   trunc        our flow, in-range seq, quote cut to IP header + 4 bytes
  *   bad-ihl      our flow, in-range seq, quoted IHL < 5 (IPv6: version != 6)
- *   lying-len    our flow: in-range seq and a quoted total/payload length
- *                shorter than header + 8, or an unused seq and an RFC 4884
- *                length longer than the message (the decoder keeps such a
- *                quote and only drops its extensions, by design)
+ *   lying-len    our flow, in-range seq, a quoted total/payload length
+ *                shorter than header + 8
+ *   ext-len      our flow, an unused seq, an RFC 4884 length longer than the
+ *                message (hoptrace keeps such a quote and only drops its
+ *                extensions, by design, so the seq must not be one we sent)
  *   echo-oor     ICMP method: an echo reply with our id and an unused seq
- *   echo-bad     ICMP method: an echo reply with our id, in-range seq, bad checksum
+ *                (oor-seq for other methods)
+ *   echo-bad     ICMP method: an echo reply with our id, in-range seq, bad
+ *                checksum (bad-csum for other methods)
  * Each "ours" kind alternates between time exceeded and port unreachable
  * (so a decoder that wrongly accepted one would print a foreign hop, or stop
  * the trace early at it). Until a flow is learned those slots send other-port.
  *
- * Only oor-seq, echo-oor and half of lying-len are replies to our flow the
- * decoder keeps (the session must then count them unmatched); every other
- * kind must be dropped by the kernel or by the decoder.
+ * Only oor-seq, ext-len and echo-oor are replies to our flow that hoptrace's
+ * decoder keeps (the session must then count them unmatched: no probe had
+ * that seq in hoptrace's numbering, though another tool's numbering may
+ * differ); every other kind has a field no genuine reply has, and must be
+ * dropped by the kernel or by the decoder.
  *
  * usage: icmpflood -t TARGET [-D FLOW_DST] [-l IFACE] [-r PPS] [-d SECS]
  *                  [-s SEED] [-S SPOOF].. [-k KIND,..] [-n NPROBES]
@@ -86,6 +91,7 @@ enum kind {
 	K_TRUNC,
 	K_BAD_IHL,
 	K_LYING_LEN,
+	K_EXT_LEN,
 	K_ECHO_OOR,
 	K_ECHO_BAD,
 	K_COUNT
@@ -93,7 +99,7 @@ enum kind {
 
 static const char *const kind_name[K_COUNT] = {
 	"echo",     "other-te", "other-unr", "other-port", "bad-csum", "oor-seq",
-	"trunc",    "bad-ihl",  "lying-len", "echo-oor",   "echo-bad",
+	"trunc",    "bad-ihl",  "lying-len", "ext-len",    "echo-oor",   "echo-bad",
 };
 
 /* Kinds that quote (or answer) our own flow. */
@@ -543,8 +549,10 @@ static size_t build(enum kind k, uint8_t *pkt, enum kind *actual)
 
 	if (kind_is_ours(k) && !flow.known)
 		k = K_OTHER_PORT;
-	if ((k == K_ECHO_OOR || k == K_ECHO_BAD) && flow.proto != 1 && flow.proto != 58)
+	if (k == K_ECHO_OOR && flow.proto != 1 && flow.proto != 58)
 		k = K_OOR_SEQ;
+	if (k == K_ECHO_BAD && flow.proto != 1 && flow.proto != 58)
+		k = K_BAD_CSUM;
 	if (k == K_OTHER_PORT && !opt.has_flow_dst)
 		k = K_OTHER_TE;
 	*actual = k;
@@ -604,31 +612,26 @@ static size_t build(enum kind k, uint8_t *pkt, enum kind *actual)
 		}
 		return finish(pkt, 8 + ql, false, true);
 	case K_LYING_LEN:
+		/* The quoted datagram claims to end inside its own headers. */
 		err_header(m, unreach);
-		if (rndn(2)) {
-			/* The quoted datagram claims to end inside its own headers. */
-			ql = our_inner(q, seq_in_range());
-			if (fam == AF_INET) {
-				wr16(q + 2, (uint16_t)(flow.ip_len + rndn(8)));
-				wr16(q + 10, 0);
-				wr16(q + 10, csum_fold(csum_add(0, q, flow.ip_len)));
-			} else {
-				wr16(q + 4, (uint16_t)rndn(8));
-			}
+		ql = our_inner(q, seq_in_range());
+		if (fam == AF_INET) {
+			wr16(q + 2, (uint16_t)(flow.ip_len + rndn(8)));
+			wr16(q + 10, 0);
+			wr16(q + 10, csum_fold(csum_add(0, q, flow.ip_len)));
 		} else {
-			/*
-			 * An RFC 4884 length longer than the message (units of 4 / 8
-			 * bytes). hoptrace drops the extensions and keeps the quote
-			 * (a real router may get the length wrong), so this one
-			 * carries an unused seq: it must count as unmatched.
-			 */
-			size_t unit = fam == AF_INET ? 4 : 8;
-			size_t words;
-			ql = our_inner(q, seq_out_of_range());
-			words = ql / unit + 1 + rndn(16);
-			m[fam == AF_INET ? 5 : 4] = (uint8_t)(words > 255 ? 255 : words);
+			wr16(q + 4, (uint16_t)rndn(8));
 		}
 		return finish(pkt, 8 + ql, false, true);
+	case K_EXT_LEN: {
+		/* An RFC 4884 length longer than the message (units of 4 / 8 bytes). */
+		size_t unit = fam == AF_INET ? 4 : 8, words;
+		err_header(m, unreach);
+		ql = our_inner(q, seq_out_of_range());
+		words = ql / unit + 1 + rndn(16);
+		m[fam == AF_INET ? 5 : 4] = (uint8_t)(words > 255 ? 255 : words);
+		return finish(pkt, 8 + ql, false, true);
+	}
 	default:
 		return 0;
 	}
