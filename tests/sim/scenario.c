@@ -216,13 +216,13 @@ static void unescape(char *dst, size_t cap, const char *v)
 	size_t k = 0;
 	for (const char *c = v; *c && k + 1 < cap; c++) {
 		unsigned hv, rep;
-		int used;
+		int used = -1; /* set by %n only if the ',' matched too */
 		if (c[0] == '\\' && c[1] == 'x' && c[2] && c[3] &&
 		    sscanf(c + 2, "%2x", &hv) == 1) {
 			dst[k++] = (char)hv;
 			c += 3;
 		} else if (c[0] == '\\' && c[1] == 'r' &&
-		           sscanf(c + 2, "%u,%n", &rep, &used) == 1 && c[2 + used]) {
+		           sscanf(c + 2, "%u,%n", &rep, &used) == 1 && used > 0 && c[2 + used]) {
 			for (unsigned r = 0; r < rep && k + 1 < cap; r++)
 				dst[k++] = c[2 + used];
 			c += 2 + used;
