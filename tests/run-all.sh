@@ -77,7 +77,7 @@ fuzz_short() {
 		echo "no fuzz targets yet (tests/fuzz/run.sh missing)"
 		return 1
 	fi
-	tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
+	FUZZ_SEED=${FUZZ_SEED:-20261122} tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
 }
 
 package() {

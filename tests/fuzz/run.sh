@@ -38,6 +38,8 @@ for t in $targets; do
 	seeds=tests/fuzz/corpus/$t
 	[ -d "$seeds" ] || seeds=""
 	# Targets whose seeds live elsewhere in the tree, and their size limit.
+	# FUZZ_SEED fixes libFuzzer's mutation sequence (the CI suite sets it, so
+	# that a green run stays green; `make fuzz` explores with fresh seeds).
 	extra=""
 	maxlen=4096
 	case $t in
@@ -51,7 +53,7 @@ for t in $targets; do
 	start=$(date +%s)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		"$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=$maxlen \
+		"$bin" -max_total_time="$SECS" ${FUZZ_SEED:+-seed=$FUZZ_SEED} -timeout=10 -rss_limit_mb=2048 -max_len=$maxlen \
 		-print_final_stats=1 -artifact_prefix="$out/artifacts/" $dict \
 		"$out/corpus" $seeds $extra >"$out/log" 2>&1
 	rc=$?
