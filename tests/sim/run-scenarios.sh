@@ -43,6 +43,18 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 pass=0 fail=0 skip=0 hpass=0 hfail=0
+if [ "$tshark_check" = 1 ] && command -v tshark >/dev/null; then
+	# tshark dissects a probe's payload (and the payload quoted in an
+	# ICMP error) by port: a random ephemeral source port that some
+	# protocol registered (54328 is Elasticsearch) turns our zero-filled
+	# payload into a "malformed" packet. Only the layers the simulator
+	# writes are checked: every other dissector is disabled.
+	mkdir -p "$tmp/wireshark"
+	tshark -G protocols 2>/dev/null | cut -f3 |
+		grep -vxE '(frame|raw|data|mpls|(ip|ipv6|icmp|icmpv6|udp|tcp)(\..*)?|_ws\..*)' \
+			>"$tmp/wireshark/disabled_protos"
+	export WIRESHARK_CONFIG_DIR="$tmp/wireshark"
+fi
 for scn in "$@"; do
 	[ -f "$scn" ] || scn=$here/scenarios/$scn.scn
 	name=$(basename "$scn" .scn)
