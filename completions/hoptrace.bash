@@ -19,6 +19,10 @@ _hoptrace()
 			awk '{ sub("/.*", "", $4); print $4 }')" -- "$cur"))
 		return
 		;;
+	--batch)
+		_filedir
+		return
+		;;
 	-p | --port)
 		COMPREPLY=($(compgen -W '33434 53 80 443' -- "$cur"))
 		return
@@ -40,7 +44,7 @@ _hoptrace()
 			--udp --icmp --tcp --classic --first= --max-hops= --queries= --sim-queries=
 			--wait= --sendwait= --pps= --gap-limit= --port= --source= --interface= --tos=
 			--dont-fragment --extensions --unprivileged --json --jsonl --stats
-			--no-sandbox --debug-status --help --version' -- "$cur"))
+			--batch= --no-sandbox --debug-status --help --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		return
 	fi
@@ -51,11 +55,13 @@ _hoptrace()
 		case ${words[i]} in
 		-f | -m | -q | -N | -w | -z | -p | -s | -i | -t) ((i++)) ;;
 		--first | --max-hops | --queries | --sim-queries | --wait | --sendwait | --pps | \
-			--gap-limit | --port | --source | --interface | --tos) ((i++)) ;;
+			--gap-limit | --port | --source | --interface | --tos | --batch) ((i++)) ;;
 		-*) ;;
 		*) ((args++)) ;;
 		esac
 	done
+	# With --batch the targets come from the file: no host to complete.
+	[[ " ${words[*]} " == *" --batch"* ]] && return
 	((args == 0)) && _known_hosts_real -- "$cur"
 } &&
 	complete -F _hoptrace hoptrace

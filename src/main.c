@@ -1,8 +1,9 @@
 /*
- * hoptrace: the program. Parses the command line, resolves the target,
+ * hoptrace: the program. Parses the command line, resolves the target(s),
  * opens the sockets while privileged, drops every privilege, then runs a
- * session and turns its events into text, JSON or JSON lines.
+ * session per target and turns its events into text, JSON or JSON lines.
  */
+#include "batch.h"
 #include "dns.h"
 #include "json_out.h"
 #include "options.h"
@@ -112,19 +113,43 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* One target: what the user typed, and what it resolved to or why not. */
+struct target {
+	const char *host;
+	ht_addr addr;
+	int rc;          /* 0, or negative errno with err */
+	char err[256];
+};
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EIO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 /*
- * Resolve a host name in a child process that has dropped every privilege
+ * Resolve host names in a child process that has dropped every privilege
  * first: DNS answers, /etc/hosts and the resolver's environment variables
  * are untrusted input, and this process still holds CAP_NET_RAW (its raw
  * sockets are not open yet, because their family depends on the answer).
- * The privileged parent only reads one fixed-size message and checks it.
+ * The privileged parent only reads fixed-size messages, one per name in
+ * order, and checks each. Targets already numeric (rc 0 and an address)
+ * are skipped.
  */
-static int resolve_unprivileged(const char *host, int family, ht_addr *out, char *err,
+static int resolve_unprivileged(struct target *t, size_t n, int family, char *err,
                                 size_t errlen)
 {
 	struct resolve_msg m;
-	size_t got = 0;
-	int fds[2], status;
+	int fds[2], status, rc = 0;
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -140,69 +165,217 @@ static int resolve_unprivileged(const char *host, int family, ht_addr *out, char
 	}
 	if (pid == 0) {
 		ht_dns *d = NULL;
+		int base;
 		memset(&m, 0, sizeof(m));
 		close(fds[0]);
-		m.rc = ht_priv_drop();
-		if (m.rc < 0)
+		base = ht_priv_drop();
+		if (base < 0)
 			snprintf(m.err, sizeof(m.err), "cannot drop privileges to resolve names: %s",
-			         strerror(-m.rc));
-		else if ((m.rc = ht_dns_new(&d)) < 0)
+			         strerror(-base));
+		else if ((base = ht_dns_new(&d)) < 0)
 			snprintf(m.err, sizeof(m.err), "cannot start the resolver: %s",
-			         strerror(-m.rc));
-		else
-			m.rc = ht_dns_resolve_host(d, host, family ? family : AF_UNSPEC, &m.addr,
-			                           m.err, sizeof(m.err), 0);
+			         strerror(-base));
+		for (size_t i = 0; i < n; i++) {
+			if (t[i].addr.family || t[i].rc)
+				continue;
+			if (base < 0) {
+				m.rc = base;
+			} else {
+				memset(&m, 0, sizeof(m));
+				m.rc = ht_dns_resolve_host(d, t[i].host, family ? family : AF_UNSPEC,
+				                           &m.addr, m.err, sizeof(m.err), 0);
+			}
+			if (write_all(fds[1], &m, sizeof(m)) < 0)
+				_exit(1);
+		}
 		ht_dns_free(d);
-		_exit(write_all(fds[1], &m, sizeof(m)) < 0 ? 1 : 0);
+		_exit(0);
 	}
 	close(fds[1]);
-	memset(&m, 0, sizeof(m));
-	while (got < sizeof(m)) {
-		ssize_t n = read(fds[0], (char *)&m + got, sizeof(m) - got);
-		if (n < 0 && errno == EINTR)
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].addr.family || t[i].rc)
 			continue;
-		if (n <= 0)
+		memset(&m, 0, sizeof(m));
+		if (read_all(fds[0], &m, sizeof(m)) < 0 || m.rc > 0 || m.rc < -4095 ||
+		    (m.rc == 0 && m.addr.family != AF_INET && m.addr.family != AF_INET6) ||
+		    (m.rc == 0 && family && m.addr.family != family)) {
+			snprintf(err, errlen, "the resolver process failed");
+			rc = -EIO;
 			break;
-		got += (size_t)n;
+		}
+		t[i].rc = m.rc;
+		if (m.rc < 0) {
+			m.err[sizeof(m.err) - 1] = '\0';
+			ht_sanitize(t[i].err, sizeof(t[i].err), m.err, strlen(m.err));
+		} else {
+			t[i].addr = m.addr;
+		}
 	}
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (got != sizeof(m) || m.rc > 0 || m.rc < -4095 ||
-	    (m.rc == 0 && m.addr.family != AF_INET && m.addr.family != AF_INET6) ||
-	    (m.rc == 0 && family && m.addr.family != family)) {
-		snprintf(err, errlen, "the resolver process failed");
-		return -EIO;
-	}
-	if (m.rc < 0) {
-		m.err[sizeof(m.err) - 1] = '\0';
-		ht_sanitize(err, errlen, m.err, strlen(m.err));
-		return m.rc;
-	}
-	*out = m.addr;
-	return 0;
+	return rc;
 }
 
-static int resolve_target(struct app *app, char *err, size_t errlen)
+/* Numeric targets directly, names through the resolver process. */
+static int resolve_targets(struct app *app, struct target *t, size_t n, char *err,
+                           size_t errlen)
 {
-	struct ht_config *c = &app->o.cfg;
+	int fam = app->o.family_forced;
+	size_t names = 0;
 
-	if (ht_addr_parse(app->o.host, &c->dst) == 0) {
-		if (app->o.family_forced && c->dst.family != app->o.family_forced) {
-			snprintf(err, errlen, "'%s' is not an %s address", app->o.host,
-			         app->o.family_forced == AF_INET ? "IPv4" : "IPv6");
-			return -EAFNOSUPPORT;
+	for (size_t i = 0; i < n; i++) {
+		if (ht_addr_parse(t[i].host, &t[i].addr) == 0) {
+			if (fam && t[i].addr.family != fam) {
+				/* A numeric address: short and printable. */
+				char shown[128];
+				ht_sanitize(shown, sizeof(shown), t[i].host, strlen(t[i].host));
+				snprintf(t[i].err, sizeof(t[i].err), "'%s' is not an %s address", shown,
+				         fam == AF_INET ? "IPv4" : "IPv6");
+				t[i].rc = -EAFNOSUPPORT;
+				memset(&t[i].addr, 0, sizeof(t[i].addr));
+			}
+		} else {
+			names++;
 		}
-		return 0;
 	}
-	return resolve_unprivileged(app->o.host, app->o.family_forced, &c->dst, err, errlen);
+	return names ? resolve_unprivileged(t, n, fam, err, errlen) : 0;
+}
+
+/* In batch mode every message about a target names it. */
+static void target_error(const struct app *app, const char *host, const char *msg)
+{
+	char shown[HT_BATCH_HOST_MAX * 4 + 1];
+
+	if (!app->o.batch) {
+		fprintf(stderr, "hoptrace: %s\n", msg);
+		return;
+	}
+	ht_sanitize(shown, sizeof(shown), host, strlen(host));
+	fprintf(stderr, "hoptrace: %s: %s\n", shown, msg);
+}
+
+/*
+ * Trace one target through io (already aimed at it). Returns the exit
+ * status of that trace: 0, 1 (sending failed) or 2 (refused settings).
+ */
+static int run_one(struct app *app, ht_io *io, const struct target *t)
+{
+	struct ht_config *cfg = &app->o.cfg;
+	int rc, status = 0;
+
+	cfg->dst = t->addr;
+	cfg->family = t->addr.family;
+	const struct ht_flow *flow = ht_io_flow(io);
+	if (app->text_mode) {
+		if (app->dns)
+			ht_dns_hold_init(app->dns, 0, emit_hop, app);
+		ht_text_header(&app->text, t->host, &cfg->dst, cfg->max_ttl, flow->packet_len);
+	} else {
+		struct ht_json_opts jo = {
+			.mode = app->o.jsonl ? HT_JSON_LINES : HT_JSON_DOCUMENT,
+			.pretty = app->o.json,
+			.name_fn = app->dns ? name_of : NULL,
+			.name_u = app,
+			.flow = flow,
+		};
+		rc = ht_json_begin(&app->json, stdout, &jo, cfg, t->host);
+		if (rc < 0) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "cannot start JSON output: %s", strerror(-rc));
+			target_error(app, t->host, msg);
+			return 1;
+		}
+		if (app->dns && app->o.jsonl)
+			ht_dns_on_done(app->dns, ht_json_name_cb, app->json);
+	}
+
+	rc = ht_session_new(&app->session, cfg, ht_io_ops(), io, on_event, app);
+	if (rc < 0) {
+		const char *msg = NULL;
+		ht_config_validate(cfg, &msg);
+		target_error(app, t->host, msg ? msg : strerror(-rc));
+		if (app->json) {
+			ht_json_end(app->json, NULL);
+			app->json = NULL;
+		}
+		return 2;
+	}
+
+	struct ht_io_watch watch = {0};
+	if (app->dns)
+		ht_dns_watch(app->dns, &watch);
+	rc = ht_io_run(io, app->session, app->dns ? &watch : NULL);
+	if (app->dns && app->text_mode)
+		ht_dns_hold_flush(app->dns);
+	else if (app->dns)
+		ht_dns_wait(app->dns, ht_now_us() + HT_DNS_HOLD_BUDGET_US);
+	if (rc < 0 || ht_session_stop_reason(app->session) == HT_STOP_ERROR) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "sending probes failed: %s", strerror(rc < 0 ? -rc : EIO));
+		target_error(app, t->host, msg);
+		status = 1;
+	}
+	struct ht_session_stats st;
+	ht_session_stats(app->session, &st);
+	if (app->dns && app->o.jsonl)
+		ht_dns_on_done(app->dns, NULL, NULL);
+	if (app->json && ht_json_end(app->json, &st) < 0)
+		status = 1;
+	app->json = NULL;
+	fflush(stdout);
+	if (app->o.stats) {
+		char shown[HT_BATCH_HOST_MAX * 4 + 3] = "";
+		if (app->o.batch) {
+			ht_sanitize(shown, sizeof(shown) - 2, t->host, strlen(t->host));
+			strcat(shown, ": ");
+		}
+		fprintf(stderr,
+		        "hoptrace: %s%u probes sent, %u replies matched, %u unmatched, %u "
+		        "duplicates, %u probes past the destination\n",
+		        shown, st.probes_sent, st.replies_matched, st.replies_unmatched,
+		        st.replies_duplicate, st.probes_past_dst);
+	}
+	ht_session_free(app->session);
+	app->session = NULL;
+	return status;
+}
+
+/* Settings that depend on the family: a refusal, or NULL. */
+static const char *family_refusal(const struct app *app, int family, char *buf, size_t len)
+{
+	const struct ht_config *c = &app->o.cfg;
+
+	if (c->src.family && c->src.family != family) {
+		snprintf(buf, len, "source address %s is not of the target's family",
+		         app->o.src_text);
+		return buf;
+	}
+	if (c->packet_len && c->packet_len < ht_probe_min_len(family, c->method)) {
+		snprintf(buf, len, "packet length %zu is too short: this method needs at least %zu",
+		         c->packet_len, ht_probe_min_len(family, c->method));
+		return buf;
+	}
+	return NULL;
+}
+
+static int fam_index(int family)
+{
+	return family == AF_INET6 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct app app;
+	struct ht_batch batch = {0};
+	struct target *t = NULL;
+	size_t n = 1;
 	char err[512] = "";
-	ht_io *io = NULL;
+	/* Per family: the io, why there is none, which target it points at. */
+	ht_io *io[2] = {NULL, NULL};
+	char io_err[2][512] = {"", ""};
+	int io_status[2] = {0, 0};
+	size_t io_at[2] = {0, 0};
 	int rc, status = 0;
 
 	memset(&app, 0, sizeof(app));
@@ -213,50 +386,93 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hoptrace: %s\n", err);
 		return 2;
 	}
-	if (resolve_target(&app, err, sizeof(err)) < 0) {
-		fprintf(stderr, "hoptrace: %s\n", err);
-		ht_dns_free(app.dns);
-		return 2;
+	if (app.o.batch) {
+		/* Read (as the user) before anything else: the whole list is
+		 * checked before the first probe. */
+		bool std = !strcmp(app.o.batch, "-");
+		FILE *f = std ? stdin : fopen(app.o.batch, "r");
+		if (!f) {
+			char shown[256];
+			ht_sanitize(shown, sizeof(shown), app.o.batch, strlen(app.o.batch));
+			fprintf(stderr, "hoptrace: cannot read %s: %s\n", shown, strerror(errno));
+			return 2;
+		}
+		rc = ht_batch_read(f, std ? "standard input" : app.o.batch, &batch, err,
+		                   sizeof(err));
+		if (!std)
+			fclose(f);
+		if (rc < 0) {
+			fprintf(stderr, "hoptrace: %s\n", err);
+			return 2;
+		}
+		n = batch.n;
 	}
-	app.o.cfg.family = app.o.cfg.dst.family;
-	if (app.o.cfg.src.family && app.o.cfg.src.family != app.o.cfg.family) {
-		fprintf(stderr, "hoptrace: source address %s is not of the target's family\n",
-		        app.o.src_text);
-		ht_dns_free(app.dns);
-		return 2;
-	}
-
-	if (app.o.cfg.packet_len &&
-	    app.o.cfg.packet_len < ht_probe_min_len(app.o.cfg.family, app.o.cfg.method)) {
-		fprintf(stderr, "hoptrace: packet length %zu is too short: this method needs at least %zu\n",
-		        app.o.cfg.packet_len, ht_probe_min_len(app.o.cfg.family, app.o.cfg.method));
-		ht_dns_free(app.dns);
-		return 2;
-	}
-	rc = ht_io_open(&io, &app.o.cfg, &app.o.io, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "hoptrace: %s\n", err[0] ? err : strerror(-rc));
-		ht_dns_free(app.dns);
+	t = calloc(n, sizeof(*t));
+	if (!t) {
+		fprintf(stderr, "hoptrace: out of memory\n");
+		ht_batch_free(&batch);
 		return 1;
 	}
-	/* Unprivileged mode costs features (flow stability for UDP/TCP, ICMP
-	 * extensions): say so once, on stderr, so the output stays classic. */
-	if (ht_io_mode_note(io))
-		fprintf(stderr, "hoptrace: %s\n", ht_io_mode_note(io));
+	for (size_t i = 0; i < n; i++)
+		t[i].host = app.o.batch ? batch.hosts[i] : app.o.host;
+	if (resolve_targets(&app, t, n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hoptrace: %s\n", err);
+		status = 2;
+		goto out;
+	}
+	if (!app.o.batch && t[0].rc < 0) {
+		fprintf(stderr, "hoptrace: %s\n", t[0].err);
+		status = 2;
+		goto out;
+	}
+
+	/* Sockets for each family in use, aimed at its first target, while
+	 * still privileged. */
+	for (int k = 0; k < 2; k++) {
+		int fam = k ? AF_INET6 : AF_INET;
+		size_t first = n;
+		for (size_t i = 0; i < n && first == n; i++)
+			if (t[i].rc == 0 && t[i].addr.family == fam)
+				first = i;
+		if (first == n)
+			continue;
+		if (family_refusal(&app, fam, io_err[k], sizeof(io_err[k]))) {
+			io_status[k] = 2;
+			continue;
+		}
+		struct ht_config cfg = app.o.cfg;
+		cfg.dst = t[first].addr;
+		cfg.family = fam;
+		rc = ht_io_open(&io[k], &cfg, &app.o.io, io_err[k], sizeof(io_err[k]));
+		if (rc < 0) {
+			if (!io_err[k][0])
+				snprintf(io_err[k], sizeof(io_err[k]), "%s", strerror(-rc));
+			io_status[k] = 1;
+			continue;
+		}
+		io_at[k] = first;
+		/* Unprivileged mode costs features (flow stability for UDP/TCP,
+		 * ICMP extensions): say so once, on stderr, so the output stays
+		 * classic. */
+		const char *note = ht_io_mode_note(io[k]);
+		if (note && !(k == 1 && io[0] && ht_io_mode_note(io[0]) &&
+		              !strcmp(note, ht_io_mode_note(io[0]))))
+			fprintf(stderr, "hoptrace: %s\n", note);
+	}
+	if (!app.o.batch && !io[fam_index(t[0].addr.family)]) {
+		fprintf(stderr, "hoptrace: %s\n", io_err[fam_index(t[0].addr.family)]);
+		status = io_status[fam_index(t[0].addr.family)];
+		goto out;
+	}
 	rc = ht_priv_drop();
 	if (rc < 0) {
 		fprintf(stderr, "hoptrace: cannot drop privileges: %s\n", strerror(-rc));
-		ht_io_close(io);
-		ht_dns_free(app.dns);
-		return 1;
+		status = 1;
+		goto out;
 	}
 
-	if (!app.o.numeric && !app.dns && ht_dns_new(&app.dns) < 0)
+	if (!app.o.numeric && ht_dns_new(&app.dns) < 0)
 		app.dns = NULL; /* no resolver: print addresses */
-	if (app.o.numeric) {
-		ht_dns_free(app.dns);
-		app.dns = NULL;
-	}
 	/* From here on the process parses packets and DNS answers from the
 	 * network: restrict it to the system calls that needs. */
 	if (!app.o.no_sandbox) {
@@ -264,9 +480,8 @@ int main(int argc, char **argv)
 		if (rc < 0) {
 			fprintf(stderr, "hoptrace: cannot enter the seccomp sandbox: %s\n",
 			        strerror(-rc));
-			ht_io_close(io);
-			ht_dns_free(app.dns);
-			return 1;
+			status = 1;
+			goto out;
 		}
 	}
 	if (app.o.debug_status)
@@ -280,74 +495,56 @@ int main(int argc, char **argv)
 		.name = name_of,
 		.name_u = &app,
 	};
-	if (app.dns && app.text_mode)
-		ht_dns_hold_init(app.dns, 0, emit_hop, &app);
 
-	const struct ht_flow *flow = ht_io_flow(io);
-	if (app.text_mode) {
-		ht_text_header(&app.text, app.o.host, &app.o.cfg.dst, app.o.cfg.max_ttl,
-		               flow->packet_len);
-	} else {
-		struct ht_json_opts jo = {
-			.mode = app.o.jsonl ? HT_JSON_LINES : HT_JSON_DOCUMENT,
-			.pretty = app.o.json,
-			.name_fn = app.dns ? name_of : NULL,
-			.name_u = &app,
-			.flow = flow,
-		};
-		rc = ht_json_begin(&app.json, stdout, &jo, &app.o.cfg, app.o.host);
-		if (rc < 0) {
-			fprintf(stderr, "hoptrace: cannot start JSON output: %s\n", strerror(-rc));
-			ht_io_close(io);
-			ht_dns_free(app.dns);
-			return 1;
+	bool traced = false;
+	for (size_t i = 0; i < n; i++) {
+		int k = fam_index(t[i].addr.family);
+		int st;
+		if (t[i].rc < 0) {
+			target_error(&app, t[i].host, t[i].err);
+			st = 1;
+		} else if (!io[k]) {
+			target_error(&app, t[i].host, io_err[k]);
+			st = io_status[k];
+		} else if (i != io_at[k] &&
+		           (rc = ht_io_retarget(io[k], &t[i].addr, err, sizeof(err))) < 0) {
+			target_error(&app, t[i].host, err[0] ? err : strerror(-rc));
+			st = 1;
+		} else {
+			/* A blank line between the traces of a batch. */
+			if (traced && app.text_mode)
+				putchar('\n');
+			st = run_one(&app, io[k], &t[i]);
+			traced = true;
 		}
-		if (app.dns && app.o.jsonl)
-			ht_dns_on_done(app.dns, ht_json_name_cb, app.json);
+		if (st > status)
+			status = st;
 	}
-
-	rc = ht_session_new(&app.session, &app.o.cfg, ht_io_ops(), io, on_event, &app);
-	if (rc < 0) {
-		const char *msg = NULL;
-		ht_config_validate(&app.o.cfg, &msg);
-		fprintf(stderr, "hoptrace: %s\n", msg ? msg : strerror(-rc));
-		ht_io_close(io);
-		ht_dns_free(app.dns);
-		return 2;
-	}
-
-	struct ht_io_watch watch = {0};
-	if (app.dns)
-		ht_dns_watch(app.dns, &watch);
-	rc = ht_io_run(io, app.session, app.dns ? &watch : NULL);
-	if (app.dns && app.text_mode)
-		ht_dns_hold_flush(app.dns);
-	else if (app.dns)
-		ht_dns_wait(app.dns, ht_now_us() + HT_DNS_HOLD_BUDGET_US);
-	if (rc < 0 || ht_session_stop_reason(app.session) == HT_STOP_ERROR) {
-		fprintf(stderr, "hoptrace: sending probes failed: %s\n", strerror(rc < 0 ? -rc : EIO));
-		status = 1;
-	}
-	struct ht_session_stats st;
-	ht_session_stats(app.session, &st);
-	if (app.json && ht_json_end(app.json, &st) < 0)
-		status = 1;
 	if (app.o.stats) {
-		fprintf(stderr,
-		        "hoptrace: %u probes sent, %u replies matched, %u unmatched, %u "
-		        "duplicates, %u probes past the destination\n",
-		        st.probes_sent, st.replies_matched, st.replies_unmatched,
-		        st.replies_duplicate, st.probes_past_dst);
-		struct ht_io_stats ios;
-		ht_io_get_stats(io, &ios);
+		struct ht_io_stats ios = {0}, one;
+		for (int k = 0; k < 2; k++) {
+			if (!io[k])
+				continue;
+			ht_io_get_stats(io[k], &one);
+			ios.rx_packets += one.rx_packets;
+			ios.rx_matched += one.rx_matched;
+			ios.rx_unmatched += one.rx_unmatched;
+			ios.rx_malformed += one.rx_malformed;
+		}
 		fprintf(stderr,
 		        "hoptrace: %llu packets read: %llu replies to our probes, %llu not ours, "
 		        "%llu malformed\n",
 		        (unsigned long long)ios.rx_packets, (unsigned long long)ios.rx_matched,
 		        (unsigned long long)ios.rx_unmatched, (unsigned long long)ios.rx_malformed);
 	}
-	ht_session_free(app.session);
-	ht_io_close(io);
+	/* A batch exits 1 when any target failed (each one said why). */
+	if (app.o.batch && status > 1)
+		status = 1;
+out:
+	ht_io_close(io[0]);
+	ht_io_close(io[1]);
 	ht_dns_free(app.dns);
+	free(t);
+	ht_batch_free(&batch);
 	return status;
 }

@@ -49,6 +49,7 @@ int ht_parse_double(const char *s, double min, double max, double *out)
 
 static const char usage_text[] =
 	"Usage: hoptrace [options] host [packet_len]\n"
+	"       hoptrace [options] --batch FILE [packet_len]\n"
 	"Trace the route IP packets take to host, probing every hop in parallel.\n"
 	"\n"
 	"Probe methods:\n"
@@ -83,6 +84,9 @@ static const char usage_text[] =
 	"  --json               one JSON document per trace\n"
 	"  --jsonl              one JSON event per line as probes complete\n"
 	"  --stats              print probe counts to stderr at the end\n"
+	"  --batch=FILE         trace every target listed in FILE ('-': standard input),\n"
+	"                       one host or address per line, '#' comments, one after\n"
+	"                       the other under the same rate cap\n"
 	"  -h, --help           this help\n"
 	"  -V, --version        version\n";
 
@@ -96,6 +100,7 @@ enum {
 	OPT_STATS,
 	OPT_NO_SANDBOX,
 	OPT_DEBUG_STATUS,
+	OPT_BATCH,
 };
 
 static const struct option long_opts[] = {
@@ -123,6 +128,7 @@ static const struct option long_opts[] = {
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
 	{"debug-status", no_argument, NULL, OPT_DEBUG_STATUS},
+	{"batch", required_argument, NULL, OPT_BATCH},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -313,6 +319,11 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 		case OPT_DEBUG_STATUS:
 			o->debug_status = true;
 			break;
+		case OPT_BATCH:
+			if (!*optarg)
+				FAIL("--batch needs a file name ('-' for standard input)");
+			o->batch = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return HT_OPTS_EXIT_OK;
@@ -344,11 +355,18 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 	}
 	if (o->json && o->jsonl)
 		FAIL("--json and --jsonl cannot be combined");
-	if (optind >= argc)
-		FAIL("no host given (try --help)");
-	o->host = argv[optind++];
-	if (!*o->host)
-		FAIL("empty host name");
+	if (o->batch) {
+		/* The targets come from the file; a packet length may follow. */
+		if (optind < argc && ht_parse_int(argv[optind], 0, 65535, &v))
+			FAIL("--batch takes its targets from the file, not '%s' (try --help)",
+			     argv[optind]);
+	} else {
+		if (optind >= argc)
+			FAIL("no host given (try --help)");
+		o->host = argv[optind++];
+		if (!*o->host)
+			FAIL("empty host name");
+	}
 	if (optind < argc) {
 		if (ht_parse_int(argv[optind], 28, HT_PROBE_MAX_LEN, &v))
 			FAIL("invalid packet length '%s': must be 28 to %d", argv[optind],

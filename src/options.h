@@ -10,7 +10,8 @@
 
 struct ht_opts {
 	struct ht_config cfg;
-	const char *host;      /* the target as typed */
+	const char *host;      /* the target as typed (NULL with --batch) */
+	const char *batch;     /* --batch FILE ("-": standard input) */
 	int family_forced;     /* AF_INET / AF_INET6 from -4/-6, else 0 */
 	bool port_given;
 	bool numeric;          /* -n */

@@ -95,7 +95,9 @@ WRAPEOF
 		[ "${CI:-}" = true ] && { echo "valgrind: CI=true, so that is a failure"; bad=$((bad + 1)); }
 	else
 		scn=tests/sim/scenarios/oracle-traceroute-linear.scn
-		for args in "-n 198.18.200.1" "-n -I -6 2001:db8:200::1" "-n -T --jsonl 198.18.200.1"; do
+		printf '198.18.200.1\n2001:db8:200::1\n# again\n198.18.200.1\n' >"$LOGS/batch.txt"
+		for args in "-n 198.18.200.1" "-n -I -6 2001:db8:200::1" "-n -T --jsonl 198.18.200.1" \
+			"-n --batch $LOGS/batch.txt"; do
 			log="$LOGS/trace.$(echo "$args" | tr -c 'A-Za-z0-9\n' '_').log"
 			# --no-sandbox: the seccomp filter would also bind valgrind's
 			# own system calls; the sandboxed path is tested elsewhere.

@@ -620,6 +620,74 @@ fail:
 	return rc;
 }
 
+/* Read and drop whatever is queued on fd, data and error queue alike. */
+static void io_flush_all(int fd)
+{
+	uint8_t b[64];
+
+	if (fd < 0)
+		return;
+	io_flush_socket(fd);
+	for (int i = 0; i < 100000; i++)
+		if (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC | MSG_ERRQUEUE) < 0 &&
+		    errno != EINTR)
+			break;
+}
+
+int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
+{
+	struct ht_config saved_cfg = io->cfg;
+	struct ht_flow saved = io->flow;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (dst->family != io->family) {
+		ht_io_errf(err, errlen, "not an %s destination",
+		           io->family == AF_INET ? "IPv4" : "IPv6");
+		return -EAFNOSUPPORT;
+	}
+	io->cfg.dst = *dst;
+	io->flow.dst = *dst;
+	rc = io_find_source(io, err, errlen);
+	if (rc == 0 && !ht_addr_equal(&io->flow.src, &saved.src)) {
+		/* Raw IPv6 sockets are bound to the source and the reserved
+		 * port belongs to it: both were set up while privileged. */
+		char now[INET6_ADDRSTRLEN], was[INET6_ADDRSTRLEN];
+		ht_io_errf(err, errlen,
+		           "the route leaves from %s, not from %s like the first target "
+		           "of this family (give -s, or one batch per source)",
+		           ht_addr_str(&io->flow.src, now, sizeof(now)),
+		           ht_addr_str(&saved.src, was, sizeof(was)));
+		rc = -EXDEV;
+	}
+	if (rc < 0) {
+		io->cfg = saved_cfg;
+		io->flow = saved;
+		return rc;
+	}
+	io->npending = 0;
+	if (io->mode == HT_IO_RAW) {
+		/* A fresh echo identifier, and a kernel filter for the new
+		 * destination: late answers about the previous target are
+		 * dropped before they reach us. */
+		io->flow.icmp_id = (uint16_t)(io_random32() | 1);
+		if ((rc = io_attach_icmp_filter(io, io->rx_icmp_fd)) < 0) {
+			ht_io_errf(err, errlen, "cannot filter replies: %s", strerror(-rc));
+			return rc;
+		}
+		io_flush_all(io->rx_icmp_fd);
+		io_flush_all(io->rx_tcp_fd);
+	} else {
+		/* Per-probe sockets of the previous target go; the ping
+		 * socket stays (its replies are checked against the
+		 * destination) but forgets what is queued. */
+		ht_unpriv_reset(io);
+		io_flush_all(io->ping_fd);
+	}
+	return 0;
+}
+
 void ht_io_close(ht_io *io)
 {
 	if (!io)

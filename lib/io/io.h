@@ -39,6 +39,15 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
                char *err, size_t errlen);
 void ht_io_close(ht_io *io);
 
+/*
+ * Point an open io at another destination of the same family, without
+ * privileges (batch mode): source address checked (it must not change),
+ * reply filters and a fresh echo identifier for raw sockets, per-probe
+ * sockets closed, queued packets dropped. Run one session at a time. On
+ * failure the io keeps its previous target and err says why.
+ */
+int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen);
+
 /* The flow actually in use (source address, ports, id) and the mode chosen. */
 const struct ht_flow *ht_io_flow(const ht_io *io);
 enum ht_io_mode ht_io_mode_used(const ht_io *io);

@@ -84,6 +84,8 @@ int ht_unpriv_open(struct ht_io *io, char *err, size_t errlen);
 int ht_unpriv_send(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us);
 int ht_unpriv_pollfds(struct ht_io *io, struct pollfd *pfd, int max);
 void ht_unpriv_close(struct ht_io *io);
+/* Close every per-probe socket (a new target begins). */
+void ht_unpriv_reset(struct ht_io *io);
 /* Expire per-probe sockets older than the linger time. */
 void ht_unpriv_expire(struct ht_io *io, uint64_t now_us);
 int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budget,

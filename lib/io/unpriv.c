@@ -189,10 +189,15 @@ static void psock_remove(struct ht_io *io, int i)
 	io->ps[i] = io->ps[--io->nps];
 }
 
-void ht_unpriv_close(struct ht_io *io)
+void ht_unpriv_reset(struct ht_io *io)
 {
 	while (io->nps > 0)
 		psock_remove(io, io->nps - 1);
+}
+
+void ht_unpriv_close(struct ht_io *io)
+{
+	ht_unpriv_reset(io);
 	free(io->ps);
 	io->ps = NULL;
 	io->cap_ps = 0;
@@ -503,15 +508,20 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 			r.rx_us = m.meta.rx_us;
 			if (pass == 0) {
 				/* The quoted echo request (header first). */
+				/* msg_name is the quoted packet's destination. */
 				if (m.len < 8 || m.data[0] != echo_req ||
 				    get16(m.data + 4) != io->flow.icmp_id ||
+				    !ht_addr_equal(&m.from, &io->flow.dst) ||
 				    !up_reply_from_ee(io, &m.meta, &r)) {
 					io->stats.rx_unmatched++;
 					continue;
 				}
 				r.seq = get16(m.data + 6);
 			} else {
-				if (m.len < 8 || m.data[0] != echo_rep) {
+				/* The ping socket takes replies with its identifier
+				 * from anyone: only the destination's count. */
+				if (m.len < 8 || m.data[0] != echo_rep ||
+				    !ht_addr_equal(&m.from, &io->flow.dst)) {
 					io->stats.rx_unmatched++;
 					continue;
 				}

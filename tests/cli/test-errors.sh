@@ -100,6 +100,24 @@ expect_err "invalid packet length 'a': must be 28 to 65000" $H a b
 expect_err "invalid packet length '27': must be 28 to 65000" $H 27
 expect_err "invalid packet length '70000': must be 28 to 65000" $H 70000
 expect_err "--json and --jsonl cannot be combined" --json --jsonl $H
+# Batch input: the whole list is checked before any socket or lookup.
+printf 'ok.example\nbad one\n' >"$TMP/two-words"
+printf 'evil\033[2Jname\n' >"$TMP/escape"
+printf '# nothing here\n\n' >"$TMP/empty"
+expect_err "cannot read $TMP/missing: No such file or directory" --batch "$TMP/missing"
+expect_err "--batch needs a file name ('-' for standard input)" --batch ""
+expect_err "--batch takes its targets from the file, not '$H' (try --help)" --batch "$TMP/empty" $H
+expect_err "$TMP/two-words:2: more than one word on the line (one target per line)" \
+	--batch "$TMP/two-words"
+expect_err "$TMP/escape:1: invalid byte 0x1b in target 'evil?[2Jname'" --batch "$TMP/escape"
+expect_err "$TMP/empty: no targets" -n --batch="$TMP/empty"
+expect_err "invalid packet length '20': must be 28 to 65000" --batch "$TMP/empty" 20
+if "$HT" --batch - </dev/null >"$TMP/out" 2>"$TMP/err" ||
+	[ "$(cat "$TMP/err")" != "hoptrace: standard input: no targets" ]; then
+	fail=$((fail + 1)); echo "FAIL: --batch - with empty stdin: $(cat "$TMP/err")"
+else
+	pass=$((pass + 1))
+fi
 # What does work without the network.
 expect_ok "Usage: hoptrace [options] host [packet_len]" --help
 expect_ok "Usage: hoptrace [options] host [packet_len]" -h

@@ -1,0 +1,199 @@
+/* The batch input format (--batch FILE): lines, comments and refusals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+
+static int line(const char *s, char *host, char *err)
+{
+	return ht_batch_parse_line(s, strlen(s), host, HT_BATCH_HOST_MAX + 1, err, 256);
+}
+
+static void test_targets(void **state)
+{
+	char host[HT_BATCH_HOST_MAX + 1], err[256];
+	(void)state;
+
+	assert_int_equal(line("198.18.0.1\n", host, err), 1);
+	assert_string_equal(host, "198.18.0.1");
+	assert_int_equal(line("  \tgw.example.net  \r\n", host, err), 1);
+	assert_string_equal(host, "gw.example.net");
+	assert_int_equal(line("2001:db8::1 # the lab's v6 end", host, err), 1);
+	assert_string_equal(host, "2001:db8::1");
+	assert_int_equal(line("fe80::1%eth0", host, err), 1);
+	assert_string_equal(host, "fe80::1%eth0");
+	assert_int_equal(line("under_score.example", host, err), 1);
+	assert_string_equal(host, "under_score.example");
+	/* No newline at the end of the file. */
+	assert_int_equal(line("last.example", host, err), 1);
+	assert_string_equal(host, "last.example");
+}
+
+static void test_skipped(void **state)
+{
+	char host[HT_BATCH_HOST_MAX + 1] = "unchanged", err[256];
+	(void)state;
+
+	assert_int_equal(line("", host, err), 0);
+	assert_int_equal(line("\n", host, err), 0);
+	assert_int_equal(line("\r\n", host, err), 0);
+	assert_int_equal(line(" \t \n", host, err), 0);
+	assert_int_equal(line("# a comment\n", host, err), 0);
+	assert_int_equal(line("   # indented comment with 2 words\n", host, err), 0);
+	assert_string_equal(host, "unchanged");
+}
+
+static void test_refused(void **state)
+{
+	char host[HT_BATCH_HOST_MAX + 1], err[256];
+	(void)state;
+
+	assert_int_equal(line("a.example b.example\n", host, err), -EINVAL);
+	assert_string_equal(err, "more than one word on the line (one target per line)");
+	assert_int_equal(line("a.example#x\n", host, err), -EINVAL);
+	assert_string_equal(err, "'#' inside a target (a comment needs a blank before it)");
+	assert_int_equal(line("-n\n", host, err), 1); /* a name, refused later by the resolver */
+	assert_int_equal(line("a/b\n", host, err), -EINVAL);
+	assert_string_equal(err, "invalid character '/' in target 'a/b'");
+	/* A terminal escape is refused and never echoed raw. */
+	assert_int_equal(line("evil\x1b[2Jname\n", host, err), -EINVAL);
+	assert_string_equal(err, "invalid byte 0x1b in target 'evil?[2Jname'");
+	assert_null(strchr(err, 0x1b));
+	/* Invalid UTF-8 and a NUL byte inside the line. */
+	assert_int_equal(line("caf\xc3\n", host, err), -EINVAL);
+	assert_string_equal(err, "invalid byte 0xc3 in target 'caf?'");
+	assert_int_equal(ht_batch_parse_line("ab\0cd\n", 6, host, sizeof(host), err, sizeof(err)),
+	                 -EINVAL);
+	assert_string_equal(err, "invalid byte 0x00 in target 'ab?cd'");
+	/* A carriage return inside the line is not a line end. */
+	assert_int_equal(line("ab\rcd\n", host, err), -EINVAL);
+}
+
+static void test_length(void **state)
+{
+	char host[HT_BATCH_HOST_MAX + 1], err[256], l[400];
+	(void)state;
+
+	memset(l, 'a', HT_BATCH_HOST_MAX);
+	strcpy(l + HT_BATCH_HOST_MAX, "\n");
+	assert_int_equal(line(l, host, err), 1);
+	assert_int_equal(strlen(host), HT_BATCH_HOST_MAX);
+	memset(l, 'a', HT_BATCH_HOST_MAX + 1);
+	strcpy(l + HT_BATCH_HOST_MAX + 1, "\n");
+	assert_int_equal(line(l, host, err), -EINVAL);
+	assert_string_equal(err, "target longer than 253 characters");
+	/* A buffer too small for the target is refused, never overrun. */
+	char small[8];
+	assert_int_equal(ht_batch_parse_line("abcdefgh", 8, small, sizeof(small), err, sizeof(err)),
+	                 -EINVAL);
+	assert_int_equal(ht_batch_parse_line("abcdefg", 7, small, sizeof(small), err, sizeof(err)),
+	                 1);
+	assert_string_equal(small, "abcdefg");
+}
+
+static int read_text(const char *text, size_t len, struct ht_batch *b, char *err)
+{
+	FILE *f = fmemopen((void *)text, len, "r");
+	assert_non_null(f);
+	int rc = ht_batch_read(f, "list.txt", b, err, 256);
+	fclose(f);
+	return rc;
+}
+
+static void test_read_file(void **state)
+{
+	struct ht_batch b;
+	char err[256];
+	static const char text[] = "# targets\n198.18.200.1\n\n  2001:db8:200::1  # v6\n"
+	                           "www.example.net\r\nlast.example";
+	(void)state;
+
+	assert_int_equal(read_text(text, sizeof(text) - 1, &b, err), 4);
+	assert_int_equal(b.n, 4);
+	assert_string_equal(b.hosts[0], "198.18.200.1");
+	assert_string_equal(b.hosts[1], "2001:db8:200::1");
+	assert_string_equal(b.hosts[2], "www.example.net");
+	assert_string_equal(b.hosts[3], "last.example");
+	ht_batch_free(&b);
+	assert_int_equal(b.n, 0);
+	assert_null(b.hosts);
+}
+
+static void test_read_errors(void **state)
+{
+	struct ht_batch b;
+	char err[256];
+	(void)state;
+
+	/* The line number of the first bad line; nothing kept. */
+	static const char two[] = "ok.example\n# fine\nbad one\nok2.example\n";
+	assert_int_equal(read_text(two, sizeof(two) - 1, &b, err), -EINVAL);
+	assert_string_equal(err, "list.txt:3: more than one word on the line (one target per line)");
+	assert_int_equal(b.n, 0);
+	assert_null(b.hosts);
+
+	static const char none[] = "# nothing\n\n   \n";
+	assert_int_equal(read_text(none, sizeof(none) - 1, &b, err), -EINVAL);
+	assert_string_equal(err, "list.txt: no targets");
+	assert_int_equal(read_text("", 0, &b, err), -EINVAL);
+	assert_string_equal(err, "list.txt: no targets");
+
+	/* A NUL byte on line 2 is seen (fgets would have hidden it). */
+	static const char nul[] = "a.example\nb.exa\0mple\n";
+	assert_int_equal(read_text(nul, sizeof(nul) - 1, &b, err), -EINVAL);
+	assert_string_equal(err, "list.txt:2: invalid byte 0x00 in target 'b.exa?mple'");
+
+	/* An overlong line, comment or not. */
+	size_t n = HT_BATCH_LINE_MAX + 10;
+	char *big = malloc(n);
+	assert_non_null(big);
+	memset(big, ' ', n);
+	big[0] = '#';
+	big[n - 1] = '\n';
+	assert_int_equal(read_text(big, n, &b, err), -EINVAL);
+	assert_string_equal(err, "list.txt:1: line longer than 4096 bytes");
+	/* Exactly the limit (newline included) is fine. */
+	big[HT_BATCH_LINE_MAX - 1] = '\n';
+	memcpy(big + HT_BATCH_LINE_MAX, "x.example\n", 10);
+	assert_int_equal(read_text(big, HT_BATCH_LINE_MAX + 10, &b, err), 1);
+	assert_string_equal(b.hosts[0], "x.example");
+	ht_batch_free(&b);
+	free(big);
+}
+
+static void test_many(void **state)
+{
+	struct ht_batch b;
+	char err[256];
+	size_t n = 5000, len = 0;
+	char *text = malloc(n * 24);
+	(void)state;
+
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "198.18.%zu.%zu\n", i / 250, i % 250 + 1);
+	assert_int_equal(read_text(text, len, &b, err), (int)n);
+	assert_string_equal(b.hosts[0], "198.18.0.1");
+	assert_string_equal(b.hosts[n - 1], "198.18.19.250");
+	ht_batch_free(&b);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_targets),     cmocka_unit_test(test_skipped),
+		cmocka_unit_test(test_refused),     cmocka_unit_test(test_length),
+		cmocka_unit_test(test_read_file),   cmocka_unit_test(test_read_errors),
+		cmocka_unit_test(test_many),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
