@@ -152,6 +152,17 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* The signals stay blocked except inside ppoll(), which unblocks
+	 * them atomically: a SIGTERM arriving between the `stop` check and
+	 * the wait would otherwise leave ppoll() blocked for good (seen as a
+	 * lab that never came down). */
+	sigset_t block, waitmask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
 
 	h = nfq_open();
 	if (!h) {
@@ -206,7 +217,7 @@ int main(int argc, char **argv)
 			ts.tv_nsec = (long)(wait % 1000000000u);
 			tsp = &ts;
 		}
-		n = ppoll(&pfd, 1, tsp, NULL);
+		n = ppoll(&pfd, 1, tsp, &waitmask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -63,8 +63,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n == 0 || n == sizeof(err))
 			abort();
 	} else if (rc == HT_OPTS_RUN) {
-		/* A run needs a host, and every accepted value is in range. */
-		if (!o.host || !*o.host || o.cfg.first_ttl < 1 || o.cfg.first_ttl > o.cfg.max_ttl ||
+		/* A run needs a host or a batch file (not both), and every
+		 * accepted value is in range. */
+		if (!o.host == !o.batch || (o.host && !*o.host) || (o.batch && !*o.batch) ||
+		    o.cfg.first_ttl < 1 || o.cfg.first_ttl > o.cfg.max_ttl ||
 		    o.cfg.max_ttl > 255 || o.cfg.nqueries < 1 || o.cfg.nqueries > HT_MAX_QUERIES ||
 		    o.cfg.tos < 0 || o.cfg.tos > 255 || (o.json && o.jsonl))
 			abort();

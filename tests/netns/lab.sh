@@ -134,6 +134,16 @@ lab_down() {
 		kill "$p" 2>/dev/null
 	done
 	for p in "${LAB_PIDS[@]}"; do
+		# A helper that ignores SIGTERM for 3 s is killed: teardown
+		# must never hang a test.
+		local i st
+		for i in $(seq 30); do
+			# Gone, or a zombie waiting for `wait` below.
+			st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)
+			[ -z "$st" ] || [ "$st" = Z ] && break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	LAB_PIDS=()
