@@ -105,7 +105,8 @@ static int batch_add(struct ht_batch *b, const char *host)
 
 int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size_t errlen)
 {
-	char line[HT_BATCH_LINE_MAX + 2], host[HT_BATCH_HOST_MAX + 1], why[256];
+	/* A line's text, its "\r\n", and room to notice one byte more. */
+	char line[HT_BATCH_LINE_MAX + 3], host[HT_BATCH_HOST_MAX + 1], why[256];
 	char shown[128];
 	unsigned long lineno = 0;
 	int rc = 0;
@@ -124,7 +125,14 @@ int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size
 		if (len == 0 && c == EOF)
 			break;
 		lineno++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+		/* The limit is on the text, whatever ends the line. */
+		size_t text = len;
+		bool nl = line[text - 1] == '\n';
+		if (nl)
+			text--;
+		if (text && line[text - 1] == '\r')
+			text--;
+		if ((!nl && len == sizeof(line) - 1) || text > HT_BATCH_LINE_MAX) {
 			snprintf(err, errlen, "%s:%lu: line longer than %d bytes", shown, lineno,
 			         HT_BATCH_LINE_MAX);
 			rc = -EINVAL;

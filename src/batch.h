@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #define HT_BATCH_HOST_MAX 253   /* longest host name (RFC 1035 text form) */
-#define HT_BATCH_LINE_MAX 4096  /* longest line, comment included */
+#define HT_BATCH_LINE_MAX 4096  /* longest line (comment included, "\n" or "\r\n" not) */
 #define HT_BATCH_MAX_TARGETS 1000000
 
 struct ht_batch {

@@ -36,7 +36,36 @@ struct ht_json {
 	int error;
 	bool io_error;
 	bool nomem;
+	/* Lines mode: addresses that answered in this trace. A name that
+	 * resolves late (say, during the next trace of a batch) is written
+	 * only if it belongs to this trace. */
+	ht_addr *seen;
+	int nseen, capseen;
 };
+
+static void see_addr(struct ht_json *j, const ht_addr *a)
+{
+	for (int i = 0; i < j->nseen; i++)
+		if (ht_addr_equal(&j->seen[i], a))
+			return;
+	if (j->nseen == j->capseen) {
+		int cap = j->capseen ? j->capseen * 2 : 16;
+		ht_addr *n = cap <= 4096 ? realloc(j->seen, (size_t)cap * sizeof(*n)) : NULL;
+		if (!n)
+			return;
+		j->seen = n;
+		j->capseen = cap;
+	}
+	j->seen[j->nseen++] = *a;
+}
+
+static bool was_seen(const struct ht_json *j, const ht_addr *a)
+{
+	for (int i = 0; i < j->nseen; i++)
+		if (ht_addr_equal(&j->seen[i], a))
+			return true;
+	return false;
+}
 
 const char *ht_json_method_name(enum ht_method m)
 {
@@ -434,6 +463,8 @@ void ht_json_on_event(struct ht_json *j, const struct ht_event *ev)
 	case HT_EV_PROBE_DONE:
 		if (!lines)
 			return;
+		if (ev->probe->state == HT_PROBE_REPLIED)
+			see_addr(j, &ev->probe->reply.from);
 		l = line("probe_done");
 		set_int(l, "ttl", ev->probe->ttl);
 		probe_fields(j, l, ev->probe);
@@ -466,7 +497,7 @@ void ht_json_event_cb(void *user, const struct ht_event *ev)
 void ht_json_name_cb(void *user, const ht_addr *a, const char *name)
 {
 	struct ht_json *j = user;
-	if (j->o.mode != HT_JSON_LINES || !name)
+	if (j->o.mode != HT_JSON_LINES || !name || !was_seen(j, a))
 		return;
 	json_t *l = line("name");
 	set_addr(l, "addr", a);
@@ -511,6 +542,7 @@ int ht_json_end(struct ht_json *j, const struct ht_session_stats *st)
 	for (int i = 0; i < j->nhops; i++)
 		free(j->hops[i].probes);
 	free(j->hops);
+	free(j->seen);
 	free(j);
 	return rc;
 }

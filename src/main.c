@@ -28,6 +28,7 @@ struct app {
 	ht_session *session;
 	struct ht_json *json;
 	bool text_mode;
+	bool ran; /* some session ran (for --stats) */
 };
 
 static const char *name_of(void *u, const ht_addr *a)
@@ -117,9 +118,18 @@ static int write_all(int fd, const void *buf, size_t len)
 struct target {
 	const char *host;
 	ht_addr addr;
-	int rc;          /* 0, or negative errno with err */
-	char err[256];
+	int rc;    /* 0, or negative errno with err */
+	char *err; /* allocated only for a target that failed */
 };
+
+/* Mark t failed with a (printable) message. */
+static void target_fail(struct target *t, int rc, const char *msg)
+{
+	t->rc = rc < 0 ? rc : -EINVAL;
+	free(t->err);
+	t->err = strdup(msg);
+	memset(&t->addr, 0, sizeof(t->addr));
+}
 
 static int read_all(int fd, void *buf, size_t len)
 {
@@ -203,10 +213,11 @@ static int resolve_unprivileged(struct target *t, size_t n, int family, char *er
 			rc = -EIO;
 			break;
 		}
-		t[i].rc = m.rc;
 		if (m.rc < 0) {
+			char clean[sizeof(m.err)];
 			m.err[sizeof(m.err) - 1] = '\0';
-			ht_sanitize(t[i].err, sizeof(t[i].err), m.err, strlen(m.err));
+			ht_sanitize(clean, sizeof(clean), m.err, strlen(m.err));
+			target_fail(&t[i], m.rc, clean);
 		} else {
 			t[i].addr = m.addr;
 		}
@@ -228,12 +239,11 @@ static int resolve_targets(struct app *app, struct target *t, size_t n, char *er
 		if (ht_addr_parse(t[i].host, &t[i].addr) == 0) {
 			if (fam && t[i].addr.family != fam) {
 				/* A numeric address: short and printable. */
-				char shown[128];
+				char shown[128], msg[192];
 				ht_sanitize(shown, sizeof(shown), t[i].host, strlen(t[i].host));
-				snprintf(t[i].err, sizeof(t[i].err), "'%s' is not an %s address", shown,
+				snprintf(msg, sizeof(msg), "'%s' is not an %s address", shown,
 				         fam == AF_INET ? "IPv4" : "IPv6");
-				t[i].rc = -EAFNOSUPPORT;
-				memset(&t[i].addr, 0, sizeof(t[i].addr));
+				target_fail(&t[i], -EAFNOSUPPORT, msg);
 			}
 		} else {
 			names++;
@@ -295,6 +305,8 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 		const char *msg = NULL;
 		ht_config_validate(cfg, &msg);
 		target_error(app, t->host, msg ? msg : strerror(-rc));
+		if (app->dns && app->o.jsonl)
+			ht_dns_on_done(app->dns, NULL, NULL);
 		if (app->json) {
 			ht_json_end(app->json, NULL);
 			app->json = NULL;
@@ -302,6 +314,7 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 		return 2;
 	}
 
+	app->ran = true;
 	struct ht_io_watch watch = {0};
 	if (app->dns)
 		ht_dns_watch(app->dns, &watch);
@@ -387,10 +400,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (app.o.batch) {
-		/* Read (as the user) before anything else: the whole list is
-		 * checked before the first probe. */
+		/* Read with the invoking user's rights (a setuid install must
+		 * not read files for them) before anything else: the whole
+		 * list is checked before the first probe. */
 		bool std = !strcmp(app.o.batch, "-");
-		FILE *f = std ? stdin : fopen(app.o.batch, "r");
+		FILE *f = std ? stdin : ht_priv_fopen_user(app.o.batch);
 		if (!f) {
 			char shown[256];
 			ht_sanitize(shown, sizeof(shown), app.o.batch, strlen(app.o.batch));
@@ -421,7 +435,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!app.o.batch && t[0].rc < 0) {
-		fprintf(stderr, "hoptrace: %s\n", t[0].err);
+		fprintf(stderr, "hoptrace: %s\n", t[0].err ? t[0].err : "out of memory");
 		status = 2;
 		goto out;
 	}
@@ -430,31 +444,38 @@ int main(int argc, char **argv)
 	 * still privileged. */
 	for (int k = 0; k < 2; k++) {
 		int fam = k ? AF_INET6 : AF_INET;
-		size_t first = n;
-		for (size_t i = 0; i < n && first == n; i++)
-			if (t[i].rc == 0 && t[i].addr.family == fam)
-				first = i;
-		if (first == n)
-			continue;
-		if (family_refusal(&app, fam, io_err[k], sizeof(io_err[k]))) {
-			io_status[k] = 2;
-			continue;
-		}
-		struct ht_config cfg = app.o.cfg;
-		cfg.dst = t[first].addr;
-		cfg.family = fam;
-		rc = ht_io_open(&io[k], &cfg, &app.o.io, io_err[k], sizeof(io_err[k]));
-		if (rc < 0) {
+		for (size_t i = 0; i < n && !io[k]; i++) {
+			if (t[i].rc < 0 || t[i].addr.family != fam)
+				continue;
+			if (family_refusal(&app, fam, io_err[k], sizeof(io_err[k]))) {
+				io_status[k] = 2;
+				break;
+			}
+			struct ht_config cfg = app.o.cfg;
+			cfg.dst = t[i].addr;
+			cfg.family = fam;
+			io_err[k][0] = '\0';
+			rc = ht_io_open(&io[k], &cfg, &app.o.io, io_err[k], sizeof(io_err[k]));
+			if (rc == 0) {
+				io_at[k] = i;
+				break;
+			}
 			if (!io_err[k][0])
 				snprintf(io_err[k], sizeof(io_err[k]), "%s", strerror(-rc));
 			io_status[k] = 1;
-			continue;
+			/* No route to this target: it alone fails, and the next
+			 * target of the family gets to set up the sockets. */
+			if (app.o.batch && (rc == -ENETUNREACH || rc == -EHOSTUNREACH ||
+			                    rc == -ENETDOWN || rc == -EHOSTDOWN)) {
+				target_fail(&t[i], rc, io_err[k]);
+				continue;
+			}
+			break;
 		}
-		io_at[k] = first;
 		/* Unprivileged mode costs features (flow stability for UDP/TCP,
 		 * ICMP extensions): say so once, on stderr, so the output stays
 		 * classic. */
-		const char *note = ht_io_mode_note(io[k]);
+		const char *note = io[k] ? ht_io_mode_note(io[k]) : NULL;
 		if (note && !(k == 1 && io[0] && ht_io_mode_note(io[0]) &&
 		              !strcmp(note, ht_io_mode_note(io[0]))))
 			fprintf(stderr, "hoptrace: %s\n", note);
@@ -501,7 +522,7 @@ int main(int argc, char **argv)
 		int k = fam_index(t[i].addr.family);
 		int st;
 		if (t[i].rc < 0) {
-			target_error(&app, t[i].host, t[i].err);
+			target_error(&app, t[i].host, t[i].err ? t[i].err : "out of memory");
 			st = 1;
 		} else if (!io[k]) {
 			target_error(&app, t[i].host, io_err[k]);
@@ -520,7 +541,7 @@ int main(int argc, char **argv)
 		if (st > status)
 			status = st;
 	}
-	if (app.o.stats) {
+	if (app.o.stats && app.ran) {
 		struct ht_io_stats ios = {0}, one;
 		for (int k = 0; k < 2; k++) {
 			if (!io[k])
@@ -544,6 +565,8 @@ out:
 	ht_io_close(io[0]);
 	ht_io_close(io[1]);
 	ht_dns_free(app.dns);
+	for (size_t i = 0; t && i < n; i++)
+		free(t[i].err);
 	free(t);
 	ht_batch_free(&batch);
 	return status;

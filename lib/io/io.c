@@ -620,18 +620,21 @@ fail:
 	return rc;
 }
 
-/* Read and drop whatever is queued on fd, data and error queue alike. */
+/* Read and drop whatever is queued on fd: the error queue first, then
+ * data. A pending socket error (IP_RECVERR) is reported by one recv()
+ * and cleared; only "nothing left" ends a loop. */
 static void io_flush_all(int fd)
 {
 	uint8_t b[64];
 
 	if (fd < 0)
 		return;
-	io_flush_socket(fd);
-	for (int i = 0; i < 100000; i++)
-		if (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC | MSG_ERRQUEUE) < 0 &&
-		    errno != EINTR)
-			break;
+	for (int q = 0; q < 2; q++)
+		for (int i = 0; i < 100000; i++)
+			if (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC | (q ? 0 : MSG_ERRQUEUE)) <
+			            0 &&
+			    (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
 }
 
 int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
@@ -668,22 +671,54 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 	}
 	io->npending = 0;
 	if (io->mode == HT_IO_RAW) {
-		/* A fresh echo identifier, and a kernel filter for the new
-		 * destination: late answers about the previous target are
-		 * dropped before they reach us. */
+		/*
+		 * A new flow identity, so that late answers to the previous
+		 * trace (the same destination may come twice in a batch, and
+		 * sequence numbers restart at 0) cannot pass for answers to
+		 * this one: a fresh echo identifier, and for UDP/TCP a fresh
+		 * source port (an ordinary bind). The kernel filters follow.
+		 */
 		io->flow.icmp_id = (uint16_t)(io_random32() | 1);
-		if ((rc = io_attach_icmp_filter(io, io->rx_icmp_fd)) < 0) {
+		if (io->flow.method != HT_METHOD_ICMP && !io->cfg.sport) {
+			int old = io->reserve_fd;
+			uint16_t got = 0;
+			io->reserve_fd = -1;
+			rc = io_reserve_port(io, io->flow.method == HT_METHOD_TCP ? SOCK_STREAM
+			                                                          : SOCK_DGRAM,
+			                     0, &got);
+			if (rc == 0) {
+				if (old >= 0)
+					close(old);
+				io->flow.sport = got;
+			} else {
+				io->reserve_fd = old;
+			}
+		}
+		if ((rc = io_attach_icmp_filter(io, io->rx_icmp_fd)) < 0 ||
+		    (io->rx_tcp_fd >= 0 &&
+		     (rc = io_attach_tcp_filter(io->rx_tcp_fd, io->family, io->flow.sport,
+		                                io_sport_span(io))) < 0)) {
 			ht_io_errf(err, errlen, "cannot filter replies: %s", strerror(-rc));
+			/* Back to the previous target, filters included. */
+			io->cfg = saved_cfg;
+			io->flow.dst = saved.dst;
+			io->flow.icmp_id = saved.icmp_id;
+			io_attach_icmp_filter(io, io->rx_icmp_fd);
+			if (io->rx_tcp_fd >= 0)
+				io_attach_tcp_filter(io->rx_tcp_fd, io->family, io->flow.sport,
+				                     io_sport_span(io));
 			return rc;
 		}
 		io_flush_all(io->rx_icmp_fd);
 		io_flush_all(io->rx_tcp_fd);
 	} else {
-		/* Per-probe sockets of the previous target go; the ping
-		 * socket stays (its replies are checked against the
-		 * destination) but forgets what is queued. */
+		/* Per-probe sockets of the previous target go (their ports
+		 * with them). The ping socket is replaced, for a new echo id;
+		 * where that is refused the old one stays, and its replies
+		 * are still checked against the destination. */
 		ht_unpriv_reset(io);
-		io_flush_all(io->ping_fd);
+		if (io->flow.method == HT_METHOD_ICMP && ht_unpriv_reopen_ping(io) < 0)
+			io_flush_all(io->ping_fd);
 	}
 	return 0;
 }

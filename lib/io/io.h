@@ -11,6 +11,7 @@
 
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Monotonic clock in microseconds. */
 uint64_t ht_now_us(void);
@@ -76,6 +77,9 @@ int ht_io_run(ht_io *io, ht_session *s, const struct ht_io_watch *w);
 
 /* Drop to the invoking user and clear every capability. Returns 0 or -errno. */
 int ht_priv_drop(void);
+/* Open a file for reading with the access rights of the invoking (real)
+ * user, even in a setuid program: for files named on the command line. */
+FILE *ht_priv_fopen_user(const char *path);
 /* True when the process may open raw sockets right now. */
 bool ht_priv_have_raw(void);
 

@@ -86,6 +86,8 @@ int ht_unpriv_pollfds(struct ht_io *io, struct pollfd *pfd, int max);
 void ht_unpriv_close(struct ht_io *io);
 /* Close every per-probe socket (a new target begins). */
 void ht_unpriv_reset(struct ht_io *io);
+/* A new ping socket (so a new echo id); on failure the old one stays. */
+int ht_unpriv_reopen_ping(struct ht_io *io);
 /* Expire per-probe sockets older than the linger time. */
 void ht_unpriv_expire(struct ht_io *io, uint64_t now_us);
 int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budget,

@@ -143,6 +143,27 @@ fail:
 	return rc;
 }
 
+int ht_unpriv_reopen_ping(struct ht_io *io)
+{
+	int old = io->ping_fd;
+	uint16_t old_id = io->flow.icmp_id;
+	char e[16];
+	int rc;
+
+	io->ping_fd = -1;
+	rc = up_open_ping(io, e, sizeof(e));
+	if (rc < 0) {
+		if (io->ping_fd >= 0)
+			close(io->ping_fd);
+		io->ping_fd = old;
+		io->flow.icmp_id = old_id;
+		return rc;
+	}
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
 int ht_unpriv_open(struct ht_io *io, char *err, size_t errlen)
 {
 	if (io->flow.method == HT_METHOD_ICMP)

@@ -152,7 +152,7 @@ static void test_read_errors(void **state)
 	assert_string_equal(err, "list.txt:2: invalid byte 0x00 in target 'b.exa?mple'");
 
 	/* An overlong line, comment or not. */
-	size_t n = HT_BATCH_LINE_MAX + 10;
+	size_t n = HT_BATCH_LINE_MAX + 20;
 	char *big = malloc(n);
 	assert_non_null(big);
 	memset(big, ' ', n);
@@ -160,11 +160,34 @@ static void test_read_errors(void **state)
 	big[n - 1] = '\n';
 	assert_int_equal(read_text(big, n, &b, err), -EINVAL);
 	assert_string_equal(err, "list.txt:1: line longer than 4096 bytes");
-	/* Exactly the limit (newline included) is fine. */
-	big[HT_BATCH_LINE_MAX - 1] = '\n';
-	memcpy(big + HT_BATCH_LINE_MAX, "x.example\n", 10);
-	assert_int_equal(read_text(big, HT_BATCH_LINE_MAX + 10, &b, err), 1);
+	/* Exactly the limit is fine, ended by "\n" or by "\r\n"; one more
+	 * byte of text is not. */
+	big[HT_BATCH_LINE_MAX] = '\n';
+	memcpy(big + HT_BATCH_LINE_MAX + 1, "x.example\n", 10);
+	assert_int_equal(read_text(big, HT_BATCH_LINE_MAX + 11, &b, err), 1);
 	assert_string_equal(b.hosts[0], "x.example");
+	ht_batch_free(&b);
+	big[HT_BATCH_LINE_MAX] = '\r';
+	big[HT_BATCH_LINE_MAX + 1] = '\n';
+	memcpy(big + HT_BATCH_LINE_MAX + 2, "y.example\n", 10);
+	assert_int_equal(read_text(big, HT_BATCH_LINE_MAX + 12, &b, err), 1);
+	assert_string_equal(b.hosts[0], "y.example");
+	ht_batch_free(&b);
+	big[HT_BATCH_LINE_MAX] = ' ';
+	big[HT_BATCH_LINE_MAX + 1] = '\n';
+	assert_int_equal(read_text(big, HT_BATCH_LINE_MAX + 12, &b, err), -EINVAL);
+	assert_string_equal(err, "list.txt:1: line longer than 4096 bytes");
+	/* At the end of the file, without a newline, the same limit. */
+	char *tail = malloc(HT_BATCH_LINE_MAX + 20);
+	assert_non_null(tail);
+	memcpy(tail, "a.example\n#", 11);
+	memset(tail + 11, ' ', HT_BATCH_LINE_MAX + 9);
+	assert_int_equal(read_text(tail, 10 + HT_BATCH_LINE_MAX, &b, err), 1);
+	assert_string_equal(b.hosts[0], "a.example");
+	ht_batch_free(&b);
+	assert_int_equal(read_text(tail, 10 + HT_BATCH_LINE_MAX + 1, &b, err), -EINVAL);
+	assert_string_equal(err, "list.txt:2: line longer than 4096 bytes");
+	free(tail);
 	ht_batch_free(&b);
 	free(big);
 }

@@ -162,6 +162,10 @@ static void play(struct run *r, enum ht_json_mode mode, bool pretty)
 	ev_hop(r->j, &r->h[1]);
 	ht_json_name_cb(r->j, &r->p[0].reply.from, "r1.example.net");
 	ht_json_name_cb(r->j, &r->p[2].reply.from, NULL); /* failed lookups say nothing */
+	/* A late name for an address that did not answer in this trace (an
+	 * earlier trace of a batch) is not this trace's business. */
+	ht_addr other = a4("198.18.7.7");
+	ht_json_name_cb(r->j, &other, "earlier-trace.example.net");
 
 	struct ht_event done = {.type = HT_EV_TRACE_DONE, .reason = HT_STOP_REACHED, .last_ttl = 2};
 	ht_json_on_event(r->j, &done);
