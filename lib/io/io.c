@@ -489,7 +489,7 @@ static int io_open_raw6(struct ht_io *io, char *err, size_t errlen)
 static void io_close_fds(struct ht_io *io)
 {
 	int *fds[] = {&io->send_fd, &io->rx_icmp_fd, &io->rx_tcp_fd, &io->reserve_fd,
-	              &io->ping_fd};
+	              &io->dgram_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		int fd = *fds[i];
@@ -543,7 +543,7 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 	io = calloc(1, sizeof(*io));
 	if (!io)
 		return -ENOMEM;
-	io->send_fd = io->rx_icmp_fd = io->rx_tcp_fd = io->reserve_fd = io->ping_fd = -1;
+	io->send_fd = io->rx_icmp_fd = io->rx_tcp_fd = io->reserve_fd = io->dgram_fd = -1;
 	io->cfg = *cfg;
 	io->family = cfg->dst.family;
 	if (o && o->device) {
@@ -713,12 +713,13 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 		io_flush_all(io->rx_tcp_fd);
 	} else {
 		/* Per-probe sockets of the previous target go (their ports
-		 * with them). The ping socket is replaced, for a new echo id;
-		 * where that is refused the old one stays, and its replies
-		 * are still checked against the destination. */
+		 * with them). The shared socket (ping, or flow-stable UDP) is
+		 * replaced, for a new echo id or source port; where that is
+		 * refused the old one stays, and its replies are still checked
+		 * against the destination. */
 		ht_unpriv_reset(io);
-		if (io->flow.method == HT_METHOD_ICMP && ht_unpriv_reopen_ping(io) < 0)
-			io_flush_all(io->ping_fd);
+		if (io->dgram_fd >= 0 && ht_unpriv_reopen_dgram(io) < 0)
+			io_flush_all(io->dgram_fd);
 	}
 	return 0;
 }
@@ -752,9 +753,12 @@ const char *ht_io_mode_note(const ht_io *io)
 		return "no CAP_NET_RAW: using an unprivileged ICMP socket (the quoted TTL "
 		       "and ICMP extensions such as MPLS labels are not available)";
 	case HT_METHOD_UDP:
-		return "no CAP_NET_RAW: using one UDP socket per probe, so source ports "
-		       "vary and the flow is not stable across load balancers (use -I, or raw "
-		       "sockets, for flow-stable probing)";
+		if (io->flow.classic)
+			return "no CAP_NET_RAW: using one UDP socket per probe (the quoted TTL "
+			       "and ICMP extensions such as MPLS labels are not available)";
+		return "no CAP_NET_RAW: using an ordinary UDP socket (no quoted TTL or ICMP "
+		       "extensions such as MPLS labels; routers that quote only 8 bytes stay "
+		       "silent: try --classic)";
 	case HT_METHOD_TCP:
 		return "no CAP_NET_RAW: using one TCP connect() per probe, so source "
 		       "ports vary and the flow is not stable across load balancers";

@@ -36,7 +36,8 @@ struct ht_io {
 	int reserve_fd; /* a plain socket bound to our source port, never used */
 
 	/* Unprivileged mode. */
-	int ping_fd; /* ICMP method: datagram "ping" socket */
+	int dgram_fd; /* ICMP: the datagram "ping" socket; UDP (not classic): the
+	               * one UDP socket of the trace */
 	struct ht_psock *ps;
 	int nps, cap_ps;
 	uint64_t psock_linger_us; /* close per-probe sockets after this */
@@ -86,8 +87,9 @@ int ht_unpriv_pollfds(struct ht_io *io, struct pollfd *pfd, int max);
 void ht_unpriv_close(struct ht_io *io);
 /* Close every per-probe socket (a new target begins). */
 void ht_unpriv_reset(struct ht_io *io);
-/* A new ping socket (so a new echo id); on failure the old one stays. */
-int ht_unpriv_reopen_ping(struct ht_io *io);
+/* A new shared socket (ping: a new echo id; UDP: a new source port); on
+ * failure the old one stays. */
+int ht_unpriv_reopen_dgram(struct ht_io *io);
 /* Expire per-probe sockets older than the linger time. */
 void ht_unpriv_expire(struct ht_io *io, uint64_t now_us);
 int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budget,

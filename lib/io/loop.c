@@ -179,7 +179,7 @@ void ht_io_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r)
 int ht_io_pollfds(ht_io *io, struct pollfd *pfd, int max)
 {
 	int n = 0;
-	int fds[3] = {io->rx_icmp_fd, io->rx_tcp_fd, io->ping_fd};
+	int fds[3] = {io->rx_icmp_fd, io->rx_tcp_fd, io->dgram_fd};
 
 	for (int i = 0; i < 3 && n < max; i++) {
 		if (fds[i] < 0)

@@ -6,9 +6,14 @@
  *        socket's bound "port") and checksum; echo replies arrive as
  *        datagrams, ICMP errors on the error queue (IP_RECVERR), quoting
  *        our echo header, whose sequence number names the probe.
- *  UDP:  one connected UDP socket per probe in flight; the socket names
- *        the probe. Source ports therefore differ between probes and the
- *        flow is not stable across load balancers.
+ *  UDP:  one UDP socket for the whole trace (one source port: the flow
+ *        stays stable across load balancers), the TTL set per packet; the
+ *        probe is named by the sequence word that starts its payload, which
+ *        the router quotes back (the error queue hands us the quoted
+ *        payload). A router that quotes only 8 bytes (RFC 792) quotes none
+ *        of it and cannot be matched. With --classic: one connected UDP
+ *        socket per probe in flight, the socket names the probe (ports
+ *        vary, like old traceroute, and short quotes are fine).
  *  TCP:  one non-blocking connect() per probe: SYN-ACK (connected) or RST
  *        (ECONNREFUSED) means reached; ICMP errors on the error queue.
  *
@@ -112,8 +117,8 @@ static int up_open_ping(struct ht_io *io, char *err, size_t errlen)
 	int rc;
 	int proto = io->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 
-	io->ping_fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, proto);
-	if (io->ping_fd < 0) {
+	io->dgram_fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, proto);
+	if (io->dgram_fd < 0) {
 		rc = -errno;
 		if (rc == -EACCES || rc == -EPERM)
 			ping_range_error(err, errlen);
@@ -122,16 +127,16 @@ static int up_open_ping(struct ht_io *io, char *err, size_t errlen)
 			           strerror(-rc));
 		return rc;
 	}
-	if ((rc = up_sockopts(io, io->ping_fd)) < 0)
+	if ((rc = up_sockopts(io, io->dgram_fd)) < 0)
 		goto fail;
 	/* Bind with id 0: the kernel picks a free echo id for us. */
 	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &len);
-	if (bind(io->ping_fd, (struct sockaddr *)&ss, len) < 0) {
+	if (bind(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
 		rc = -errno;
 		goto fail;
 	}
 	len = sizeof(ss);
-	if (getsockname(io->ping_fd, (struct sockaddr *)&ss, &len) < 0) {
+	if (getsockname(io->dgram_fd, (struct sockaddr *)&ss, &len) < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -143,20 +148,61 @@ fail:
 	return rc;
 }
 
-int ht_unpriv_reopen_ping(struct ht_io *io)
+/* The shared UDP socket of flow-stable unprivileged UDP probing. */
+static int up_open_udp(struct ht_io *io, char *err, size_t errlen)
 {
-	int old = io->ping_fd;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc;
+
+	io->dgram_fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (io->dgram_fd < 0) {
+		rc = -errno;
+		ht_io_errf(err, errlen, "cannot open a UDP socket: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = up_sockopts(io, io->dgram_fd)) < 0)
+		goto fail;
+	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &len);
+	if (bind(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	len = sizeof(ss);
+	if (getsockname(io->dgram_fd, (struct sockaddr *)&ss, &len) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* The payload's checksum word is solved for this port. */
+	io->flow.sport = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                                : ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+fail:
+	ht_io_errf(err, errlen, "cannot set up the UDP socket: %s", strerror(-rc));
+	return rc;
+}
+
+static bool up_shared_udp(const struct ht_io *io)
+{
+	return io->flow.method == HT_METHOD_UDP && !io->flow.classic;
+}
+
+int ht_unpriv_reopen_dgram(struct ht_io *io)
+{
+	int old = io->dgram_fd;
 	uint16_t old_id = io->flow.icmp_id;
 	char e[16];
 	int rc;
+	uint16_t old_sport = io->flow.sport;
 
-	io->ping_fd = -1;
-	rc = up_open_ping(io, e, sizeof(e));
+	io->dgram_fd = -1;
+	rc = up_shared_udp(io) ? up_open_udp(io, e, sizeof(e)) : up_open_ping(io, e, sizeof(e));
 	if (rc < 0) {
-		if (io->ping_fd >= 0)
-			close(io->ping_fd);
-		io->ping_fd = old;
+		if (io->dgram_fd >= 0)
+			close(io->dgram_fd);
+		io->dgram_fd = old;
 		io->flow.icmp_id = old_id;
+		io->flow.sport = old_sport;
 		return rc;
 	}
 	if (old >= 0)
@@ -168,6 +214,8 @@ int ht_unpriv_open(struct ht_io *io, char *err, size_t errlen)
 {
 	if (io->flow.method == HT_METHOD_ICMP)
 		return up_open_ping(io, err, errlen);
+	if (up_shared_udp(io))
+		return up_open_udp(io, err, errlen);
 
 	/* Sockets per probe in flight: the window, bounded by the file
 	 * descriptor limit (keep some for DNS, output and the like). */
@@ -235,7 +283,9 @@ void ht_unpriv_expire(struct ht_io *io, uint64_t now_us)
 	}
 }
 
-static int up_send_ping(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
+/* One probe through the shared datagram socket (ping, or flow-stable
+ * UDP): the TTL rides in a control message. */
+static int up_send_dgram(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
 {
 	uint8_t buf[HT_PROBE_MAX_LEN];
 	struct sockaddr_storage ss;
@@ -244,7 +294,8 @@ static int up_send_ping(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *t
 
 	if (n < 0)
 		return n;
-	ht_io_addr_to_sa(&io->flow.dst, 0, &ss, &sslen);
+	ht_io_addr_to_sa(&io->flow.dst, io->flow.method == HT_METHOD_UDP ? io->flow.dport : 0, &ss,
+	                 &sslen);
 
 	union {
 		char b[CMSG_SPACE(sizeof(int))];
@@ -271,7 +322,7 @@ static int up_send_ping(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *t
 	 */
 	for (int attempt = 0;; attempt++) {
 		uint64_t t = ht_now_us();
-		if (sendmsg(io->ping_fd, &msg, 0) >= 0) {
+		if (sendmsg(io->dgram_fd, &msg, 0) >= 0) {
 			*tx_us = t;
 			return 0;
 		}
@@ -421,8 +472,8 @@ fail:
 
 int ht_unpriv_send(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us)
 {
-	if (io->flow.method == HT_METHOD_ICMP)
-		return up_send_ping(io, seq, ttl, tx_us);
+	if (io->flow.method == HT_METHOD_ICMP || up_shared_udp(io))
+		return up_send_dgram(io, seq, ttl, tx_us);
 	return up_send_sock(io, seq, ttl, tx_us);
 }
 
@@ -462,6 +513,7 @@ struct up_msg {
 	uint8_t *data;
 	size_t len;
 	ht_addr from;
+	uint16_t port; /* of msg_name (error queue: the quoted destination port) */
 	struct ht_rxmeta meta;
 };
 
@@ -495,6 +547,8 @@ static int up_recv(struct ht_io *io, int fd, int flags, struct up_msg *out)
 	out->data = io->rxbuf;
 	out->len = (size_t)n;
 	ht_io_sa_to_addr((struct sockaddr *)&ss, &out->from);
+	out->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                           : ((struct sockaddr_in *)&ss)->sin_port);
 	io->stats.rx_packets++;
 	return 1;
 }
@@ -515,7 +569,7 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 		while (total < budget) {
 			struct up_msg m;
 			struct ht_reply r;
-			int rc = up_recv(io, io->ping_fd, pass == 0 ? MSG_ERRQUEUE : 0, &m);
+			int rc = up_recv(io, io->dgram_fd, pass == 0 ? MSG_ERRQUEUE : 0, &m);
 			if (rc <= 0) {
 				if (rc < 0 && rc != -EAGAIN && pass == 1) {
 					/* A pending socket error: it is cleared now. */
@@ -555,6 +609,46 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 			io->stats.rx_matched++;
 			cb(u, &r);
 		}
+	}
+	return total;
+}
+
+/*
+ * Flow-stable UDP: errors first (each names its probe by the quoted
+ * payload's first word, when the router quoted that much), then data on
+ * the socket itself (a service answering on the port, or a pending
+ * socket error): neither names a probe, so it is read and dropped.
+ */
+static int up_drain_udp(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u)
+{
+	int total = 0;
+
+	while (total < budget) {
+		struct up_msg m;
+		struct ht_reply r;
+		int rc = up_recv(io, io->dgram_fd, MSG_ERRQUEUE, &m);
+		if (rc <= 0)
+			break;
+		total++;
+		memset(&r, 0, sizeof(r));
+		r.rx_us = m.meta.rx_us;
+		if (m.len < 2 || !ht_addr_equal(&m.from, &io->flow.dst) ||
+		    m.port != io->flow.dport || !up_reply_from_ee(io, &m.meta, &r)) {
+			io->stats.rx_unmatched++;
+			continue;
+		}
+		r.seq = get16(m.data);
+		io->stats.rx_matched++;
+		cb(u, &r);
+	}
+	while (total < budget) {
+		struct up_msg m;
+		int rc = up_recv(io, io->dgram_fd, 0, &m);
+		if (rc == 0 || rc == -EAGAIN)
+			break;
+		total++;
+		if (rc > 0)
+			io->stats.rx_unmatched++;
 	}
 	return total;
 }
@@ -643,8 +737,9 @@ int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budge
 	int total = 0;
 
 	for (int k = 0; k < n && total < budget; k++) {
-		if (pfd[k].fd == io->ping_fd && io->ping_fd >= 0) {
-			total += up_drain_ping(io, budget - total, cb, u);
+		if (pfd[k].fd == io->dgram_fd && io->dgram_fd >= 0) {
+			total += up_shared_udp(io) ? up_drain_udp(io, budget - total, cb, u)
+			                           : up_drain_ping(io, budget - total, cb, u);
 			continue;
 		}
 		int i = psock_find(io, pfd[k].fd);

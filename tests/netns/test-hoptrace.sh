@@ -134,7 +134,7 @@ ht_unprivileged() {
 	for fam in 4 6; do
 		addr=$LAB_DEST4
 		[ $fam = 6 ] && addr=$LAB_DEST6
-		for m in "" -I -T; do
+		for m in "" --classic -I -T; do
 			t_run 20 lab_prober_nobody "$HOPTRACE" -$fam -n $m "$addr"
 			t_hops "hoptrace -$fam -n $m as nobody" "$(t_truth $fam)"
 			t_rc "hoptrace -$fam $m as nobody" 0
