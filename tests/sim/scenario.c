@@ -87,7 +87,7 @@ static int parse_time(struct parser *p, const char *s, uint64_t *us)
 	double v = strtod(s, &end);
 	double mult = 1000;
 
-	if (end == s || v < 0)
+	if (end == s || !(v >= 0))
 		return perr(p, "bad time '%s'", s);
 	if (strcmp(end, "us") == 0)
 		mult = 1;
@@ -97,6 +97,10 @@ static int parse_time(struct parser *p, const char *s, uint64_t *us)
 		mult = 1e6;
 	else
 		return perr(p, "bad time unit in '%s'", s);
+	/* An hour at most: also keeps the conversion below defined (inf, or
+	 * 1e300 s, would not fit a uint64_t; found by fuzz_scenario). */
+	if (!(v * mult <= 3600e6))
+		return perr(p, "time '%s' out of range (at most 1 hour)", s);
 	*us = (uint64_t)(v * mult + 0.5);
 	return 0;
 }
@@ -111,7 +115,7 @@ static int parse_frac(struct parser *p, const char *s, double *out)
 		v /= 100;
 	else if (*end)
 		return perr(p, "bad fraction '%s'", s);
-	if (v < 0 || v > 1)
+	if (!(v >= 0 && v <= 1)) /* also refuses "nan" */
 		return perr(p, "fraction out of range '%s'", s);
 	*out = v;
 	return 0;
@@ -314,8 +318,9 @@ static int node_opt(struct parser *p, struct sim_node *n, char *opt)
 		n->rl.on = true;
 		n->rl.burst = strtod(v, NULL);
 		n->rl.rate = strtod(slash + 1, NULL);
-		if (n->rl.burst < 1 || n->rl.rate < 0)
-			return perr(p, "bad ratelimit");
+		if (!(n->rl.burst >= 1 && n->rl.burst <= 1e6) ||
+		    !(n->rl.rate >= 0 && n->rl.rate <= 1e9))
+			return perr(p, "bad ratelimit (burst 1-1000000, rate 0-1000000000 per s)");
 	} else if (strcmp(opt, "answer") == 0) {
 		return parse_protos(p, v, &n->answer);
 	} else if (strcmp(opt, "ttl") == 0) {

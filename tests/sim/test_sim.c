@@ -414,6 +414,42 @@ static void test_per_flow_deterministic(void **state)
 	sim_scenario_free(&sc);
 }
 
+/* Numbers a scenario may not hold: each refused with its reason, none
+ * converted out of range (fuzz_scenario found "delay=1e300s"). */
+static void test_refuses_bad_numbers(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{"[network]\nrouter r v4=198.18.1.1 delay=1e300s\n", "out of range (at most 1 hour)"},
+		{"[network]\nrouter r v4=198.18.1.1 delay=inf\n", "out of range (at most 1 hour)"},
+		{"[network]\nrouter r v4=198.18.1.1 jitter=nan\n", "bad time"},
+		{"[network]\nrouter r v4=198.18.1.1 delay=3601s\n", "out of range (at most 1 hour)"},
+		{"[network]\nrouter r v4=198.18.1.1 loss=nan\n", "fraction out of range"},
+		{"[network]\nrouter r v4=198.18.1.1 loss=101%\n", "fraction out of range"},
+		{"[network]\nrouter r v4=198.18.1.1 ratelimit=nan/1\n", "bad ratelimit"},
+		{"[network]\nrouter r v4=198.18.1.1 ratelimit=6/inf\n", "bad ratelimit"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		static struct sim_scenario sc;
+		char err[256] = "";
+		memset(&sc, 0, sizeof(sc));
+		assert_int_equal(sim_scenario_parse(&sc, bad[i].text, err, sizeof(err)), -1);
+		if (!strstr(err, bad[i].why))
+			fail_msg("%s: got '%s', want '%s'", bad[i].text, err, bad[i].why);
+		sim_scenario_free(&sc);
+	}
+	static struct sim_scenario sc;
+	char err[256] = "";
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(sim_scenario_parse(&sc, "[network]\nrouter r v4=198.18.1.1 delay=3600s "
+	                                         "loss=100% ratelimit=1000000/0\n",
+	                                    err, sizeof(err)),
+	                 0);
+	sim_scenario_free(&sc);
+}
+
 static void test_refuses_out_of_range(void **state)
 {
 	(void)state;
@@ -530,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_engine_path),
 		cmocka_unit_test(test_per_flow_deterministic),
 		cmocka_unit_test(test_refuses_out_of_range),
+		cmocka_unit_test(test_refuses_bad_numbers),
 		cmocka_unit_test(test_matcher),
 		cmocka_unit_test(test_dns_ptr),
 	};
