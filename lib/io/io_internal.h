@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-/* One socket per probe in flight (unprivileged UDP and TCP methods). */
+/* One socket per probe in flight (unprivileged TCP, and UDP with --classic). */
 struct ht_psock {
 	int fd;
 	uint16_t seq;

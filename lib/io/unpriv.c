@@ -51,6 +51,15 @@ static int setint(int fd, int level, int name, int v)
 	return setsockopt(fd, level, name, &v, sizeof(v)) < 0 ? -errno : 0;
 }
 
+/* Errors for a whole window queue on one socket: ask for a larger
+ * receive buffer (capped by net.core.rmem_max without privileges). */
+static void up_grow_rcvbuf(int fd)
+{
+	int sz = 4 << 20;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
 /* Options shared by every unprivileged socket: errors on the error
  * queue, the reply TTL, TOS, fragmentation policy, no flow label. */
 static int up_sockopts(struct ht_io *io, int fd)
@@ -129,6 +138,7 @@ static int up_open_ping(struct ht_io *io, char *err, size_t errlen)
 	}
 	if ((rc = up_sockopts(io, io->dgram_fd)) < 0)
 		goto fail;
+	up_grow_rcvbuf(io->dgram_fd);
 	/* Bind with id 0: the kernel picks a free echo id for us. */
 	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &len);
 	if (bind(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
@@ -163,8 +173,17 @@ static int up_open_udp(struct ht_io *io, char *err, size_t errlen)
 	}
 	if ((rc = up_sockopts(io, io->dgram_fd)) < 0)
 		goto fail;
-	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &len);
+	/* Every error of the trace queues here: room for a whole window. */
+	up_grow_rcvbuf(io->dgram_fd);
+	ht_io_addr_to_sa(&io->flow.src, io->cfg.sport, &ss, &len);
 	if (bind(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* Connected: datagrams from anyone but the destination's port are
+	 * not ours to read (errors are queued either way). */
+	ht_io_addr_to_sa(&io->flow.dst, io->flow.dport, &ss, &len);
+	if (connect(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -315,10 +334,12 @@ static int up_send_dgram(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *
 	memcpy(CMSG_DATA(c), &v, sizeof(v));
 
 	/*
-	 * An ICMP error that arrived since the last drain leaves a pending
-	 * socket error (sk_err) that the next send reports and clears even
-	 * though this send is fine: retry once. A genuine send error (no
-	 * route) fails again and is returned.
+	 * An ICMP error about an earlier probe leaves a pending socket error
+	 * (sk_err) that the next send reports and clears although this send
+	 * is fine; while a burst goes out, more errors may land between two
+	 * tries. Retry while the error is one an ICMP message produces, a
+	 * bounded number of times: a genuine send error (no route) keeps
+	 * coming back and is returned.
 	 */
 	for (int attempt = 0;; attempt++) {
 		uint64_t t = ht_now_us();
@@ -326,9 +347,11 @@ static int up_send_dgram(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *
 			*tx_us = t;
 			return 0;
 		}
-		if (attempt > 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
-		    errno == EINVAL || errno == EBADF)
-			return -errno;
+		int e = errno;
+		bool from_icmp = e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH ||
+		                 e == EPROTO || e == EHOSTDOWN || e == EMSGSIZE || e == EACCES;
+		if (!from_icmp || attempt >= 8)
+			return -e;
 	}
 }
 
@@ -614,6 +637,24 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 }
 
 /*
+ * Does an error-queue entry quote one of our flow-stable UDP probes? The
+ * quoted destination and port must be ours, and the quoted payload must
+ * begin like the payload of the probe its first word names: the sequence
+ * word and the checksum word solved for it. A router that quoted only
+ * the UDP header (RFC 792) but padded the quote for RFC 4884 extensions
+ * shows zeros there, which name no probe.
+ */
+static bool up_udp_quote_ok(const struct ht_io *io, const struct up_msg *m)
+{
+	uint8_t want[HT_PROBE_MAX_LEN];
+
+	if (m->len < 4 || !ht_addr_equal(&m->from, &io->flow.dst) || m->port != io->flow.dport)
+		return false;
+	int n = ht_probe_payload(&io->flow, get16(m->data), want, sizeof(want));
+	return n >= 4 && memcmp(m->data, want, 4) == 0;
+}
+
+/*
  * Flow-stable UDP: errors first (each names its probe by the quoted
  * payload's first word, when the router quoted that much), then data on
  * the socket itself (a service answering on the port, or a pending
@@ -632,8 +673,7 @@ static int up_drain_udp(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u
 		total++;
 		memset(&r, 0, sizeof(r));
 		r.rx_us = m.meta.rx_us;
-		if (m.len < 2 || !ht_addr_equal(&m.from, &io->flow.dst) ||
-		    m.port != io->flow.dport || !up_reply_from_ee(io, &m.meta, &r)) {
+		if (!up_udp_quote_ok(io, &m) || !up_reply_from_ee(io, &m.meta, &r)) {
 			io->stats.rx_unmatched++;
 			continue;
 		}
@@ -644,7 +684,7 @@ static int up_drain_udp(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u
 	while (total < budget) {
 		struct up_msg m;
 		int rc = up_recv(io, io->dgram_fd, 0, &m);
-		if (rc == 0 || rc == -EAGAIN)
+		if (rc == 0)
 			break;
 		total++;
 		if (rc > 0)
