@@ -128,6 +128,29 @@ lab_nfq_delay_bin() {
 	echo "$c"
 }
 
+# Namespaces of an earlier lab whose shell is gone (killed by a test
+# timeout, so its EXIT trap never ran): named ht<pid>x<seq><node>. Only
+# those, and only when no process with that pid is alive.
+lab_reap_stale() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		case $ns in ht[0-9]*x[0-9]*) ;; *) continue ;; esac
+		pid=${ns#ht}
+		pid=${pid%%x*}
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		[ -d "/proc/$pid" ] && continue
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	for ns in /tmp/hoptrace-lab.ht[0-9]*x*; do
+		[ -d "$ns" ] || continue
+		pid=${ns#/tmp/hoptrace-lab.ht}
+		pid=${pid%%x*}
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		[ -d "/proc/$pid" ] || rm -rf "$ns"
+	done
+}
+
 lab_down() {
 	local p ns
 	for p in "${LAB_PIDS[@]}"; do
@@ -187,6 +210,7 @@ lab_up() {
 	[ "$U" -gt "$LAB_N" ] && U=$LAB_N
 	LAB_UNREACH_AT=$U
 
+	lab_reap_stale
 	LAB_SEQ=$((LAB_SEQ + 1))
 	LAB_ID="ht$$x${LAB_SEQ}"
 	LAB_TMP=$(mktemp -d "/tmp/hoptrace-lab.$LAB_ID.XXXXXX")
