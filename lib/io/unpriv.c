@@ -119,85 +119,63 @@ static void ping_range_error(char *err, size_t errlen)
 	           range);
 }
 
-static int up_open_ping(struct ht_io *io, char *err, size_t errlen)
+/*
+ * The one datagram socket of a trace: the ICMP "ping" socket (the kernel
+ * picks a free echo id, which is the bound "port"), or the flow-stable
+ * UDP socket (bound once, so one source port, and connected to the
+ * destination port). Either way every error of the trace queues on it.
+ */
+static int up_open_shared(struct ht_io *io, char *err, size_t errlen)
 {
+	bool ping = io->flow.method == HT_METHOD_ICMP;
+	const char *what = ping ? "ICMP" : "UDP";
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int rc;
-	int proto = io->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	int proto = !ping ? 0 : io->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 
 	io->dgram_fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, proto);
 	if (io->dgram_fd < 0) {
 		rc = -errno;
-		if (rc == -EACCES || rc == -EPERM)
+		if (ping && (rc == -EACCES || rc == -EPERM))
 			ping_range_error(err, errlen);
 		else
-			ht_io_errf(err, errlen, "cannot open an ICMP socket: %s",
-			           strerror(-rc));
+			ht_io_errf(err, errlen, "cannot open %s %s socket: %s", ping ? "an" : "a",
+			           what, strerror(-rc));
 		return rc;
 	}
 	if ((rc = up_sockopts(io, io->dgram_fd)) < 0)
 		goto fail;
 	up_grow_rcvbuf(io->dgram_fd);
-	/* Bind with id 0: the kernel picks a free echo id for us. */
-	ht_io_addr_to_sa(&io->flow.src, 0, &ss, &len);
+	ht_io_addr_to_sa(&io->flow.src, ping ? 0 : io->cfg.sport, &ss, &len);
 	if (bind(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
 		rc = -errno;
 		goto fail;
+	}
+	/* UDP, connected: datagrams from anyone but the destination's port
+	 * are not ours to read (errors are queued either way). */
+	if (!ping) {
+		ht_io_addr_to_sa(&io->flow.dst, io->flow.dport, &ss, &len);
+		if (connect(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
+			rc = -errno;
+			goto fail;
+		}
 	}
 	len = sizeof(ss);
 	if (getsockname(io->dgram_fd, (struct sockaddr *)&ss, &len) < 0) {
 		rc = -errno;
 		goto fail;
 	}
-	io->flow.icmp_id = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-	                                                  : ((struct sockaddr_in *)&ss)->sin_port);
+	uint16_t port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                               : ((struct sockaddr_in *)&ss)->sin_port);
+	/* UDP: the payload's checksum word is solved for this port. */
+	if (ping)
+		io->flow.icmp_id = port;
+	else
+		io->flow.sport = port;
 	return 0;
 fail:
-	ht_io_errf(err, errlen, "cannot set up the ICMP socket: %s", strerror(-rc));
-	return rc;
-}
-
-/* The shared UDP socket of flow-stable unprivileged UDP probing. */
-static int up_open_udp(struct ht_io *io, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int rc;
-
-	io->dgram_fd = socket(io->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (io->dgram_fd < 0) {
-		rc = -errno;
-		ht_io_errf(err, errlen, "cannot open a UDP socket: %s", strerror(-rc));
-		return rc;
-	}
-	if ((rc = up_sockopts(io, io->dgram_fd)) < 0)
-		goto fail;
-	/* Every error of the trace queues here: room for a whole window. */
-	up_grow_rcvbuf(io->dgram_fd);
-	ht_io_addr_to_sa(&io->flow.src, io->cfg.sport, &ss, &len);
-	if (bind(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	/* Connected: datagrams from anyone but the destination's port are
-	 * not ours to read (errors are queued either way). */
-	ht_io_addr_to_sa(&io->flow.dst, io->flow.dport, &ss, &len);
-	if (connect(io->dgram_fd, (struct sockaddr *)&ss, len) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	len = sizeof(ss);
-	if (getsockname(io->dgram_fd, (struct sockaddr *)&ss, &len) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	/* The payload's checksum word is solved for this port. */
-	io->flow.sport = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-	                                                : ((struct sockaddr_in *)&ss)->sin_port);
-	return 0;
-fail:
-	ht_io_errf(err, errlen, "cannot set up the UDP socket: %s", strerror(-rc));
+	ht_io_errf(err, errlen, "cannot set up the %s socket: %s", what, strerror(-rc));
 	return rc;
 }
 
@@ -215,7 +193,7 @@ int ht_unpriv_reopen_dgram(struct ht_io *io)
 	uint16_t old_sport = io->flow.sport;
 
 	io->dgram_fd = -1;
-	rc = up_shared_udp(io) ? up_open_udp(io, e, sizeof(e)) : up_open_ping(io, e, sizeof(e));
+	rc = up_open_shared(io, e, sizeof(e));
 	if (rc < 0) {
 		if (io->dgram_fd >= 0)
 			close(io->dgram_fd);
@@ -231,10 +209,8 @@ int ht_unpriv_reopen_dgram(struct ht_io *io)
 
 int ht_unpriv_open(struct ht_io *io, char *err, size_t errlen)
 {
-	if (io->flow.method == HT_METHOD_ICMP)
-		return up_open_ping(io, err, errlen);
-	if (up_shared_udp(io))
-		return up_open_udp(io, err, errlen);
+	if (io->flow.method == HT_METHOD_ICMP || up_shared_udp(io))
+		return up_open_shared(io, err, errlen);
 
 	/* Sockets per probe in flight: the window, bounded by the file
 	 * descriptor limit (keep some for DNS, output and the like). */
