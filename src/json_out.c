@@ -43,11 +43,18 @@ struct ht_json {
 	int nseen, capseen;
 };
 
-static void see_addr(struct ht_json *j, const ht_addr *a)
+static bool was_seen(const struct ht_json *j, const ht_addr *a)
 {
 	for (int i = 0; i < j->nseen; i++)
 		if (ht_addr_equal(&j->seen[i], a))
-			return;
+			return true;
+	return false;
+}
+
+static void see_addr(struct ht_json *j, const ht_addr *a)
+{
+	if (was_seen(j, a))
+		return;
 	if (j->nseen == j->capseen) {
 		int cap = j->capseen ? j->capseen * 2 : 16;
 		ht_addr *n = cap <= 4096 ? realloc(j->seen, (size_t)cap * sizeof(*n)) : NULL;
@@ -57,14 +64,6 @@ static void see_addr(struct ht_json *j, const ht_addr *a)
 		j->capseen = cap;
 	}
 	j->seen[j->nseen++] = *a;
-}
-
-static bool was_seen(const struct ht_json *j, const ht_addr *a)
-{
-	for (int i = 0; i < j->nseen; i++)
-		if (ht_addr_equal(&j->seen[i], a))
-			return true;
-	return false;
 }
 
 const char *ht_json_method_name(enum ht_method m)

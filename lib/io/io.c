@@ -234,9 +234,17 @@ static void io_flush_socket(int fd)
 {
 	uint8_t b[64];
 
-	for (int i = 0; i < 100000; i++)
-		if (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) < 0 && errno != EINTR)
-			break;
+	/* The error queue first, then data. A pending socket error
+	 * (IP_RECVERR) is reported by one recv() and cleared: only "nothing
+	 * left" ends a loop. */
+	if (fd < 0)
+		return;
+	for (int q = 0; q < 2; q++)
+		for (int i = 0; i < 100000; i++)
+			if (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC | (q ? 0 : MSG_ERRQUEUE)) <
+			            0 &&
+			    (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
 }
 
 /* A larger receive buffer absorbs bursts. SO_RCVBUFFORCE (root) may go
@@ -620,23 +628,6 @@ fail:
 	return rc;
 }
 
-/* Read and drop whatever is queued on fd: the error queue first, then
- * data. A pending socket error (IP_RECVERR) is reported by one recv()
- * and cleared; only "nothing left" ends a loop. */
-static void io_flush_all(int fd)
-{
-	uint8_t b[64];
-
-	if (fd < 0)
-		return;
-	for (int q = 0; q < 2; q++)
-		for (int i = 0; i < 100000; i++)
-			if (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC | (q ? 0 : MSG_ERRQUEUE)) <
-			            0 &&
-			    (errno == EAGAIN || errno == EWOULDBLOCK))
-				break;
-}
-
 int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 {
 	struct ht_config saved_cfg = io->cfg;
@@ -709,8 +700,8 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 				                     io_sport_span(io));
 			return rc;
 		}
-		io_flush_all(io->rx_icmp_fd);
-		io_flush_all(io->rx_tcp_fd);
+		io_flush_socket(io->rx_icmp_fd);
+		io_flush_socket(io->rx_tcp_fd);
 	} else {
 		/* Per-probe sockets of the previous target go (their ports
 		 * with them). The shared socket (ping, or flow-stable UDP) is
@@ -719,7 +710,7 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 		 * against the destination. */
 		ht_unpriv_reset(io);
 		if (io->dgram_fd >= 0 && ht_unpriv_reopen_dgram(io) < 0)
-			io_flush_all(io->dgram_fd);
+			io_flush_socket(io->dgram_fd);
 	}
 	return 0;
 }
