@@ -349,6 +349,7 @@ static json_t *params_obj(struct ht_json *j)
 	set_int(w, "min_us", c->wait_min_us);
 	set(w, "far", json_real(c->wait_far));
 	set_int(w, "far_us", c->wait_far_us);
+	set_int(w, "far_min_us", c->wait_far_min_us);
 	set(o, "wait", w);
 	return o;
 }

@@ -66,7 +66,8 @@ struct ht_config {
 	double wait_near;      /* -w ,,NEAR: multiple of farther hops' RTT */
 	uint32_t wait_min_us;  /* floor for the HERE/NEAR adaptive waits */
 	double wait_far;       /* hops past the farthest responder: multiple of the */
-	uint32_t wait_far_us;  /*   largest RTT seen, plus this floor */
+	uint32_t wait_far_us;  /*   largest RTT seen, plus this, */
+	uint32_t wait_far_min_us; /*   and never less than this (a satellite hop) */
 	int tos;               /* -t, IPv4 TOS / IPv6 traffic class */
 	bool dont_fragment;    /* -F */
 	bool classic;          /* --classic: vary ports per probe */
@@ -90,6 +91,7 @@ enum ht_annot {
 	HT_ANN_HOSTPREC,  /* !V host precedence violation */
 	HT_ANN_PRECCUT,   /* !C precedence cutoff */
 	HT_ANN_OTHER,     /* !<code> any other unreachable code */
+	HT_ANN_TYPE,      /* !<type-code> any other ICMP error (parameter problem ...) */
 };
 
 enum ht_reply_kind {
@@ -238,7 +240,7 @@ void ht_session_stats(const ht_session *s, struct ht_session_stats *st);
 int ht_addr_parse(const char *text, ht_addr *out);           /* numeric only */
 const char *ht_addr_str(const ht_addr *a, char *buf, size_t len);
 bool ht_addr_equal(const ht_addr *a, const ht_addr *b);
-/* "!H", "!F-1280", "!13" ...; "" for HT_ANN_NONE. */
+/* "!H", "!F-1280", "!<13>", "!<12-0>" ...; "" for HT_ANN_NONE. */
 const char *ht_annot_str(const struct ht_reply *r, char *buf, size_t len);
 /* Copy src into dst replacing control bytes, DEL and invalid UTF-8 so that
  * the result is safe to print on a terminal. */

@@ -23,6 +23,8 @@ void ht_config_defaults(struct ht_config *c)
 	c->wait_min_us = 50000;
 	c->wait_far = 4.0;
 	c->wait_far_us = 500000;
+	/* A geostationary hop adds ~600 ms behind a LAN of 1 ms hops. */
+	c->wait_far_min_us = 750000;
 	c->tos = 0;
 }
 

@@ -169,9 +169,11 @@ static uint64_t scaled(double factor, uint32_t rtt, uint32_t floor_us)
  *  - NEAR: a farther hop answered in r: a reply from nearer should have
  *    been quicker, wait NEAR * r.
  *  - FAR: nothing farther answered yet but nearer hops did: the path may
- *    end here (silent destination, filtered tail), wait FAR * r + floor.
- *    The floor keeps a big delay step between two hops (a LAN behind an
- *    ocean) from being mistaken for silence.
+ *    end here (silent destination, filtered tail), wait FAR * r plus a
+ *    margin, and at least a floor: both keep a big delay step between two
+ *    hops (an ocean, a geostationary satellite behind a LAN) from being
+ *    mistaken for silence. FAR is the other side of NEAR: with NEAR off
+ *    (-w MAX,HERE,0) only HERE and MAX apply, as in traceroute.
  */
 static uint64_t probe_deadline(const ht_session *s, const struct ht_probe *p)
 {
@@ -190,10 +192,12 @@ static uint64_t probe_deadline(const ht_session *s, const struct ht_probe *p)
 		uint64_t w = scaled(c->wait_near, r, c->wait_min_us);
 		if (w < wait)
 			wait = w;
-	} else if (c->wait_far > 0) {
+	} else if (c->wait_far > 0 && c->wait_near > 0) {
 		r = max_rtt(s, c->first_ttl, p->ttl - 1);
 		if (r) {
 			uint64_t w = (uint64_t)(c->wait_far * r) + c->wait_far_us;
+			if (w < c->wait_far_min_us)
+				w = c->wait_far_min_us;
 			if (w < wait)
 				wait = w;
 		}

@@ -60,9 +60,6 @@ uint64_t ht_io_stamp_to_mono(const struct timespec *stamp, uint64_t mono_now_us,
 /* A monotonic (us) and realtime reading taken at the same moment. */
 void ht_io_clock_pair(uint64_t *mono_us, struct timespec *real);
 
-/* Fill kind/annot (and mtu) from an ICMP or ICMPv6 type and code. */
-void ht_io_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r);
-
 /* Walk the control messages of one received message: kernel receive time
  * (converted to monotonic), reply TTL / hop limit, extended error. */
 struct ht_rxmeta {

@@ -499,7 +499,7 @@ static bool up_reply_from_ee(struct ht_io *io, const struct ht_rxmeta *m, struct
 		return false;
 	if (m->ee.ee_origin != SO_EE_ORIGIN_ICMP && m->ee.ee_origin != SO_EE_ORIGIN_ICMP6)
 		return false;
-	ht_io_classify(io->family, m->ee.ee_type, m->ee.ee_code, r);
+	ht_icmp_classify(io->family, m->ee.ee_type, m->ee.ee_code, r);
 	if (r->kind == HT_REPLY_PTB)
 		r->mtu = m->ee.ee_info > 65535 ? 65535 : (uint16_t)m->ee.ee_info;
 	r->from = m->offender;
@@ -599,7 +599,7 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 					io->stats.rx_unmatched++;
 					continue;
 				}
-				ht_io_classify(io->family, m.data[0], m.data[1], &r);
+				ht_icmp_classify(io->family, m.data[0], m.data[1], &r);
 				r.seq = get16(m.data + 6);
 				r.from = m.from;
 				if (m.meta.ttl > 0 && m.meta.ttl <= 255)

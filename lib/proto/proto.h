@@ -82,6 +82,13 @@ int ht_reply_decode(const struct ht_flow *f, enum ht_rx_kind kind,
                     struct ht_reply *out);
 
 /*
+ * Kind and annotation of an ICMP/ICMPv6 message of this type and code
+ * (also sets icmp_type/icmp_code): the one table behind every socket type,
+ * raw or unprivileged, so a reply reads the same either way.
+ */
+void ht_icmp_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r);
+
+/*
  * ICMP extensions (RFC 4884 structure, RFC 4950 MPLS, RFC 5837 interface
  * information) found after the quoted datagram. `icmp` points at the ICMP
  * header, len covers the whole ICMP message. Fills the extension fields

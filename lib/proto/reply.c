@@ -145,51 +145,113 @@ static void quote_span(size_t mlen, size_t len_words, size_t unit, size_t *qlen)
 		*qlen = len_words * unit;
 }
 
-static void unreach4(uint8_t code, struct ht_reply *r)
+/*
+ * Kind and annotation of an ICMP error, one table for every socket type
+ * (raw sockets decode here; unprivileged sockets pass the type and code
+ * from the error queue). Annotations follow Linux traceroute, so the same
+ * reply reads the same in both tools:
+ *   IPv4 unreachable: 0 6 8 11 !N, 1 7 12 !H, 9 10 13 !X, 2 !P, 4 !F-<mtu>,
+ *   5 !S, 14 !V, 15 !C, 3 reached, anything else !<code>.
+ *   IPv6 unreachable: 0 !N, 2 3 !H, 1 !X, 4 reached, anything else !<code>;
+ *   packet too big !F-<mtu>.
+ * Any other error about our probe ends the hop like traceroute's
+ * !<type-code>, except ICMPv6 parameter problem code 1 (unrecognised next
+ * header), which is how an IPv6 host says "protocol unreachable": !P.
+ * Time exceeded in transit is the only reply that is not final.
+ */
+void ht_icmp_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r)
 {
-	r->kind = HT_REPLY_UNREACH;
-	switch (code) {
-	case 0:
-		r->annot = HT_ANN_NET;
-		break;
-	case 1:
-		r->annot = HT_ANN_HOST;
-		break;
-	case 2:
-		r->annot = HT_ANN_PROTO;
-		break;
+	r->icmp_type = type;
+	r->icmp_code = code;
+	r->annot = HT_ANN_NONE;
+	if (family == AF_INET) {
+		switch (type) {
+		case 0:
+			r->kind = HT_REPLY_ECHO_REPLY;
+			return;
+		case 11:
+			r->kind = HT_REPLY_TIME_EXCEEDED;
+			if (code != 0) /* fragment reassembly: the far end, not transit */
+				r->annot = HT_ANN_TYPE;
+			return;
+		case 12:
+			r->kind = HT_REPLY_PARAM_PROBLEM;
+			r->annot = HT_ANN_TYPE;
+			return;
+		case 3:
+			break;
+		default:
+			r->kind = HT_REPLY_OTHER;
+			r->annot = HT_ANN_TYPE;
+			return;
+		}
+		r->kind = HT_REPLY_UNREACH;
+		switch (code) {
+		case 0:  /* network unreachable */
+		case 6:  /* destination network unknown */
+		case 8:  /* source host isolated */
+		case 11: /* network unreachable for TOS */
+			r->annot = HT_ANN_NET;
+			break;
+		case 1:  /* host unreachable */
+		case 7:  /* destination host unknown */
+		case 12: /* host unreachable for TOS */
+			r->annot = HT_ANN_HOST;
+			break;
+		case 2:
+			r->annot = HT_ANN_PROTO;
+			break;
+		case 3:
+			r->kind = HT_REPLY_PORT_UNREACH;
+			break;
+		case 4:
+			r->kind = HT_REPLY_PTB;
+			r->annot = HT_ANN_FRAG;
+			break;
+		case 5:
+			r->annot = HT_ANN_SRCROUTE;
+			break;
+		case 9:  /* network administratively prohibited */
+		case 10: /* host administratively prohibited */
+		case 13: /* communication administratively prohibited (RFC 1812) */
+			r->annot = HT_ANN_ADMIN;
+			break;
+		case 14:
+			r->annot = HT_ANN_HOSTPREC;
+			break;
+		case 15:
+			r->annot = HT_ANN_PRECCUT;
+			break;
+		default:
+			r->annot = HT_ANN_OTHER;
+			break;
+		}
+		return;
+	}
+	switch (type) {
+	case 129:
+		r->kind = HT_REPLY_ECHO_REPLY;
+		return;
 	case 3:
-		r->kind = HT_REPLY_PORT_UNREACH;
-		r->annot = HT_ANN_NONE;
-		break;
-	case 4:
+		r->kind = HT_REPLY_TIME_EXCEEDED;
+		if (code != 0)
+			r->annot = HT_ANN_TYPE;
+		return;
+	case 2:
 		r->kind = HT_REPLY_PTB;
 		r->annot = HT_ANN_FRAG;
-		break;
-	case 5:
-		r->annot = HT_ANN_SRCROUTE;
-		break;
-	case 9:  /* network administratively prohibited */
-	case 10: /* host administratively prohibited */
-	case 13: /* communication administratively prohibited (RFC 1812) */
-		r->annot = HT_ANN_ADMIN;
-		break;
-	case 14:
-		r->annot = HT_ANN_HOSTPREC;
-		break;
-	case 15:
-		r->annot = HT_ANN_PRECCUT;
+		return;
+	case 4:
+		r->kind = HT_REPLY_PARAM_PROBLEM;
+		r->annot = code == 1 ? HT_ANN_PROTO : HT_ANN_TYPE;
+		return;
+	case 1:
 		break;
 	default:
-		r->annot = HT_ANN_OTHER;
-		break;
+		r->kind = HT_REPLY_OTHER;
+		r->annot = HT_ANN_TYPE;
+		return;
 	}
-}
-
-/* ICMPv6 destination unreachable codes (RFC 4443 3.1), annotated the way
- * Linux traceroute does; codes without a letter print as !<code>. */
-static void unreach6(uint8_t code, struct ht_reply *r)
-{
 	r->kind = HT_REPLY_UNREACH;
 	switch (code) {
 	case 0: /* no route to destination */
@@ -198,15 +260,12 @@ static void unreach6(uint8_t code, struct ht_reply *r)
 	case 1: /* administratively prohibited */
 		r->annot = HT_ANN_ADMIN;
 		break;
-	case 2: /* beyond scope of source address (was "not a neighbor") */
-		r->annot = HT_ANN_SRCROUTE;
-		break;
+	case 2: /* beyond scope of source address */
 	case 3: /* address unreachable */
 		r->annot = HT_ANN_HOST;
 		break;
 	case 4: /* port unreachable: the destination answered */
 		r->kind = HT_REPLY_PORT_UNREACH;
-		r->annot = HT_ANN_NONE;
 		break;
 	default: /* 5 source address failed policy, 6 reject route, ... */
 		r->annot = HT_ANN_OTHER;
@@ -240,17 +299,17 @@ static int decode_icmp4(const struct ht_flow *f, const struct ht_method_ops *ops
 		r->kind = HT_REPLY_ECHO_REPLY;
 		return 0;
 	case 3:
-		unreach4(m[1], r);
+		ht_icmp_classify(AF_INET, m[0], m[1], r);
 		if (r->kind == HT_REPLY_PTB)
 			r->mtu = ht_rd16(m + 6); /* RFC 1191; 0 from old routers */
 		break;
 	case 11:
 		if (m[1] > 1)
 			return -ENOENT;
-		r->kind = HT_REPLY_TIME_EXCEEDED;
+		ht_icmp_classify(AF_INET, m[0], m[1], r);
 		break;
 	case 12:
-		r->kind = HT_REPLY_PARAM_PROBLEM;
+		ht_icmp_classify(AF_INET, m[0], m[1], r);
 		break;
 	default:
 		return -ENOENT;
@@ -286,21 +345,20 @@ static int decode_icmp6(const struct ht_flow *f, const struct ht_method_ops *ops
 		r->kind = HT_REPLY_ECHO_REPLY;
 		return 0;
 	case 1:
-		unreach6(m[1], r);
+		ht_icmp_classify(AF_INET6, m[0], m[1], r);
 		break;
 	case 2:
-		r->kind = HT_REPLY_PTB;
-		r->annot = HT_ANN_FRAG;
+		ht_icmp_classify(AF_INET6, m[0], m[1], r);
 		mtu = ht_rd32(m + 4);
 		r->mtu = mtu > 0xffff ? 0xffff : (uint16_t)mtu;
 		break;
 	case 3:
 		if (m[1] > 1)
 			return -ENOENT;
-		r->kind = HT_REPLY_TIME_EXCEEDED;
+		ht_icmp_classify(AF_INET6, m[0], m[1], r);
 		break;
 	case 4:
-		r->kind = HT_REPLY_PARAM_PROBLEM;
+		ht_icmp_classify(AF_INET6, m[0], m[1], r);
 		break;
 	default:
 		return -ENOENT;

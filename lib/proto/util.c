@@ -70,12 +70,9 @@ const char *ht_annot_str(const struct ht_reply *r, char *buf, size_t len)
 		s = "!S";
 		break;
 	case HT_ANN_FRAG:
-		if (r->mtu) {
-			snprintf(buf, len, "!F-%u", (unsigned)r->mtu);
-			return buf;
-		}
-		s = "!F";
-		break;
+		/* as traceroute: "!F-0" when the router gave no MTU */
+		snprintf(buf, len, "!F-%u", (unsigned)r->mtu);
+		return buf;
 	case HT_ANN_ADMIN:
 		s = "!X";
 		break;
@@ -86,7 +83,10 @@ const char *ht_annot_str(const struct ht_reply *r, char *buf, size_t len)
 		s = "!C";
 		break;
 	case HT_ANN_OTHER:
-		snprintf(buf, len, "!%u", (unsigned)r->icmp_code);
+		snprintf(buf, len, "!<%u>", (unsigned)r->icmp_code);
+		return buf;
+	case HT_ANN_TYPE:
+		snprintf(buf, len, "!<%u-%u>", (unsigned)r->icmp_type, (unsigned)r->icmp_code);
 		return buf;
 	}
 	snprintf(buf, len, "%s", s);

@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc == 0) {
 		/* Invariants of a decoded reply. */
-		if (r.kind == HT_REPLY_NONE || r.kind > HT_REPLY_OTHER || r.annot > HT_ANN_OTHER)
+		if (r.kind == HT_REPLY_NONE || r.kind > HT_REPLY_OTHER || r.annot > HT_ANN_TYPE)
 			abort();
 		if (r.n_mpls > HT_MAX_MPLS)
 			abort();

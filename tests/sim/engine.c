@@ -376,6 +376,11 @@ static bool act_icmp(enum sim_act a, int family, uint8_t *type, uint8_t *code)
 {
 	bool v4 = family == AF_INET;
 	*type = v4 ? 3 : 1;
+	if (a >= SIM_ACT_ERR && a <= SIM_ACT_ERR_LAST) {
+		*type = (uint8_t)((a - SIM_ACT_ERR) >> 8);
+		*code = (uint8_t)(a - SIM_ACT_ERR);
+		return true;
+	}
 	switch (a) {
 	case SIM_ACT_PORT_UNREACH:
 		*code = v4 ? 3 : 4;

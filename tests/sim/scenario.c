@@ -145,11 +145,31 @@ static int parse_act(struct parser *p, const char *s, enum sim_act *a)
 		{"host", SIM_ACT_HOST_UNREACH}, {"net", SIM_ACT_NET_UNREACH},
 		{"proto", SIM_ACT_PROTO_UNREACH}, {"none", SIM_ACT_DEFAULT},
 	};
+	unsigned long ty, co;
+	char *end;
+
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(s, t[i].n) == 0) {
 			*a = t[i].a;
 			return 0;
 		}
+	/* err:TYPE:CODE, an ICMP error of that type and code (the same
+	 * numbers in both families): destination unreachable, time exceeded
+	 * or parameter problem (v4 3, 11, 12; v6 1, 3, 4). */
+	if (strncmp(s, "err:", 4) == 0) {
+		errno = 0;
+		ty = strtoul(s + 4, &end, 10);
+		if (end != s + 4 && *end == ':' && !errno) {
+			const char *cs = end + 1;
+			co = strtoul(cs, &end, 10);
+			if (end != cs && !*end && !errno && co <= 255 &&
+			    (ty == 1 || ty == 3 || ty == 4 || ty == 11 || ty == 12)) {
+				*a = (enum sim_act)(SIM_ACT_ERR + (ty << 8 | co));
+				return 0;
+			}
+		}
+		return perr(p, "bad action '%s' (err:TYPE:CODE, TYPE 1 3 4 11 12, CODE 0..255)", s);
+	}
 	return perr(p, "unknown action '%s'", s);
 }
 

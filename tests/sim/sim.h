@@ -90,7 +90,10 @@ enum sim_act {
 	SIM_ACT_PROHIB,       /* !X */
 	SIM_ACT_HOST_UNREACH, /* !H */
 	SIM_ACT_NET_UNREACH,  /* !N */
-	SIM_ACT_PROTO_UNREACH /* !P */
+	SIM_ACT_PROTO_UNREACH, /* !P */
+	/* err:TYPE:CODE, any ICMP error: SIM_ACT_ERR + (TYPE << 8 | CODE) */
+	SIM_ACT_ERR = 0x10000,
+	SIM_ACT_ERR_LAST = 0x1ffff
 };
 
 enum sim_ext_form {

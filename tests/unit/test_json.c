@@ -54,6 +54,7 @@ static void test_cfg(struct ht_config *c)
 	c->wait_min_us = 20000;
 	c->wait_far = 4.0;
 	c->wait_far_us = 500000;
+	c->wait_far_min_us = 750000;
 	c->packet_len = 60;
 }
 
@@ -187,7 +188,7 @@ static void play(struct run *r, enum ht_json_mode mode, bool pretty)
 	"\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,\"port\":33434,"               \
 	"\"packet_len\":60,\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"         \
 	"\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":4.0,"    \
-	"\"far_us\":500000}}"
+	"\"far_us\":500000,\"far_min_us\":750000}}"
 #define TARGET "{\"name\":\"dst.example\",\"addr\":\"198.18.0.9\"}"
 #define P0                                                                                         \
 	"\"seq\":0,\"idx\":0,\"state\":\"reply\",\"sent_ms\":0.0,\"addr\":\"198.18.0.1\","         \
@@ -315,6 +316,13 @@ static void test_reply_fields(void **state)
 	strcpy(p.reply.if_name, "ge-0/0/1");
 	p.reply.if_mtu = 9000;
 	ev_probe(j, HT_EV_PROBE_DONE, &p);
+	/* Any other ICMP error: !<type-code>. */
+	p.reply = (struct ht_reply){.from = a6("2001:db8::4"),
+	                            .kind = HT_REPLY_PARAM_PROBLEM,
+	                            .annot = HT_ANN_TYPE,
+	                            .icmp_type = 4,
+	                            .icmp_code = 2};
+	ev_probe(j, HT_EV_PROBE_DONE, &p);
 	/* TCP replies carry no ICMP type. */
 	p.reply = (struct ht_reply){.from = a6("2001:db8::9"), .kind = HT_REPLY_TCP_RST};
 	p.rtt_us = 1;
@@ -336,7 +344,7 @@ static void test_reply_fields(void **state)
 	        "\"first_ttl\":1,\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,"
 	        "\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"
 	        "\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":"
-	        "4.0,\"far_us\":500000}}}\n"
+	        "4.0,\"far_us\":500000,\"far_min_us\":750000}}}\n"
 	        "{\"type\":\"probe_done\",\"ttl\":3,\"seq\":7,\"idx\":1,\"state\":\"reply\","
 	        "\"addr\":\"2001:db8::3\",\"rtt_ms\":4294967.295,\"reached\":false,"
 	        "\"reply\":{\"kind\":\"packet_too_big\",\"icmp_type\":2,\"icmp_code\":0,"
@@ -345,6 +353,10 @@ static void test_reply_fields(void **state)
 	        "{\"label\":1048575,\"tc\":7,\"s\":true,\"ttl\":255}],"
 	        "\"ifinfo\":{\"index\":12,\"addr\":\"2001:db8:ff::1\",\"name\":\"ge-0/0/1\","
 	        "\"mtu\":9000}}}\n"
+	        "{\"type\":\"probe_done\",\"ttl\":3,\"seq\":7,\"idx\":1,\"state\":\"reply\","
+	        "\"addr\":\"2001:db8::4\",\"rtt_ms\":4294967.295,\"reached\":false,"
+	        "\"reply\":{\"kind\":\"param_problem\",\"icmp_type\":4,\"icmp_code\":2,"
+	        "\"annot\":\"!<4-2>\"}}\n"
 	        "{\"type\":\"probe_done\",\"ttl\":3,\"seq\":7,\"idx\":1,\"state\":\"reply\","
 	        "\"addr\":\"2001:db8::9\",\"rtt_ms\":0.001,\"reached\":true,"
 	        "\"reply\":{\"kind\":\"tcp_rst\"}}\n"

@@ -89,7 +89,7 @@ static void test_annot(void **state)
 	r.annot = HT_ANN_SRCROUTE;
 	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!S");
 	r.annot = HT_ANN_FRAG;
-	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!F");
+	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!F-0");
 	r.mtu = 1492;
 	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!F-1492");
 	r.annot = HT_ANN_ADMIN;
@@ -100,8 +100,12 @@ static void test_annot(void **state)
 	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!C");
 	r.annot = HT_ANN_OTHER;
 	r.icmp_code = 12;
-	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!12");
-	assert_string_equal(ht_annot_str(&r, tiny, sizeof(tiny)), "!1");
+	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!<12>");
+	assert_string_equal(ht_annot_str(&r, tiny, sizeof(tiny)), "!<");
+	r.annot = HT_ANN_TYPE;
+	r.icmp_type = 12;
+	r.icmp_code = 0;
+	assert_string_equal(ht_annot_str(&r, buf, sizeof(buf)), "!<12-0>");
 }
 
 static void san(const char *in, size_t inlen, size_t cap, const char *want)

@@ -36,6 +36,9 @@ struct world {
 	int sent_ttl[MAXP];
 	uint64_t now;
 	int ndups;               /* send each reply this many extra times */
+	int step_at;             /* hops from here on answer step_us later (0: none) */
+	uint32_t step_us;
+	bool reverse;            /* hop t answers after (len - t + 1) * per_hop_us */
 };
 
 static void hop_addr(int ttl, ht_addr *a)
@@ -73,7 +76,9 @@ static int fake_send(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx)
 	}
 	hop_addr(hop, &r.from);
 	r.seq = seq;
-	r.rx_us = w->now + (uint64_t)hop * w->per_hop_us;
+	r.rx_us = w->now + (uint64_t)(w->reverse ? w->len - hop + 1 : hop) * w->per_hop_us;
+	if (w->step_at && hop >= w->step_at)
+		r.rx_us += w->step_us;
 	for (int d = 0; d <= w->ndups; d++)
 		w->q[w->nq++] = r;
 	return 0;
@@ -376,6 +381,105 @@ static void test_lost_probe_here_wait(void **st)
 	ht_session_free(s);
 }
 
+/* A geostationary satellite behind a fast first hop: hop 1 answers in
+ * 1 ms, everything from hop 2 on 600 ms later. No hop may be given up
+ * before its reply comes (the FAR wait has a floor). */
+static void test_satellite_step_is_not_silence(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	(void)st;
+
+	world_init(&w, 5, 1000);
+	w.step_at = 2;
+	w.step_us = 600000;
+	cfg_init(&c);
+	s = trace(&c, &w, &l, NULL);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	assert_int_equal(l.last_ttl, 5);
+	for (int t = 1; t <= 5; t++)
+		for (int k = 0; k < 3; k++) {
+			const struct ht_probe *p = &ht_session_hop(s, t)->probes[k];
+			assert_int_equal(p->state, HT_PROBE_REPLIED);
+			assert_int_equal(p->rtt_us, (uint32_t)t * 1000 + (t >= 2 ? 600000 : 0));
+		}
+	ht_session_free(s);
+}
+
+/* -w MAX,0,0: no adaptive rule at all, a lost probe is waited for MAX,
+ * as traceroute -w 5,0,0 does; with the defaults it is given up sooner. */
+static void test_fixed_wait_without_near(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	uint64_t took;
+	(void)st;
+
+	world_init(&w, 4, 1000);
+	w.dst_silent = true;
+	cfg_init(&c);
+	c.max_ttl = 6;
+	c.gap_limit = 2;
+	c.wait_max_us = 2000000;
+	c.wait_here = 0;
+	c.wait_near = 0;
+	s = trace(&c, &w, &l, &took);
+	assert_int_equal(l.reason, HT_STOP_GAP);
+	assert_int_equal(l.last_ttl, 5);
+	assert_true(took >= 2000000);
+	assert_true(took < 2000000 + 10000);
+	ht_session_free(s);
+
+	memset(&l, 0, sizeof(l));
+	world_init(&w, 4, 1000);
+	w.dst_silent = true;
+	cfg_init(&c);
+	c.max_ttl = 6;
+	c.gap_limit = 2;
+	c.wait_max_us = 2000000;
+	s = trace(&c, &w, &l, &took);
+	assert_int_equal(l.reason, HT_STOP_GAP);
+	assert_true(took < 1000000);
+	ht_session_free(s);
+}
+
+/* Replies arrive in reverse hop order (the farthest first) and twice
+ * each: every probe is still matched to its own hop, with its own RTT,
+ * and hops are reported in TTL order. */
+static void test_reordered_replies(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	(void)st;
+
+	world_init(&w, 8, 2000);
+	w.reverse = true;
+	w.ndups = 1;
+	cfg_init(&c);
+	s = trace(&c, &w, &l, NULL);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	assert_int_equal(l.last_ttl, 8);
+	assert_int_equal(l.nhops, 8);
+	for (int t = 1; t <= 8; t++) {
+		ht_addr want;
+		hop_addr(t, &want);
+		assert_int_equal(l.hops[t - 1], t);
+		for (int k = 0; k < 3; k++) {
+			const struct ht_probe *p = &ht_session_hop(s, t)->probes[k];
+			assert_int_equal(p->state, HT_PROBE_REPLIED);
+			assert_true(ht_addr_equal(&p->reply.from, &want));
+			assert_int_equal(p->rtt_us, (uint32_t)(8 - t + 1) * 2000);
+		}
+	}
+	ht_session_free(s);
+}
+
 static void test_config_validation(void **st)
 {
 	struct ht_config c;
@@ -410,6 +514,9 @@ int main(void)
 		cmocka_unit_test(test_window_limits_inflight),
 		cmocka_unit_test(test_duplicates_and_unmatched),
 		cmocka_unit_test(test_lost_probe_here_wait),
+		cmocka_unit_test(test_satellite_step_is_not_silence),
+		cmocka_unit_test(test_fixed_wait_without_near),
+		cmocka_unit_test(test_reordered_replies),
 		cmocka_unit_test(test_config_validation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
