@@ -346,11 +346,11 @@ static int io_reserve_port(struct ht_io *io, int type, uint16_t want, uint16_t *
 static size_t io_default_len(int family, enum ht_method m)
 {
 	size_t min = ht_probe_min_len(family, m);
-	/* Classic traceroute's defaults: 60 bytes (IPv4), 80 bytes (IPv6). */
+	/* Classic traceroute's defaults: 60 bytes (IPv4), 80 bytes (IPv6);
+	 * for TCP that is a SYN with the usual options, as traceroute -T
+	 * sends and as a real client's SYN looks to a firewall. */
 	size_t def = family == AF_INET6 ? 80 : 60;
 
-	if (m == HT_METHOD_TCP)
-		return min;
 	return def > min ? def : min;
 }
 

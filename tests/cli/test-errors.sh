@@ -99,6 +99,8 @@ expect_err "unexpected argument 'b' (try --help)" $H 60 b
 expect_err "invalid packet length 'a': must be 28 to 65000" $H a b
 expect_err "invalid packet length '27': must be 28 to 65000" $H 27
 expect_err "invalid packet length '70000': must be 28 to 65000" $H 70000
+expect_err "packet length 30 is too short: this method needs at least 40" -T $H 30
+expect_err "packet length 50 is too short: this method needs at least 60" -T 2001:db8::1 50
 expect_err "--json and --jsonl cannot be combined" --json --jsonl $H
 # Batch input: the whole list is checked before any socket or lookup.
 printf 'ok.example\nbad one\n' >"$TMP/two-words"

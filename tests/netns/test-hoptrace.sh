@@ -51,55 +51,64 @@ ht_outputs() {
 	t_match "--jsonl: 7 hop_done events" "$(printf '%s\n' "$T_OUT" | grep -c '"hop_done"')" '^7$'
 }
 
+# Each method and family, with raw sockets (root) and without (nobody).
 ht_silent_hop() {
 	LAB_ROUTERS=6 LAB_SILENT_HOPS=3 lab_up || exit 1
-	local fam m addr
-	for fam in 4 6; do
-		addr=$LAB_DEST4
-		[ $fam = 6 ] && addr=$LAB_DEST6
-		for m in "" -I -T; do
-			t_run 20 lab_prober "$HOPTRACE" -$fam -n $m "$addr"
-			t_hops "hoptrace -$fam -n $m, hop 3 silent" "$(t_truth $fam)"
-			# Adaptive waits: the silent hop is given up on soon after the
-			# farther hops answered, not after the 5 s maximum.
-			t_le "hoptrace -$fam $m with a silent hop: wall ms" "$T_MS" 1000
+	local fam m addr who
+	for who in lab_prober lab_prober_nobody; do
+		for fam in 4 6; do
+			addr=$LAB_DEST4
+			[ $fam = 6 ] && addr=$LAB_DEST6
+			for m in "" -I -T; do
+				t_run 20 $who "$HOPTRACE" -$fam -n $m "$addr"
+				t_hops "$who: hoptrace -$fam -n $m, hop 3 silent" "$(t_truth $fam)"
+				t_rc "$who: hoptrace -$fam $m, hop 3 silent" 0
+				# Adaptive waits: the silent hop is given up on soon after
+				# the farther hops answered, not after the 5 s maximum.
+				t_le "$who: hoptrace -$fam $m with a silent hop: wall ms" "$T_MS" 1000
+			done
 		done
 	done
 }
 
 ht_silent_dest() {
 	LAB_ROUTERS=6 LAB_SILENT_DEST=1 lab_up || exit 1
-	local fam m addr
-	for fam in 4 6; do
-		addr=$LAB_DEST4
-		[ $fam = 6 ] && addr=$LAB_DEST6
-		for m in "" -I -T; do
-			t_run 20 lab_prober "$HOPTRACE" -$fam -n $m "$addr"
-			# Hop 6 is the last to answer; the gap limit (5) ends the trace at 11.
-			t_hops "hoptrace -$fam -n $m, silent destination" "$(t_truth $fam 11)"
-			t_rc "hoptrace -$fam $m, silent destination" 0
-			t_le "silent destination given up within 1 s: wall ms" "$T_MS" 1000
+	local fam m addr who
+	for who in lab_prober lab_prober_nobody; do
+		for fam in 4 6; do
+			addr=$LAB_DEST4
+			[ $fam = 6 ] && addr=$LAB_DEST6
+			for m in "" -I -T; do
+				t_run 20 $who "$HOPTRACE" -$fam -n $m "$addr"
+				# Hop 6 is the last to answer; the gap limit (5) ends the
+				# trace at 11.
+				t_hops "$who: hoptrace -$fam -n $m, silent destination" "$(t_truth $fam 11)"
+				t_rc "$who: hoptrace -$fam $m, silent destination" 0
+				t_le "$who: silent destination given up within 1 s: wall ms" "$T_MS" 1000
+			done
 		done
 	done
 }
 
 ht_unreachable() {
 	LAB_ROUTERS=6 lab_up || exit 1
-	local m
-	for m in "" -I -T; do
-		t_run 20 lab_prober "$HOPTRACE" -n $m "$LAB_UNREACH4"
-		t_hops "hoptrace $m -> !H" "$(t_truth_reject 4 '!H')"
-		t_rc "hoptrace $m -> !H" 0
-		t_run 20 lab_prober "$HOPTRACE" -n $m "$LAB_PROHIBIT4"
-		t_hops "hoptrace $m -> !X" "$(t_truth_reject 4 '!X')"
-		t_run 20 lab_prober "$HOPTRACE" -n $m "$LAB_NETUNR4"
-		t_hops "hoptrace $m -> !N" "$(t_truth_reject 4 '!N')"
-		t_run 20 lab_prober "$HOPTRACE" -6 -n $m "$LAB_UNREACH6"
-		t_hops "hoptrace -6 $m -> !H" "$(t_truth_reject 6 '!H')"
-		t_run 20 lab_prober "$HOPTRACE" -6 -n $m "$LAB_PROHIBIT6"
-		t_hops "hoptrace -6 $m -> !X" "$(t_truth_reject 6 '!X')"
-		t_run 20 lab_prober "$HOPTRACE" -6 -n $m "$LAB_NETUNR6"
-		t_hops "hoptrace -6 $m -> !N" "$(t_truth_reject 6 '!N')"
+	local m who
+	for who in lab_prober lab_prober_nobody; do
+		for m in "" -I -T; do
+			t_run 20 $who "$HOPTRACE" -n $m "$LAB_UNREACH4"
+			t_hops "$who: hoptrace $m -> !H" "$(t_truth_reject 4 '!H')"
+			t_rc "$who: hoptrace $m -> !H" 0
+			t_run 20 $who "$HOPTRACE" -n $m "$LAB_PROHIBIT4"
+			t_hops "$who: hoptrace $m -> !X" "$(t_truth_reject 4 '!X')"
+			t_run 20 $who "$HOPTRACE" -n $m "$LAB_NETUNR4"
+			t_hops "$who: hoptrace $m -> !N" "$(t_truth_reject 4 '!N')"
+			t_run 20 $who "$HOPTRACE" -6 -n $m "$LAB_UNREACH6"
+			t_hops "$who: hoptrace -6 $m -> !H" "$(t_truth_reject 6 '!H')"
+			t_run 20 $who "$HOPTRACE" -6 -n $m "$LAB_PROHIBIT6"
+			t_hops "$who: hoptrace -6 $m -> !X" "$(t_truth_reject 6 '!X')"
+			t_run 20 $who "$HOPTRACE" -6 -n $m "$LAB_NETUNR6"
+			t_hops "$who: hoptrace -6 $m -> !N" "$(t_truth_reject 6 '!N')"
+		done
 	done
 }
 
@@ -119,6 +128,21 @@ ht_ratelimit() {
 	t_hops "hoptrace -6, rate limits on, fresh source" "$(t_truth 6)"
 	t_run 20 lab_prober "$HOPTRACE" -I -n -s "$(lab_src4 2)" "$LAB_DEST4"
 	t_hops "hoptrace -I, rate limits on" "$(t_truth 4)"
+	t_run 20 lab_prober "$HOPTRACE" -I -6 -n -s "$(lab_src6 2)" "$LAB_DEST6"
+	t_hops "hoptrace -I -6, rate limits on" "$(t_truth 6)"
+	t_run 20 lab_prober "$HOPTRACE" -T -n -s "$(lab_src4 3)" "$LAB_DEST4"
+	t_hops "hoptrace -T, rate limits on" "$(t_truth 4)"
+	t_run 20 lab_prober "$HOPTRACE" -T -6 -n -s "$(lab_src6 3)" "$LAB_DEST6"
+	t_hops "hoptrace -T -6, rate limits on" "$(t_truth 6)"
+	# Without raw sockets (one UDP socket, ping sockets, connect()).
+	local m k=4
+	for m in "" -I -T; do
+		t_run 20 lab_prober_nobody "$HOPTRACE" $m -n -s "$(lab_src4 $k)" "$LAB_DEST4"
+		t_hops "nobody: hoptrace $m, rate limits on" "$(t_truth 4)"
+		t_run 20 lab_prober_nobody "$HOPTRACE" $m -6 -n -s "$(lab_src6 $k)" "$LAB_DEST6"
+		t_hops "nobody: hoptrace $m -6, rate limits on" "$(t_truth 6)"
+		k=$((k + 1))
+	done
 	# The same source again at once: the routers' buckets are nearly empty
 	# now, which shows as missing replies, never as wrong hops.
 	t_run 20 lab_prober "$HOPTRACE" -n -s "$(lab_src4 1)" "$LAB_DEST4"
