@@ -75,7 +75,7 @@ static const char usage_text[] =
 	"  -s, --source=ADDR    source address\n"
 	"  -i, --interface=DEV  send through this interface\n"
 	"  -t, --tos=TOS        IPv4 TOS / IPv6 traffic class (0-255)\n"
-	"  -F, --dont-fragment  set DF (IPv4)\n"
+	"  -F, --dont-fragment  do not fragment (IPv4 DF; IPv6 no local fragmentation)\n"
 	"  --unprivileged       do not use raw sockets even when allowed\n"
 	"\n"
 	"Output:\n"
