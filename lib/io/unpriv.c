@@ -492,12 +492,15 @@ int ht_unpriv_pollfds(struct ht_io *io, struct pollfd *pfd, int max)
 }
 
 /* Fill a reply from an error-queue entry; false if it is not an ICMP
- * error from the network (a local error such as EMSGSIZE). */
+ * error from the network that answers a probe (a local error such as
+ * EMSGSIZE, or a redirect that ping sockets queue too). */
 static bool up_reply_from_ee(struct ht_io *io, const struct ht_rxmeta *m, struct ht_reply *r)
 {
 	if (!m->has_ee)
 		return false;
 	if (m->ee.ee_origin != SO_EE_ORIGIN_ICMP && m->ee.ee_origin != SO_EE_ORIGIN_ICMP6)
+		return false;
+	if (!ht_icmp_is_probe_error(io->family, m->ee.ee_type, m->ee.ee_code))
 		return false;
 	ht_icmp_classify(io->family, m->ee.ee_type, m->ee.ee_code, r);
 	if (r->kind == HT_REPLY_PTB)

@@ -89,6 +89,16 @@ int ht_reply_decode(const struct ht_flow *f, enum ht_rx_kind kind,
 void ht_icmp_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r);
 
 /*
+ * Whether an ICMP/ICMPv6 error of this type and code can be about a probe
+ * and answer it: destination unreachable, packet too big, time exceeded
+ * in transit or in reassembly, parameter problem. Anything else quoting a
+ * probe (a redirect, which the router sends while still forwarding the
+ * probe; source quench) is not an answer and is ignored, whichever socket
+ * it came through.
+ */
+bool ht_icmp_is_probe_error(int family, uint8_t type, uint8_t code);
+
+/*
  * ICMP extensions (RFC 4884 structure, RFC 4950 MPLS, RFC 5837 interface
  * information) found after the quoted datagram. `icmp` points at the ICMP
  * header, len covers the whole ICMP message. Fills the extension fields

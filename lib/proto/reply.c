@@ -159,6 +159,13 @@ static void quote_span(size_t mlen, size_t len_words, size_t unit, size_t *qlen)
  * header), which is how an IPv6 host says "protocol unreachable": !P.
  * Time exceeded in transit is the only reply that is not final.
  */
+bool ht_icmp_is_probe_error(int family, uint8_t type, uint8_t code)
+{
+	if (family == AF_INET)
+		return type == 3 || type == 12 || (type == 11 && code <= 1);
+	return type == 1 || type == 2 || type == 4 || (type == 3 && code <= 1);
+}
+
 void ht_icmp_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r)
 {
 	r->icmp_type = type;
@@ -304,7 +311,7 @@ static int decode_icmp4(const struct ht_flow *f, const struct ht_method_ops *ops
 			r->mtu = ht_rd16(m + 6); /* RFC 1191; 0 from old routers */
 		break;
 	case 11:
-		if (m[1] > 1)
+		if (!ht_icmp_is_probe_error(AF_INET, m[0], m[1]))
 			return -ENOENT;
 		ht_icmp_classify(AF_INET, m[0], m[1], r);
 		break;
@@ -353,7 +360,7 @@ static int decode_icmp6(const struct ht_flow *f, const struct ht_method_ops *ops
 		r->mtu = mtu > 0xffff ? 0xffff : (uint16_t)mtu;
 		break;
 	case 3:
-		if (m[1] > 1)
+		if (!ht_icmp_is_probe_error(AF_INET6, m[0], m[1]))
 			return -ENOENT;
 		ht_icmp_classify(AF_INET6, m[0], m[1], r);
 		break;

@@ -109,6 +109,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Invariants of a decoded reply. */
 		if (r.kind == HT_REPLY_NONE || r.kind > HT_REPLY_OTHER || r.annot > HT_ANN_TYPE)
 			abort();
+		/* One table: !F-<mtu> exactly for "too big", !<type-code> only
+		 * for errors that are not unreachables, and the only errors
+		 * decoded are those that can answer a probe. */
+		if ((r.annot == HT_ANN_FRAG) != (r.kind == HT_REPLY_PTB))
+			abort();
+		if (r.annot == HT_ANN_TYPE && r.kind != HT_REPLY_TIME_EXCEEDED &&
+		    r.kind != HT_REPLY_PARAM_PROBLEM)
+			abort();
+		if (r.kind != HT_REPLY_ECHO_REPLY && r.kind != HT_REPLY_TCP_SYNACK &&
+		    r.kind != HT_REPLY_TCP_RST &&
+		    !ht_icmp_is_probe_error(f.family, r.icmp_type, r.icmp_code))
+			abort();
 		if (r.n_mpls > HT_MAX_MPLS)
 			abort();
 		if (!memchr(r.if_name, '\0', sizeof(r.if_name)))

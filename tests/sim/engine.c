@@ -633,7 +633,8 @@ static void send_error(struct ctx *c, const struct sim_node *n, const void *src,
 
 	if (!src || n->silent || !(n->answer & proto_bit(c->p->proto)))
 		return;
-	if (!ratelimit_ok((struct sim_bucket *)&n->rl, at)) {
+	/* Redirects have their own limit in Linux, not the error bucket. */
+	if (type != 5 && !ratelimit_ok((struct sim_bucket *)&n->rl, at)) {
 		e->st.dropped_rl++;
 		return;
 	}
@@ -886,6 +887,8 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 				           p.family == AF_INET ? 4 : 0, n->mtu, w.ttl, false);
 			return 0;
 		}
+		if (n->redirect && p.family == AF_INET && !rlost)
+			send_error(c, n, src, 5, 1, 0, w.ttl, false);
 		w.ttl--;
 		if (n->tos >= 0)
 			w.tos = (uint8_t)n->tos;

@@ -153,16 +153,17 @@ static int parse_act(struct parser *p, const char *s, enum sim_act *a)
 			*a = t[i].a;
 			return 0;
 		}
-	/* err:TYPE:CODE, an ICMP error of that type and code (the same
-	 * numbers in both families): destination unreachable, time exceeded
-	 * or parameter problem (v4 3, 11, 12; v6 1, 3, 4). */
+	/* err:TYPE:CODE, an ICMP error of that type and code, sent as is in
+	 * either family, so the scenario picks the numbers of the family it
+	 * traces: destination unreachable, time exceeded or parameter problem
+	 * (IPv4 3, 11, 12; ICMPv6 1, 3, 4). */
 	if (strncmp(s, "err:", 4) == 0) {
 		errno = 0;
-		ty = strtoul(s + 4, &end, 10);
-		if (end != s + 4 && *end == ':' && !errno) {
+		ty = isdigit((unsigned char)s[4]) ? strtoul(s + 4, &end, 10) : 0;
+		if (isdigit((unsigned char)s[4]) && *end == ':' && !errno) {
 			const char *cs = end + 1;
-			co = strtoul(cs, &end, 10);
-			if (end != cs && !*end && !errno && co <= 255 &&
+			co = isdigit((unsigned char)*cs) ? strtoul(cs, &end, 10) : 0;
+			if (isdigit((unsigned char)*cs) && !*end && !errno && co <= 255 &&
 			    (ty == 1 || ty == 3 || ty == 4 || ty == 11 || ty == 12)) {
 				*a = (enum sim_act)(SIM_ACT_ERR + (ty << 8 | co));
 				return 0;
@@ -277,6 +278,8 @@ static int node_opt(struct parser *p, struct sim_node *n, char *opt)
 			n->rl.rate = 1;
 		} else if (strcmp(opt, "fake-dest") == 0)
 			n->fake_dest = true;
+		else if (strcmp(opt, "redirect") == 0)
+			n->redirect = true;
 		else
 			return perr(p, "unknown option '%s'", opt);
 		return 0;

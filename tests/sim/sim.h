@@ -147,6 +147,7 @@ struct sim_node {
 	uint32_t mtu;      /* MTU of the link out of this node; 0 = unlimited */
 	enum sim_act unreach; /* answer forwarded packets with this instead */
 	bool fake_dest;       /* answers expiring probes as the destination would */
+	bool redirect;        /* IPv4: sends a redirect for every packet it forwards */
 	unsigned hostile;     /* SIM_X_*: forged packets sent along with its errors */
 	unsigned flood_n;     /* SIM_X_FLOOD: forged errors per genuine one */
 

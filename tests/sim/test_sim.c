@@ -430,6 +430,14 @@ static void test_refuses_bad_numbers(void **state)
 		{"[network]\nrouter r v4=198.18.1.1 loss=101%\n", "fraction out of range"},
 		{"[network]\nrouter r v4=198.18.1.1 ratelimit=nan/1\n", "bad ratelimit"},
 		{"[network]\nrouter r v4=198.18.1.1 ratelimit=6/inf\n", "bad ratelimit"},
+		{"[network]\nhost h v4=198.18.1.1 udp=err:3:-0\n", "bad action"},
+		{"[network]\nhost h v4=198.18.1.1 udp=err:-18446744073709551604:0\n", "bad action"},
+		{"[network]\nhost h v4=198.18.1.1 udp=err: 3:1\n", "bad action"},
+		{"[network]\nhost h v4=198.18.1.1 udp=err:+3:1\n", "bad action"},
+		{"[network]\nhost h v4=198.18.1.1 udp=err:3:256\n", "bad action"},
+		{"[network]\nhost h v4=198.18.1.1 udp=err:5:1\n", "bad action"},
+		{"[network]\nhost h v4=198.18.1.1 udp=err:3\n", "bad action"},
+		{"[network]\nhost h v4=198.18.1.1 udp=err:3:1x\n", "bad action"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		static struct sim_scenario sc;
@@ -444,7 +452,8 @@ static void test_refuses_bad_numbers(void **state)
 	char err[256] = "";
 	memset(&sc, 0, sizeof(sc));
 	assert_int_equal(sim_scenario_parse(&sc, "[network]\nrouter r v4=198.18.1.1 delay=3600s "
-	                                         "loss=100% ratelimit=1000000/0\n",
+	                                         "loss=100% ratelimit=1000000/0 unreach=err:12:0\n"
+	                                         "host h v4=198.18.2.1 udp=err:3:255\n",
 	                                    err, sizeof(err)),
 	                 0);
 	sim_scenario_free(&sc);
