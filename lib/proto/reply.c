@@ -145,6 +145,15 @@ static void quote_span(size_t mlen, size_t len_words, size_t unit, size_t *qlen)
 		*qlen = len_words * unit;
 }
 
+/* Destination unreachable, packet too big, time exceeded (transit or
+ * reassembly), parameter problem: the errors that can answer a probe. */
+bool ht_icmp_is_probe_error(int family, uint8_t type, uint8_t code)
+{
+	if (family == AF_INET)
+		return type == 3 || type == 12 || (type == 11 && code <= 1);
+	return type == 1 || type == 2 || type == 4 || (type == 3 && code <= 1);
+}
+
 /*
  * Kind and annotation of an ICMP error, one table for every socket type
  * (raw sockets decode here; unprivileged sockets pass the type and code
@@ -159,13 +168,6 @@ static void quote_span(size_t mlen, size_t len_words, size_t unit, size_t *qlen)
  * header), which is how an IPv6 host says "protocol unreachable": !P.
  * Time exceeded in transit is the only reply that is not final.
  */
-bool ht_icmp_is_probe_error(int family, uint8_t type, uint8_t code)
-{
-	if (family == AF_INET)
-		return type == 3 || type == 12 || (type == 11 && code <= 1);
-	return type == 1 || type == 2 || type == 4 || (type == 3 && code <= 1);
-}
-
 void ht_icmp_classify(int family, uint8_t type, uint8_t code, struct ht_reply *r)
 {
 	r->icmp_type = type;
