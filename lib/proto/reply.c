@@ -307,21 +307,13 @@ static int decode_icmp4(const struct ht_flow *f, const struct ht_method_ops *ops
 		r->seq = ht_rd16(m + 6);
 		r->kind = HT_REPLY_ECHO_REPLY;
 		return 0;
-	case 3:
+	default:
+		if (!ht_icmp_is_probe_error(AF_INET, m[0], m[1]))
+			return -ENOENT;
 		ht_icmp_classify(AF_INET, m[0], m[1], r);
 		if (r->kind == HT_REPLY_PTB)
 			r->mtu = ht_rd16(m + 6); /* RFC 1191; 0 from old routers */
 		break;
-	case 11:
-		if (!ht_icmp_is_probe_error(AF_INET, m[0], m[1]))
-			return -ENOENT;
-		ht_icmp_classify(AF_INET, m[0], m[1], r);
-		break;
-	case 12:
-		ht_icmp_classify(AF_INET, m[0], m[1], r);
-		break;
-	default:
-		return -ENOENT;
 	}
 	quote_span(mlen, m[5], 4, &qlen);
 	err = quote_ip4(f, ops, m + 8, qlen, r);
@@ -353,24 +345,15 @@ static int decode_icmp6(const struct ht_flow *f, const struct ht_method_ops *ops
 		r->seq = ht_rd16(m + 6);
 		r->kind = HT_REPLY_ECHO_REPLY;
 		return 0;
-	case 1:
-		ht_icmp_classify(AF_INET6, m[0], m[1], r);
-		break;
-	case 2:
-		ht_icmp_classify(AF_INET6, m[0], m[1], r);
-		mtu = ht_rd32(m + 4);
-		r->mtu = mtu > 0xffff ? 0xffff : (uint16_t)mtu;
-		break;
-	case 3:
+	default:
 		if (!ht_icmp_is_probe_error(AF_INET6, m[0], m[1]))
 			return -ENOENT;
 		ht_icmp_classify(AF_INET6, m[0], m[1], r);
+		if (r->kind == HT_REPLY_PTB) {
+			mtu = ht_rd32(m + 4);
+			r->mtu = mtu > 0xffff ? 0xffff : (uint16_t)mtu;
+		}
 		break;
-	case 4:
-		ht_icmp_classify(AF_INET6, m[0], m[1], r);
-		break;
-	default:
-		return -ENOENT;
 	}
 	/* RFC 4884 length: only unreachable and time exceeded have one. */
 	quote_span(mlen, (m[0] == 1 || m[0] == 3) ? m[4] : 0, 8, &qlen);
