@@ -98,6 +98,8 @@ const char *ht_json_kind_name(enum ht_reply_kind k)
 		return "tcp_synack";
 	case HT_REPLY_TCP_RST:
 		return "tcp_rst";
+	case HT_REPLY_UDP_REPLY:
+		return "udp_reply";
 	case HT_REPLY_PARAM_PROBLEM:
 		return "param_problem";
 	case HT_REPLY_OTHER:

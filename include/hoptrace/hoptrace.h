@@ -103,6 +103,7 @@ enum ht_reply_kind {
 	HT_REPLY_ECHO_REPLY,    /* ICMP echo reply */
 	HT_REPLY_TCP_SYNACK,
 	HT_REPLY_TCP_RST,
+	HT_REPLY_UDP_REPLY,     /* a UDP service at the destination answered */
 	HT_REPLY_PARAM_PROBLEM,
 	HT_REPLY_OTHER,
 };

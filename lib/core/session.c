@@ -481,7 +481,8 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 	p->rtt_us = (uint32_t)(r->rx_us - p->sent_us > UINT32_MAX ? UINT32_MAX
 	                                                            : r->rx_us - p->sent_us);
 	p->reached = r->kind == HT_REPLY_PORT_UNREACH || r->kind == HT_REPLY_ECHO_REPLY ||
-	             r->kind == HT_REPLY_TCP_SYNACK || r->kind == HT_REPLY_TCP_RST;
+	             r->kind == HT_REPLY_TCP_SYNACK || r->kind == HT_REPLY_TCP_RST ||
+	             r->kind == HT_REPLY_UDP_REPLY;
 	s->stats.replies_matched++;
 	if (!s->done) {
 		probe_done(s, p);

@@ -339,6 +339,15 @@ static int io_reserve_port(struct ht_io *io, int type, uint16_t want, uint16_t *
 	}
 	*got = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 	                                      : ((struct sockaddr_in *)&ss)->sin_port);
+	/* A UDP service at the destination answers to this socket: stamp it. */
+	if (type == SOCK_DGRAM) {
+		int one = 1;
+		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
+			int rc = -errno;
+			close(fd);
+			return rc;
+		}
+	}
 	io->reserve_fd = fd;
 	return 0;
 }

@@ -91,6 +91,9 @@ int ht_unpriv_reopen_dgram(struct ht_io *io);
 void ht_unpriv_expire(struct ht_io *io, uint64_t now_us);
 int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budget,
                     ht_io_reply_cb cb, void *u);
+/* Datagrams on one of our UDP sockets (fd): a service at the destination
+ * answering probes; each that names a probe is passed to cb. */
+int ht_io_drain_udp_answers(struct ht_io *io, int fd, int budget, ht_io_reply_cb cb, void *u);
 
 /* Common socket helpers (io.c). */
 int ht_io_sock_common(struct ht_io *io, int fd, bool rx);

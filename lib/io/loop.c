@@ -66,9 +66,12 @@ void ht_io_parse_cmsgs(struct msghdr *msg, uint64_t mono_now_us, const struct ti
 int ht_io_pollfds(ht_io *io, struct pollfd *pfd, int max)
 {
 	int n = 0;
-	int fds[3] = {io->rx_icmp_fd, io->rx_tcp_fd, io->dgram_fd};
+	/* With raw sockets, the UDP socket that holds our source port is where
+	 * a service at the destination answers. */
+	int udp = io->mode == HT_IO_RAW && io->flow.method == HT_METHOD_UDP ? io->reserve_fd : -1;
+	int fds[4] = {io->rx_icmp_fd, io->rx_tcp_fd, io->dgram_fd, udp};
 
-	for (int i = 0; i < 3 && n < max; i++) {
+	for (int i = 0; i < 4 && n < max; i++) {
 		if (fds[i] < 0)
 			continue;
 		bool dup = false;
@@ -180,6 +183,8 @@ int ht_io_drain(ht_io *io, const struct pollfd *pfd, int n, int budget, ht_io_re
 		else if (fd == io->rx_tcp_fd && io->mode == HT_IO_RAW)
 			rc = io_drain_raw(io, fd, io->family == AF_INET ? HT_RX_TCP4 : HT_RX_TCP6,
 			                  budget - total, cb, u);
+		else if (fd == io->reserve_fd && io->mode == HT_IO_RAW)
+			rc = ht_io_drain_udp_answers(io, fd, budget - total, cb, u);
 		else
 			rc = ht_unpriv_drain(io, &pfd[i], 1, budget - total, cb, u);
 		if (rc > 0)

@@ -634,10 +634,62 @@ static bool up_udp_quote_ok(const struct ht_io *io, const struct up_msg *m)
 }
 
 /*
+ * A datagram on our own UDP socket: a service at the destination answering
+ * a probe (a DNS server, an echo service). Its UDP header is rebuilt from
+ * the sender's port so that the decoder matches it like any other reply:
+ * the first payload word, which such services send back, names the probe.
+ */
+static bool up_udp_answer(struct ht_io *io, const struct up_msg *m, struct ht_reply *r)
+{
+	uint8_t d[8 + 2];
+	size_t n = m->len < 2 ? m->len : 2;
+	size_t ulen = 8 + m->len > 0xffff ? 0xffff : 8 + m->len;
+
+	d[0] = (uint8_t)(m->port >> 8);
+	d[1] = (uint8_t)m->port;
+	d[2] = (uint8_t)(io->flow.sport >> 8);
+	d[3] = (uint8_t)io->flow.sport;
+	d[4] = (uint8_t)(ulen >> 8);
+	d[5] = (uint8_t)ulen;
+	d[6] = d[7] = 0;
+	memcpy(d + 8, m->data, n);
+	if (ht_reply_decode(&io->flow, HT_RX_UDP, d, 8 + n, &m->from, r) != 0)
+		return false;
+	r->rx_us = m->meta.rx_us;
+	if (m->meta.ttl > 0 && m->meta.ttl <= 255)
+		r->reply_ttl = (uint8_t)m->meta.ttl;
+	return true;
+}
+
+int ht_io_drain_udp_answers(struct ht_io *io, int fd, int budget, ht_io_reply_cb cb, void *u)
+{
+	int total = 0;
+
+	while (total < budget) {
+		struct up_msg m;
+		struct ht_reply r;
+		int rc = up_recv(io, fd, 0, &m);
+		if (rc == 0)
+			break;
+		total++;
+		if (rc < 0) /* a pending socket error, reported once */
+			continue;
+		memset(&r, 0, sizeof(r));
+		if (!up_udp_answer(io, &m, &r)) {
+			io->stats.rx_unmatched++;
+			continue;
+		}
+		io->stats.rx_matched++;
+		cb(u, &r);
+	}
+	return total;
+}
+
+/*
  * Flow-stable UDP: errors first (each names its probe by the quoted
  * payload's first word, when the router quoted that much), then data on
- * the socket itself (a service answering on the port, or a pending
- * socket error): neither names a probe, so it is read and dropped.
+ * the socket itself: a service answering on the port, which names its
+ * probe the same way when it sends the first word back.
  */
 static int up_drain_udp(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u)
 {
@@ -660,15 +712,8 @@ static int up_drain_udp(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u
 		io->stats.rx_matched++;
 		cb(u, &r);
 	}
-	while (total < budget) {
-		struct up_msg m;
-		int rc = up_recv(io, io->dgram_fd, 0, &m);
-		if (rc == 0)
-			break;
-		total++;
-		if (rc > 0)
-			io->stats.rx_unmatched++;
-	}
+	if (total < budget)
+		total += ht_io_drain_udp_answers(io, io->dgram_fd, budget - total, cb, u);
 	return total;
 }
 

@@ -77,6 +77,12 @@ uint16_t ht_tcp_tag(const struct ht_flow *f);
 int ht_tcp_match_reply(const struct ht_flow *f, const uint8_t *tcp, size_t len, uint16_t *seq,
                        enum ht_reply_kind *kind);
 
+/* UDP: a service at the destination answered a probe (udp points at the
+ * UDP header of its datagram). It names the probe by the first payload
+ * word, which echo services and DNS servers (the query ID) send back; in
+ * classic mode the port it answers from names it. */
+int ht_udp_match_reply(const struct ht_flow *f, const uint8_t *udp, size_t len, uint16_t *seq);
+
 /* ICMP: the checksum our echo request for seq carries. */
 uint16_t ht_icmp_probe_csum(const struct ht_flow *f, uint16_t seq);
 

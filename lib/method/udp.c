@@ -33,6 +33,28 @@ static uint16_t udp_paris_csum(uint16_t seq)
 	return seq == 0xffff ? 0xffff : (uint16_t)(seq + 1u);
 }
 
+int ht_udp_match_reply(const struct ht_flow *f, const uint8_t *udp, size_t len, uint16_t *seq)
+{
+	uint16_t sport, dport;
+
+	if (len < UDP_HDR)
+		return -EINVAL;
+	sport = ht_rd16(udp);
+	dport = ht_rd16(udp + 2);
+	if (dport != f->sport)
+		return -ENOENT;
+	if (f->classic) {
+		*seq = (uint16_t)(sport - f->dport);
+		return 0;
+	}
+	/* Paris: every probe goes to one port; only the answer's first
+	 * payload word can tell them apart. */
+	if (sport != f->dport || len < UDP_HDR + 2)
+		return -ENOENT;
+	*seq = ht_rd16(udp + UDP_HDR);
+	return 0;
+}
+
 static int udp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t len)
 {
 	uint32_t sum;

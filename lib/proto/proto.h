@@ -64,6 +64,9 @@ enum ht_rx_kind {
 	HT_RX_ICMP6,   /* raw IPPROTO_ICMPV6 socket: ICMPv6 message, no IP header */
 	HT_RX_TCP4,    /* raw IPPROTO_TCP socket: full IPv4 packet */
 	HT_RX_TCP6,    /* raw IPPROTO_TCP socket (v6): TCP segment, no IP header */
+	HT_RX_UDP,     /* a datagram on our UDP socket: its UDP header, rebuilt by
+	                * the I/O layer from the sender's port, then the payload;
+	                * `from` is the sender (either family) */
 };
 
 /*

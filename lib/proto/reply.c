@@ -414,6 +414,15 @@ int ht_reply_decode(const struct ht_flow *f, enum ht_rx_kind kind, const uint8_t
 			err = ht_tcp_match_reply(f, pkt, len, &r.seq, &r.kind);
 		}
 		break;
+	case HT_RX_UDP:
+		if (!from || from->family != f->family)
+			return -EINVAL;
+		if (f->method != HT_METHOD_UDP || !ht_addr_equal(from, &f->dst))
+			return -ENOENT;
+		r.from = *from;
+		r.kind = HT_REPLY_UDP_REPLY;
+		err = ht_udp_match_reply(f, pkt, len, &r.seq);
+		break;
 	default:
 		return -EINVAL;
 	}

@@ -102,6 +102,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (f.family == AF_INET6 && !(sel & 64))
 		inet_pton(AF_INET6, "2001:db8:5::5", &from.u.v6);
 
+	/* Bit 7 (without 16): a datagram on our UDP socket instead, from the
+	 * destination when bit 6 is set. */
+	if ((sel & 128) && !(sel & 16)) {
+		kind = HT_RX_UDP;
+		if (sel & 64)
+			from = f.dst;
+	}
 	rc = ht_reply_decode(&f, kind, pkt, len, &from, &r);
 	if (rc != 0 && rc != -ENOENT && rc != -EINVAL)
 		abort();
@@ -118,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    r.kind != HT_REPLY_PARAM_PROBLEM)
 			abort();
 		if (r.kind != HT_REPLY_ECHO_REPLY && r.kind != HT_REPLY_TCP_SYNACK &&
-		    r.kind != HT_REPLY_TCP_RST &&
+		    r.kind != HT_REPLY_TCP_RST && r.kind != HT_REPLY_UDP_REPLY &&
 		    !ht_icmp_is_probe_error(f.family, r.icmp_type, r.icmp_code))
 			abort();
 		if (r.n_mpls > HT_MAX_MPLS)

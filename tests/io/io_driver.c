@@ -54,6 +54,8 @@ static const char *kind_str(enum ht_reply_kind k)
 		return "synack";
 	case HT_REPLY_TCP_RST:
 		return "rst";
+	case HT_REPLY_UDP_REPLY:
+		return "udp_reply";
 	case HT_REPLY_PARAM_PROBLEM:
 		return "param_problem";
 	case HT_REPLY_OTHER:

@@ -291,6 +291,34 @@ size_t sim_craft_echo_reply(const uint8_t *req, size_t len, uint8_t ttl, uint16_
 	return ohl + l4len;
 }
 
+size_t sim_craft_udp_reply(const uint8_t *req, size_t len, size_t keep, uint8_t ttl,
+                           uint16_t ipid, uint8_t *out, size_t cap)
+{
+	bool v4 = (req[0] >> 4) == 4;
+	size_t hl = v4 ? (size_t)(req[0] & 0x0f) * 4 : 40;
+
+	if (len < hl + 8)
+		return 0;
+	const uint8_t *u = req + hl;
+	size_t pl = len - hl - 8;
+	size_t ohl = v4 ? 20 : 40;
+	uint8_t *o = out + ohl;
+
+	if (cap < ohl + 8 + pl)
+		return 0;
+	memcpy(o, u + 2, 2);
+	memcpy(o + 2, u, 2);
+	put16(o + 4, (uint16_t)(8 + pl));
+	memset(o + 8, 0, pl);
+	memcpy(o + 8, u + 8, keep < pl ? keep : pl);
+	if (v4)
+		ip4_header(out, ohl + 8 + pl, 0, ipid, ttl, IPPROTO_UDP, req + 16, req + 12);
+	else
+		ip6_header(out, 8 + pl, IPPROTO_UDP, ttl, req + 24, req + 8);
+	sim_l4_csum(out, ohl + 8 + pl);
+	return ohl + 8 + pl;
+}
+
 size_t sim_craft_tcp_reply(const uint8_t *req, size_t len, bool synack, uint32_t isn, uint8_t ttl,
                            uint16_t ipid, uint8_t *out, size_t cap)
 {

@@ -588,20 +588,22 @@ static void send_hostile_answer(struct sim_engine *e, const struct sim_node *n, 
                                 const uint8_t *b, size_t len, uint64_t at)
 {
 	size_t hl = family == AF_INET ? 20 : 40;
-	bool tcp = (family == AF_INET ? b[9] : b[6]) == IPPROTO_TCP;
+	uint8_t proto = family == AF_INET ? b[9] : b[6];
+	bool tcp = proto == IPPROTO_TCP, udp = proto == IPPROTO_UDP;
 	uint8_t f[2048];
 
-	if (!len || len > sizeof(f) || len < hl + 8 || (tcp && len < hl + 20))
+	if (!len || len > sizeof(f) || len < hl + 8 || (tcp && len < hl + 20) ||
+	    (udp && len < hl + 10))
 		return;
 	if (n->hostile & SIM_X_BADSUM) {
 		memcpy(f, b, len);
-		f[hl + (tcp ? 16 : 2)] ^= 0x5a;
+		f[hl + (tcp ? 16 : udp ? 6 : 2)] ^= 0x5a;
 		emit(e, f, len, at);
 	}
 	if (n->hostile & SIM_X_SEQ) {
 		memcpy(f, b, len);
-		if (tcp)
-			f[hl + 8] ^= 0x40; /* acknowledgement number */
+		if (tcp || udp)
+			f[hl + 8] ^= 0x40; /* acknowledgement number / echoed payload */
 		else
 			f[hl + 6] ^= 0x40; /* echo sequence */
 		fix_error(family, f, len);
@@ -616,7 +618,7 @@ static void send_hostile_answer(struct sim_engine *e, const struct sim_node *n, 
 		memcpy(f, b, len);
 		for (unsigned k = 0; k < nf; k++) {
 			/* Another echo id, or another destination port. */
-			f[hl + (tcp ? 2 : 4)] ^= (uint8_t)(1 + k % 255);
+			f[hl + (tcp || udp ? 2 : 4)] ^= (uint8_t)(1 + k % 255);
 			fix_error(family, f, len);
 			emit(e, f, len, at);
 			memcpy(f, b, len);
@@ -707,6 +709,9 @@ static void dest_answer(struct ctx *c, const struct sim_node *n, const struct si
 	size_t len = 0;
 	if (a == SIM_ACT_ECHO && (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6))
 		len = sim_craft_echo_reply(p->b, p->len, ttl, c->e->ipid++, c->buf, sizeof(c->buf));
+	else if ((a == SIM_ACT_ECHO || a == SIM_ACT_DNS) && p->proto == IPPROTO_UDP)
+		len = sim_craft_udp_reply(p->b, p->len, a == SIM_ACT_DNS ? 2 : SIZE_MAX, ttl,
+		                          c->e->ipid++, c->buf, sizeof(c->buf));
 	else if ((a == SIM_ACT_SYNACK || a == SIM_ACT_RST) && p->proto == IPPROTO_TCP)
 		len = sim_craft_tcp_reply(p->b, p->len, a == SIM_ACT_SYNACK, (uint32_t)rnext(c->r),
 		                          ttl, c->e->ipid++, c->buf, sizeof(c->buf));

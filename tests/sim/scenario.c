@@ -144,6 +144,7 @@ static int parse_act(struct parser *p, const char *s, enum sim_act *a)
 		{"rst", SIM_ACT_RST},           {"prohib", SIM_ACT_PROHIB},
 		{"host", SIM_ACT_HOST_UNREACH}, {"net", SIM_ACT_NET_UNREACH},
 		{"proto", SIM_ACT_PROTO_UNREACH}, {"none", SIM_ACT_DEFAULT},
+		{"dns", SIM_ACT_DNS},
 	};
 	unsigned long ty, co;
 	char *end;

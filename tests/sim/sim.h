@@ -91,6 +91,7 @@ enum sim_act {
 	SIM_ACT_HOST_UNREACH, /* !H */
 	SIM_ACT_NET_UNREACH,  /* !N */
 	SIM_ACT_PROTO_UNREACH, /* !P */
+	SIM_ACT_DNS,          /* UDP: a service that answers with the first 2 bytes (DNS ID) */
 	/* err:TYPE:CODE, any ICMP error: SIM_ACT_ERR + (TYPE << 8 | CODE) */
 	SIM_ACT_ERR = 0x10000,
 	SIM_ACT_ERR_LAST = 0x1ffff
@@ -276,6 +277,12 @@ size_t sim_craft_echo_reply(const uint8_t *req, size_t len, uint8_t ttl, uint16_
                             uint8_t *out, size_t cap);
 /* TCP SYN-ACK (synack=true) or RST for a segment (full IP packet in). */
 size_t sim_craft_tcp_reply(const uint8_t *req, size_t len, bool synack, uint32_t isn, uint8_t ttl,
+                           uint16_t ipid, uint8_t *out, size_t cap);
+/* A UDP service's answer to a datagram (full IP packet in): from the port
+ * it was sent to, back to its source port, with the first `keep` bytes of
+ * its payload (an echo service keeps all, a DNS server echoes the 2-byte
+ * ID) followed by zeros up to the request's payload length. */
+size_t sim_craft_udp_reply(const uint8_t *req, size_t len, size_t keep, uint8_t ttl,
                            uint16_t ipid, uint8_t *out, size_t cap);
 /* Answer a DNS query (full IPv4/UDP packet) from the scenario's names. */
 size_t sim_dns_reply(const struct sim_scenario *sc, const uint8_t *pkt, size_t len, uint8_t *out,

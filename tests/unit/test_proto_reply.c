@@ -713,6 +713,65 @@ static void test_random(void **state)
 		}
 }
 
+/* A UDP service at the destination answers (HT_RX_UDP: the datagram's UDP
+ * header as the I/O layer rebuilds it, then the payload). */
+static size_t mk_udp(uint8_t *d, uint16_t sport, uint16_t dport, const uint8_t *pl, size_t n)
+{
+	d[0] = (uint8_t)(sport >> 8), d[1] = (uint8_t)sport;
+	d[2] = (uint8_t)(dport >> 8), d[3] = (uint8_t)dport;
+	d[4] = 0, d[5] = (uint8_t)(8 + n), d[6] = d[7] = 0;
+	memcpy(d + 8, pl, n);
+	return 8 + n;
+}
+
+static void test_udp_service_answer(void **state)
+{
+	struct ht_flow f;
+	struct ht_reply r;
+	uint8_t d[64];
+	const uint8_t id[] = {0x00, 0x2a, 0x81, 0x80}; /* DNS: ID 42, then flags */
+	size_t n;
+
+	(void)state;
+	for (int fi = 0; fi < 2; fi++) {
+		ht_addr dst = taddr(fams[fi] == AF_INET ? DST4 : DST6);
+		ht_addr hop = taddr(fams[fi] == AF_INET ? HOP4 : HOP6);
+		ht_addr other = taddr(fams[fi] == AF_INET ? DST6 : DST4);
+
+		tflow(&f, fams[fi], HT_METHOD_UDP, false);
+		/* Paris: from the probed port to ours, the first word names it. */
+		n = mk_udp(d, 33434, 40000, id, sizeof(id));
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, n, &dst, &r), 0);
+		assert_int_equal(r.kind, HT_REPLY_UDP_REPLY);
+		assert_int_equal(r.seq, 42);
+		assert_int_equal(r.annot, HT_ANN_NONE);
+		assert_true(ht_addr_equal(&r.from, &dst));
+		/* from anyone but the destination, another port, to another
+		 * port of ours, too short to name a probe: not ours */
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, n, &hop, &r), -ENOENT);
+		n = mk_udp(d, 33435, 40000, id, sizeof(id));
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, n, &dst, &r), -ENOENT);
+		n = mk_udp(d, 33434, 40001, id, sizeof(id));
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, n, &dst, &r), -ENOENT);
+		n = mk_udp(d, 33434, 40000, id, 1);
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, n, &dst, &r), -ENOENT);
+		/* no UDP header at all; a sender of the other family */
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, 7, &dst, &r), -EINVAL);
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, n, &other, &r), -EINVAL);
+		/* Classic: the port it answers from names the probe, whatever
+		 * the payload says. */
+		tflow(&f, fams[fi], HT_METHOD_UDP, true);
+		n = mk_udp(d, 33434 + 7, 40000, id, 0);
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, n, &dst, &r), 0);
+		assert_int_equal(r.seq, 7);
+		/* Only a UDP trace has a UDP socket that services answer. */
+		tflow(&f, fams[fi], HT_METHOD_ICMP, false);
+		n = mk_udp(d, 33434, 40000, id, sizeof(id));
+		assert_int_equal(ht_reply_decode(&f, HT_RX_UDP, d, n, &dst, &r), -ENOENT);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -722,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_not_ours),      cmocka_unit_test(test_nat_robust),
 		cmocka_unit_test(test_malformed_v4),  cmocka_unit_test(test_malformed_v6),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_udp_service_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
