@@ -206,7 +206,8 @@ static json_t *reply_obj(const struct ht_reply *r)
 {
 	json_t *o = json_object();
 	set(o, "kind", json_string(ht_json_kind_name(r->kind)));
-	if (r->kind != HT_REPLY_TCP_SYNACK && r->kind != HT_REPLY_TCP_RST) {
+	if (r->kind != HT_REPLY_TCP_SYNACK && r->kind != HT_REPLY_TCP_RST &&
+	    r->kind != HT_REPLY_UDP_REPLY) {
 		set_int(o, "icmp_type", r->icmp_type);
 		set_int(o, "icmp_code", r->icmp_code);
 	}

@@ -339,10 +339,15 @@ static int io_reserve_port(struct ht_io *io, int type, uint16_t want, uint16_t *
 	}
 	*got = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 	                                      : ((struct sockaddr_in *)&ss)->sin_port);
-	/* A UDP service at the destination answers to this socket: stamp it. */
+	/* A UDP service at the destination answers to this socket: stamp it
+	 * and learn the answer's TTL, like every other reply. */
 	if (type == SOCK_DGRAM) {
 		int one = 1;
-		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
+		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
+		    (io->family == AF_INET
+		             ? setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one))
+		             : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one))) <
+		            0) {
 			int rc = -errno;
 			close(fd);
 			return rc;
@@ -694,6 +699,10 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 				io->reserve_fd = old;
 			}
 		}
+		/* A kept UDP socket (the user's --sport, or no fresh port) may
+		 * hold a service's answers to the previous trace. */
+		if (io->flow.method == HT_METHOD_UDP)
+			io_flush_socket(io->reserve_fd);
 		if ((rc = io_attach_icmp_filter(io, io->rx_icmp_fd)) < 0 ||
 		    (io->rx_tcp_fd >= 0 &&
 		     (rc = io_attach_tcp_filter(io->rx_tcp_fd, io->family, io->flow.sport,

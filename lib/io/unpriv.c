@@ -618,10 +618,11 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 /*
  * Does an error-queue entry quote one of our flow-stable UDP probes? The
  * quoted destination and port must be ours, and the quoted payload must
- * begin like the payload of the probe its first word names: the sequence
- * word and the checksum word solved for it. A router that quoted only
- * the UDP header (RFC 792) but padded the quote for RFC 4884 extensions
- * shows zeros there, which name no probe.
+ * be, as far as it goes (at least 4 bytes), the payload of the probe its
+ * first word names, including the checksum word solved for it when quoted.
+ * A router that quoted only the UDP header (RFC 792) but padded the quote
+ * for RFC 4884 extensions shows zeros there, which name no probe (every
+ * payload's second word is 0x0100).
  */
 static bool up_udp_quote_ok(const struct ht_io *io, const struct up_msg *m)
 {
@@ -630,7 +631,7 @@ static bool up_udp_quote_ok(const struct ht_io *io, const struct up_msg *m)
 	if (m->len < 4 || !ht_addr_equal(&m->from, &io->flow.dst) || m->port != io->flow.dport)
 		return false;
 	int n = ht_probe_payload(&io->flow, get16(m->data), want, sizeof(want));
-	return n >= 4 && memcmp(m->data, want, 4) == 0;
+	return n >= 4 && memcmp(m->data, want, m->len < (size_t)n ? m->len : (size_t)n) == 0;
 }
 
 /*
@@ -779,9 +780,9 @@ static int up_drain_psock(struct ht_io *io, int i, short revents, int budget, ht
 			total++;
 			r.from = m.from;
 			r.rx_us = m.meta.rx_us;
-			/* The core counts a port unreachable as "reached";
-			 * a service answering on the port is the same news. */
-			r.kind = HT_REPLY_PORT_UNREACH;
+			/* A service answering on the port: the socket names
+			 * the probe. */
+			r.kind = HT_REPLY_UDP_REPLY;
 			if (m.meta.ttl > 0 && m.meta.ttl <= 255)
 				r.reply_ttl = (uint8_t)m.meta.ttl;
 			io->stats.rx_matched++;

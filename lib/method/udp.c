@@ -7,8 +7,17 @@
  *   4  length
  *   6  checksum          Paris: seq + 1 (see method.h); classic: computed
  *   8  seq               the probe sequence number, again
- *  10  tweak word        Paris: chosen so the checksum comes out as wanted
- *  12  zeros             up to the requested packet length
+ *  10  0x0100            constant
+ *  12  zeros
+ *  20  tweak word        Paris: chosen so the checksum comes out as wanted
+ *  22  zeros             up to the requested packet length
+ *
+ * The payload begins like a DNS query header (ID = seq, flags = standard
+ * query with recursion desired, no records), so that a DNS server on the
+ * probed port answers (an error, but with the ID) instead of dropping a
+ * datagram whose flags say it is a response; the tweak word sits after
+ * those 12 bytes. The constant word also keeps a quote that was padded
+ * with zeros from reading as probe 0.
  *
  * Paris-traceroute and Dublin traceroute carry the probe identity in the
  * UDP checksum in the same spirit (a payload word is solved for); Dublin
@@ -25,7 +34,9 @@
 
 #define UDP_HDR 8
 #define UDP_SEQ_OFF 8
-#define UDP_TWEAK_OFF 10
+#define UDP_MARK_OFF 10
+#define UDP_MARK 0x0100
+#define UDP_TWEAK_OFF 20
 
 /* The checksum a Paris UDP probe carries for seq; never 0. */
 static uint16_t udp_paris_csum(uint16_t seq)
@@ -60,13 +71,14 @@ static int udp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t 
 	uint32_t sum;
 	uint16_t c;
 
-	if (len < UDP_HDR + 4 || len > 0xffff)
+	if (len < UDP_TWEAK_OFF + 2 || len > 0xffff)
 		return -EINVAL;
 	memset(l4, 0, len);
 	ht_wr16(l4 + 0, f->sport);
 	ht_wr16(l4 + 2, f->classic ? (uint16_t)(f->dport + seq) : f->dport);
 	ht_wr16(l4 + 4, (uint16_t)len);
 	ht_wr16(l4 + UDP_SEQ_OFF, seq);
+	ht_wr16(l4 + UDP_MARK_OFF, UDP_MARK);
 
 	if (f->classic) {
 		sum = ht_csum_add(ht_flow_pseudo(f, IPPROTO_UDP, len), l4, len);
@@ -152,7 +164,7 @@ const struct ht_method_ops ht_method_udp = {
 	.method = HT_METHOD_UDP,
 	.proto4 = IPPROTO_UDP,
 	.proto6 = IPPROTO_UDP,
-	.min_l4 = UDP_HDR + 4,
+	.min_l4 = UDP_TWEAK_OFF + 2,
 	.build = udp_build,
 	.match_quote = udp_match_quote,
 };

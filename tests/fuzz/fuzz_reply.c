@@ -1,6 +1,7 @@
 /*
  * libFuzzer target: reply decoding (outer IPv4/ICMP/ICMPv6/TCP parsing,
- * quoted packet matching, extensions) against every kind of flow.
+ * quoted packet matching, extensions, UDP service answers) against every
+ * kind of flow.
  *
  * Input: byte 0 picks the flow and how the rest is presented:
  *   bit 0     family (IPv4 / IPv6)
@@ -10,6 +11,9 @@
  *   bit 5     wrap: for IPv4 ICMP, put a valid IPv4 header in front of the
  *             rest and fix the ICMP checksum, so mutations reach the
  *             quote parser instead of dying at the checksum
+ *   bit 6     the sender is the destination (IPv6; and UDP answers)
+ *   bit 7     (without bit 4) a datagram on our UDP socket: the rest is its
+ *             UDP header and payload
  * The rest is the packet.
  */
 #include "proto/proto.h"
@@ -123,6 +127,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (r.annot == HT_ANN_TYPE && r.kind != HT_REPLY_TIME_EXCEEDED &&
 		    r.kind != HT_REPLY_PARAM_PROBLEM)
+			abort();
+		/* Only our UDP socket hears a service, and only from the
+		 * destination of a UDP trace. */
+		if ((kind == HT_RX_UDP) != (r.kind == HT_REPLY_UDP_REPLY))
+			abort();
+		if (r.kind == HT_REPLY_UDP_REPLY &&
+		    (f.method != HT_METHOD_UDP || !ht_addr_equal(&r.from, &f.dst)))
 			abort();
 		if (r.kind != HT_REPLY_ECHO_REPLY && r.kind != HT_REPLY_TCP_SYNACK &&
 		    r.kind != HT_REPLY_TCP_RST && r.kind != HT_REPLY_UDP_REPLY &&

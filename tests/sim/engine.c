@@ -707,6 +707,13 @@ static void dest_answer(struct ctx *c, const struct sim_node *n, const struct si
 		return;
 	}
 	size_t len = 0;
+	if (a == SIM_ACT_DNS && p->proto == IPPROTO_UDP) {
+		/* Like BIND, Unbound and dnsmasq: a datagram whose flags say it
+		 * is a response (QR) is dropped unanswered. */
+		size_t hl = p->family == AF_INET ? (size_t)(p->b[0] & 0x0f) * 4 : 40;
+		if (p->len < hl + 8 + 3 || (p->b[hl + 8 + 2] & 0x80))
+			return;
+	}
 	if (a == SIM_ACT_ECHO && (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6))
 		len = sim_craft_echo_reply(p->b, p->len, ttl, c->e->ipid++, c->buf, sizeof(c->buf));
 	else if ((a == SIM_ACT_ECHO || a == SIM_ACT_DNS) && p->proto == IPPROTO_UDP)

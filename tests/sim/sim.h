@@ -91,7 +91,8 @@ enum sim_act {
 	SIM_ACT_HOST_UNREACH, /* !H */
 	SIM_ACT_NET_UNREACH,  /* !N */
 	SIM_ACT_PROTO_UNREACH, /* !P */
-	SIM_ACT_DNS,          /* UDP: a service that answers with the first 2 bytes (DNS ID) */
+	SIM_ACT_DNS,          /* UDP: a DNS server: answers queries with their first 2
+	                       * bytes (the ID), drops what says it is a response (QR) */
 	/* err:TYPE:CODE, any ICMP error: SIM_ACT_ERR + (TYPE << 8 | CODE) */
 	SIM_ACT_ERR = 0x10000,
 	SIM_ACT_ERR_LAST = 0x1ffff
