@@ -313,9 +313,10 @@ static int up_send_dgram(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *
 	 * An ICMP error about an earlier probe leaves a pending socket error
 	 * (sk_err) that the next send reports and clears although this send
 	 * is fine; while a burst goes out, more errors may land between two
-	 * tries. Retry while the error is one an ICMP message produces, a
-	 * bounded number of times: a genuine send error (no route) keeps
-	 * coming back and is returned.
+	 * tries. Retry while the error is one an ICMP message produces (Linux's
+	 * icmp_err_convert and icmpv6_err_convert, and EREMOTEIO, which a
+	 * redirect leaves on a ping socket), a bounded number of times: a
+	 * genuine send error (no route) keeps coming back and is returned.
 	 */
 	for (int attempt = 0;; attempt++) {
 		uint64_t t = ht_now_us();
@@ -325,7 +326,9 @@ static int up_send_dgram(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *
 		}
 		int e = errno;
 		bool from_icmp = e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH ||
-		                 e == EPROTO || e == EHOSTDOWN || e == EMSGSIZE || e == EACCES;
+		                 e == EPROTO || e == EHOSTDOWN || e == EMSGSIZE || e == EACCES ||
+		                 e == ENOPROTOOPT || e == EOPNOTSUPP || e == ENONET ||
+		                 e == EREMOTEIO;
 		if (!from_icmp || attempt >= 8)
 			return -e;
 	}
