@@ -243,8 +243,10 @@ const char *ht_addr_str(const ht_addr *a, char *buf, size_t len);
 bool ht_addr_equal(const ht_addr *a, const ht_addr *b);
 /* "!H", "!F-1280", "!<13>", "!<12-0>" ...; "" for HT_ANN_NONE. */
 const char *ht_annot_str(const struct ht_reply *r, char *buf, size_t len);
-/* Copy src into dst replacing control bytes, DEL and invalid UTF-8 so that
- * the result is safe to print on a terminal. */
+/* Copy src into dst replacing control bytes, DEL, C1 controls, invalid
+ * UTF-8 and invisible or text-reordering code points (bidi controls,
+ * zero-width characters, U+FEFF, tag characters) by '?' so that the result
+ * is safe to print on a terminal and shows what it says. */
 size_t ht_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 #ifdef __cplusplus

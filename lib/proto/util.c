@@ -128,18 +128,26 @@ static size_t utf8_seq(const unsigned char *p, size_t n, unsigned *cp)
 	return len;
 }
 
-/* Code points a terminal acts on or that reorder text (bidi controls,
- * line/paragraph separators): shown as '?' like control bytes. */
+/* Code points a terminal acts on, that reorder text or that cannot be
+ * seen (a name could hide or disguise itself with them): C0/C1 controls
+ * and DEL; the Arabic letter mark U+061C; zero-width space, joiners and
+ * the LRM/RLM marks U+200B-U+200F; line/paragraph separators and the
+ * bidi embeddings/overrides U+2028-U+202E; word joiner and invisible
+ * operators U+2060-U+2064; bidi isolates U+2066-U+2069; the zero-width
+ * no-break space / byte order mark U+FEFF; tag characters
+ * U+E0000-U+E007F. Each is shown as one '?' like a control byte. */
 static int unsafe_cp(unsigned cp)
 {
-	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
-	       (cp >= 0x200e && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069);
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c ||
+	       (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0xfeff || (cp >= 0xe0000 && cp <= 0xe007f);
 }
 
 /*
  * Every control byte, DEL, C1 control (also in its two-byte UTF-8 form),
- * bidi control and every byte of invalid UTF-8 becomes one '?'. Valid
+ * other unsafe code point (bidi, zero-width and tag characters: see
+ * unsafe_cp) and every byte of invalid UTF-8 becomes one '?'. Valid
  * printable UTF-8 is copied whole; a sequence that does not fit is not
  * split but dropped with everything after it. The result is always NUL
  * terminated; the return value is its length.

@@ -7,7 +7,7 @@
  * untrusted text. Checked with a decoder written independently here:
  * the output is NUL terminated inside the buffer, its length is the
  * return value, it is well-formed UTF-8 with no C0/C1 control, DEL, bidi
- * control or line/paragraph separator, sanitising it again changes
+ * control, zero-width or tag character or line/paragraph separator, sanitising it again changes
  * nothing, and safe printable input that fits comes out unchanged.
  */
 #include "hoptrace/hoptrace.h"
@@ -52,8 +52,13 @@ static size_t decode(const uint8_t *p, size_t n, uint32_t *cp)
 
 static int dangerous(uint32_t c)
 {
-	return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x200e || c == 0x200f ||
-	       (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+	/* Controls; bidi controls (ALM, LRM/RLM, embeddings and overrides,
+	 * isolates); zero-width and invisible characters; line/paragraph
+	 * separators; the byte order mark; tag characters. */
+	return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == 0x61c ||
+	       (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff ||
+	       (c >= 0xe0000 && c <= 0xe007f);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

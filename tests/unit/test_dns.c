@@ -283,6 +283,10 @@ static void test_clean_name(void **state)
 	                  "bad\xff\xfe\xc3(utf8\x9b"
 	                  "31m\r\n.example");
 	assert_safe(out);
+	/* A right-to-left override and a zero-width space (a name that
+	 * reads as another) are replaced like control bytes. */
+	ht_dns_clean_name(out, sizeof(out), "moc.\xe2\x80\xae" "elpm\xe2\x80\x8bxe.example");
+	assert_string_equal(out, "moc.?elpm?xe.example");
 	/* Valid UTF-8 survives (a hosts file may hold it). */
 	ht_dns_clean_name(out, sizeof(out), "caf\xc3\xa9.example");
 	assert_string_equal(out, "caf\xc3\xa9.example");

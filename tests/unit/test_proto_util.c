@@ -163,6 +163,79 @@ static void test_sanitize(void **state)
 	assert_string_equal(out, "");
 }
 
+/* cp as UTF-8 between 'a' and 'b', through ht_sanitize. */
+static void san_cp(unsigned cp, const char *want)
+{
+	char in[8], out[16];
+	size_t n = 0;
+
+	in[n++] = 'a';
+	if (cp < 0x80) {
+		in[n++] = (char)cp;
+	} else if (cp < 0x800) {
+		in[n++] = (char)(0xc0 | cp >> 6);
+		in[n++] = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		in[n++] = (char)(0xe0 | cp >> 12);
+		in[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+		in[n++] = (char)(0x80 | (cp & 0x3f));
+	} else {
+		in[n++] = (char)(0xf0 | cp >> 18);
+		in[n++] = (char)(0x80 | (cp >> 12 & 0x3f));
+		in[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+		in[n++] = (char)(0x80 | (cp & 0x3f));
+	}
+	in[n++] = 'b';
+	ht_sanitize(out, sizeof(out), in, n);
+	if (want) {
+		assert_string_equal(out, want);
+	} else {
+		/* Kept whole. */
+		assert_int_equal(strlen(out), n);
+		assert_memory_equal(out, in, n);
+	}
+}
+
+/* Invisible and text-reordering code points: every range, at both ends,
+ * becomes one '?'; the code points just outside pass. */
+static void test_sanitize_invisible(void **state)
+{
+	static const unsigned ranges[][2] = {
+		{0x061c, 0x061c},   /* Arabic letter mark */
+		{0x200b, 0x200f},   /* zero-width space, ZWNJ, ZWJ, LRM, RLM */
+		{0x2028, 0x202e},   /* line/paragraph separators, LRE RLE PDF LRO RLO */
+		{0x2060, 0x2064},   /* word joiner, invisible operators */
+		{0x2066, 0x2069},   /* LRI RLI FSI PDI */
+		{0xfeff, 0xfeff},   /* zero-width no-break space (BOM) */
+		{0xe0000, 0xe007f}, /* tag characters */
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		for (unsigned cp = ranges[i][0]; cp <= ranges[i][1]; cp++)
+			san_cp(cp, "a?b");
+		san_cp(ranges[i][0] - 1, NULL);
+		san_cp(ranges[i][1] + 1, NULL);
+	}
+	/* The neighbours by name: Arabic semicolon and U+061D, hair space,
+	 * hyphen, hyphenation point, narrow no-break space, medium
+	 * mathematical space, U+2065 (between two ranges), inhibit symmetric
+	 * swapping U+206A, U+FEFE, U+E0080. */
+	san_cp(0x061b, NULL);
+	san_cp(0x200a, NULL);
+	san_cp(0x2010, NULL);
+	san_cp(0x2027, NULL);
+	san_cp(0x202f, NULL);
+	san_cp(0x205f, NULL);
+	san_cp(0x2065, NULL);
+	/* A Trojan Source style name: RLO ... PDF around a label. */
+	san("a\xe2\x80\xae" "lpmaxe\xe2\x80\xac.com", 17, 64, "a?lpmaxe?.com");
+	/* Zero-width joiner inside an emoji sequence is refused too. */
+	san("x\xe2\x80\x8dy", 5, 64, "x?y");
+	/* A tag sequence (U+E0067 U+E0062) after a flag. */
+	san("\xf0\x9f\x8f\xb4\xf3\xa0\x81\xa7\xf3\xa0\x81\xa2", 12, 64, "\xf0\x9f\x8f\xb4??");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_annot),
 		cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_sanitize_invisible),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
