@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 enum ent_state {
 	ENT_PENDING = 0,
@@ -21,16 +23,29 @@ enum ent_state {
 	ENT_FAILED,
 };
 
+/* One cached address. Allocated on its own and never moved, so its name
+ * stays where it is until the entry is evicted or the resolver freed. */
 struct ent {
+	struct ent *hnext;        /* next in its hash bucket */
+	struct ent *older, *newer; /* the recency list (every entry) */
 	ht_addr a;
 	enum ent_state state;
 	char name[HT_DNS_NAME_MAX + 1];
 };
 
+/* Buckets of the hash table (a power of two): the default bound gives
+ * chains of one entry on average. */
+#define HT_DNS_BUCKETS 4096
+
 struct ht_dns {
 	ares_channel ch;
-	struct ent *ents;
-	int nents, cap;
+	/* The PTR cache: a hash table with a keyed hash (hop addresses come
+	 * from the network), and a list from least to most recently
+	 * requested for eviction. */
+	struct ent **buckets;
+	uint64_t hash_key;
+	struct ent *oldest, *newest;
+	size_t nents, max_ents;
 	int pending;  /* PTR lookups in flight */
 	bool freeing; /* ares_destroy() is running our callbacks */
 	ht_dns_done_fn done_cb;
@@ -73,6 +88,13 @@ int ht_dns_new(ht_dns **out)
 	ht_dns *d = calloc(1, sizeof(*d));
 	if (!d)
 		goto fail;
+	d->buckets = calloc(HT_DNS_BUCKETS, sizeof(*d->buckets));
+	if (!d->buckets)
+		goto fail;
+	d->max_ents = HT_DNS_CACHE_MAX;
+	if (getrandom(&d->hash_key, sizeof(d->hash_key), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(d->hash_key))
+		d->hash_key = mono_us() ^ (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)d;
 	struct ares_options o;
 	memset(&o, 0, sizeof(o));
 	/* A trace is over in a second or two; the c-ares defaults (5 s, four
@@ -85,6 +107,8 @@ int ht_dns_new(ht_dns **out)
 	*out = d;
 	return 0;
 fail:
+	if (d)
+		free(d->buckets);
 	free(d);
 	if (--lib_refs == 0)
 		ares_library_cleanup();
@@ -99,7 +123,11 @@ void ht_dns_free(ht_dns *d)
 	/* Runs every pending callback with ARES_EDESTRUCTION; they free their
 	 * query contexts and touch nothing else. */
 	ares_destroy(d->ch);
-	free(d->ents);
+	for (struct ent *e = d->oldest, *next; e; e = next) {
+		next = e->newer;
+		free(e);
+	}
+	free(d->buckets);
 	free(d->q);
 	free(d);
 	if (--lib_refs == 0)
@@ -309,12 +337,77 @@ static bool addr_eq(const ht_addr *x, const ht_addr *y)
 	return memcmp(&x->u.v6, &y->u.v6, sizeof(x->u.v6)) == 0;
 }
 
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9u;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebu;
+	return x ^ x >> 31;
+}
+
+static struct ent **bucket(const ht_dns *d, const ht_addr *a)
+{
+	uint64_t h = mix64(d->hash_key ^ (uint64_t)(unsigned)a->family);
+	if (a->family == AF_INET) {
+		h = mix64(h ^ a->u.v4.s_addr);
+	} else {
+		uint64_t w[2];
+		memcpy(w, &a->u.v6, sizeof(w));
+		h = mix64(mix64(h ^ w[0]) ^ w[1]);
+	}
+	return &d->buckets[h & (HT_DNS_BUCKETS - 1)];
+}
+
 static struct ent *find(const ht_dns *d, const ht_addr *a)
 {
-	for (int i = 0; i < d->nents; i++)
-		if (addr_eq(&d->ents[i].a, a))
-			return &d->ents[i];
+	for (struct ent *e = *bucket(d, a); e; e = e->hnext)
+		if (addr_eq(&e->a, a))
+			return e;
 	return NULL;
+}
+
+static void recency_unlink(ht_dns *d, struct ent *e)
+{
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		d->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		d->newest = e->older;
+	e->older = e->newer = NULL;
+}
+
+static void recency_push(ht_dns *d, struct ent *e)
+{
+	e->older = d->newest;
+	e->newer = NULL;
+	if (d->newest)
+		d->newest->newer = e;
+	else
+		d->oldest = e;
+	d->newest = e;
+}
+
+/* Drop the least recently requested entry whose lookup is not in
+ * flight; false when every entry is in flight. */
+static bool evict_one(ht_dns *d)
+{
+	struct ent *e = d->oldest;
+	while (e && e->state == ENT_PENDING)
+		e = e->newer;
+	if (!e)
+		return false;
+	struct ent **pp = bucket(d, &e->a);
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	recency_unlink(d, e);
+	free(e);
+	d->nents--;
+	return true;
 }
 
 static void ptr_cb(void *arg, int status, int timeouts, struct hostent *he)
@@ -343,25 +436,32 @@ int ht_dns_ptr_request(ht_dns *d, const ht_addr *a)
 {
 	if (a->family != AF_INET && a->family != AF_INET6)
 		return -EINVAL;
-	if (find(d, a))
+	struct ent *e = find(d, a);
+	if (e) {
+		/* Asked for again: the most recently requested now. */
+		recency_unlink(d, e);
+		recency_push(d, e);
 		return 0;
-	if (d->nents == d->cap) {
-		int ncap = d->cap ? d->cap * 2 : 64;
-		struct ent *n = realloc(d->ents, (size_t)ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		d->ents = n;
-		d->cap = ncap;
 	}
+	if (d->nents >= d->max_ents && !evict_one(d))
+		return -ENOBUFS;
 	struct ptr_q *q = malloc(sizeof(*q));
 	if (!q)
 		return -ENOMEM;
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		free(q);
+		return -ENOMEM;
+	}
 	q->d = d;
 	q->a = *a;
-	struct ent *e = &d->ents[d->nents++];
-	memset(e, 0, sizeof(*e));
 	e->a = *a;
 	e->state = ENT_PENDING;
+	struct ent **b = bucket(d, a);
+	e->hnext = *b;
+	*b = e;
+	recency_push(d, e);
+	d->nents++;
 	d->pending++;
 	/* The callback may run before this returns (for /etc/hosts hits or
 	 * immediate failures), which is why the entry exists first. */
@@ -392,6 +492,21 @@ bool ht_dns_ptr_is_pending(const ht_dns *d, const ht_addr *a)
 int ht_dns_ptr_pending(const ht_dns *d)
 {
 	return d->pending;
+}
+
+size_t ht_dns_cache_size(const ht_dns *d)
+{
+	return d->nents;
+}
+
+int ht_dns_set_cache_max(ht_dns *d, size_t max)
+{
+	if (max < 1)
+		return -EINVAL;
+	d->max_ents = max;
+	while (d->nents > d->max_ents && evict_one(d))
+		;
+	return 0;
 }
 
 void ht_dns_request_hop(ht_dns *d, const struct ht_hop *h)

@@ -5,7 +5,9 @@
  *    startup (honours -4/-6 and /etc/hosts).
  *  - PTR lookups for hop addresses: asynchronous, deduplicated and cached.
  *    They run inside the probing event loop through ht_dns_watch(), so a
- *    slow or dead resolver never holds up probing.
+ *    slow or dead resolver never holds up probing. The cache is a hash
+ *    table of at most HT_DNS_CACHE_MAX addresses (see ht_dns_ptr_lookup
+ *    for how long a name stays valid).
  *  - A small "hold" queue for printers: hops are released strictly in TTL
  *    order as soon as their names are known, and the total time output
  *    is ever held back waiting for names is bounded per trace.
@@ -33,6 +35,10 @@ struct ht_io_watch;
 /* Longest name handed out, in bytes, excluding the NUL. A DNS name in
  * text form is at most 253 bytes; sanitising may lengthen it. */
 #define HT_DNS_NAME_MAX 253
+
+/* Most addresses the PTR cache holds (looked up, failed or in flight).
+ * More than one trace can have (255 hops x 10 probes). */
+#define HT_DNS_CACHE_MAX 4096
 
 /* Default bound on the blocking startup lookup. */
 #define HT_DNS_RESOLVE_TIMEOUT_MS 5000
@@ -70,13 +76,24 @@ int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, c
                         size_t errlen, int timeout_ms);
 
 /*
- * Start a reverse lookup of `a` unless one is cached or in flight.
- * Never blocks. Returns 0, or a negative errno (-EINVAL for a family-0
- * address, -ENOMEM).
+ * Start a reverse lookup of `a` unless one is cached or in flight; either
+ * way `a` becomes the most recently requested address. When the cache
+ * already holds HT_DNS_CACHE_MAX addresses, the least recently requested
+ * one whose lookup is not in flight is evicted (its name freed) to make
+ * room. Never blocks. Returns 0, or a negative errno (-EINVAL for a
+ * family-0 address, -ENOBUFS when every cached lookup is in flight,
+ * -ENOMEM).
  */
 int ht_dns_ptr_request(ht_dns *d, const ht_addr *a);
-/* The sanitised name of `a` if its lookup succeeded; NULL if it failed,
- * is still pending, or was never requested. Valid until ht_dns_free(). */
+/*
+ * The sanitised name of `a` if its lookup succeeded; NULL if it failed,
+ * is still pending, was never requested, or was evicted. Each cached
+ * address is allocated on its own and never moved: the name stays valid,
+ * unchanged and at the same address, until its entry is evicted or
+ * ht_dns_free(). Only ht_dns_ptr_request() evicts (so also
+ * ht_dns_request_hop() and ht_dns_hold_push()), and only once the cache
+ * is full. Use a name before the next request, or copy it.
+ */
 const char *ht_dns_ptr_lookup(const ht_dns *d, const ht_addr *a);
 /* ht_dns_ptr_lookup with a void * first argument, for callback tables
  * such as struct ht_json_opts.name_fn. */
@@ -85,6 +102,11 @@ const char *ht_dns_name_cb(void *d, const ht_addr *a);
 bool ht_dns_ptr_is_pending(const ht_dns *d, const ht_addr *a);
 /* Number of lookups in flight. */
 int ht_dns_ptr_pending(const ht_dns *d);
+/* Number of addresses cached (at most the bound). */
+size_t ht_dns_cache_size(const ht_dns *d);
+/* Lower or raise the bound (default HT_DNS_CACHE_MAX, for tests);
+ * evicts what no longer fits, except lookups in flight. 0 or -EINVAL. */
+int ht_dns_set_cache_max(ht_dns *d, size_t max);
 
 /* Request names for every replying probe of a hop (handy at PROBE_DONE
  * time too: pass a one-probe hop or call ht_dns_ptr_request directly). */

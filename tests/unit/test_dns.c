@@ -152,6 +152,24 @@ static void *serve(void *arg)
 
 		bool known;
 		const struct answer *a = find_answer(qname, qtype, &known);
+		/* "D.C.19.198.in-addr.arpa" (198.19.C.D): the name hC-D.example,
+		 * made up on the spot, for tests that need thousands of names. */
+		char gen_label[32];
+		struct answer gen;
+		unsigned gc, gd;
+		int gend = 0;
+		if (!a && qtype == T_PTR &&
+		    sscanf(qname, "%u.%u.19.198.in-addr.arpa%n", &gd, &gc, &gend) == 2 &&
+		    (size_t)gend == strlen(qname) && gc < 256 && gd < 256) {
+			memset(&gen, 0, sizeof(gen));
+			snprintf(gen_label, sizeof(gen_label), "h%u-%u", gc, gd);
+			gen.qname = qname;
+			gen.qtype = T_PTR;
+			gen.labels[0] = gen_label;
+			gen.labels[1] = "example";
+			a = &gen;
+			known = true;
+		}
 		if (a && a->drop)
 			continue;
 		if (a && a->delay_ms)
@@ -391,6 +409,142 @@ static void test_ptr_nonblocking(void **state)
 	ht_dns_free(d); /* pending lookup: no leak, no callback after free */
 }
 
+/* 198.19.C.D, which the fake server names hC-D.example. */
+static ht_addr gen_addr(unsigned i)
+{
+	ht_addr a;
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	a.u.v4.s_addr = htonl(0xc6130000u | (i & 0xffff));
+	return a;
+}
+
+static void gen_name(unsigned i, char *buf, size_t len)
+{
+	snprintf(buf, len, "h%u-%u.example", (i >> 8) & 0xff, i & 0xff);
+}
+
+/* Request addresses first..last-1 in rounds of 50 (so that lookups in
+ * flight stay few: fewer than any bound a test sets) and let every round
+ * finish. */
+static void gen_fill(ht_dns *d, unsigned first, unsigned last)
+{
+	while (first < last) {
+		unsigned end = last - first > 50 ? first + 50 : last;
+		for (unsigned i = first; i < end; i++) {
+			ht_addr a = gen_addr(i);
+			assert_int_equal(ht_dns_ptr_request(d, &a), 0);
+		}
+		assert_int_equal(ht_dns_wait(d, now_us() + 5000000), 0);
+		first = end;
+	}
+}
+
+/* A name handed out stays where it is, and right, while thousands of
+ * other addresses are added to the cache (fewer than its bound): the
+ * header promises it. Under ASan a moved or freed name is an error. */
+static void test_ptr_name_stays_valid(void **state)
+{
+	struct server *s = *state;
+	ht_dns *d = resolver(s);
+	char want[64];
+
+	gen_fill(d, 1, 2);
+	ht_addr first = gen_addr(1);
+	const char *p = ht_dns_ptr_lookup(d, &first);
+	assert_non_null(p);
+	assert_string_equal(p, "h0-1.example");
+	gen_fill(d, 2, 3002);
+	assert_string_equal(p, "h0-1.example");
+	assert_ptr_equal(ht_dns_ptr_lookup(d, &first), p);
+	/* Every lookup is right. */
+	for (unsigned i = 1; i < 3002; i++) {
+		ht_addr a = gen_addr(i);
+		const char *n = ht_dns_ptr_lookup(d, &a);
+		gen_name(i, want, sizeof(want));
+		assert_non_null(n);
+		assert_string_equal(n, want);
+		assert_false(ht_dns_ptr_is_pending(d, &a));
+	}
+	ht_addr never = gen_addr(9000);
+	assert_null(ht_dns_ptr_lookup(d, &never));
+	assert_false(ht_dns_ptr_is_pending(d, &never));
+	assert_int_equal(ht_dns_cache_size(d), 3001);
+
+	/* Past the bound: the cache stops growing, the least recently
+	 * requested addresses go, and one requested again now and then (as
+	 * every trace requests its own hops) keeps its name where it was. */
+	for (unsigned i = 3002; i < 7002; i += 200) {
+		assert_int_equal(ht_dns_ptr_request(d, &first), 0);
+		gen_fill(d, i, i + 200);
+		assert_true(ht_dns_cache_size(d) <= HT_DNS_CACHE_MAX);
+	}
+	assert_int_equal(ht_dns_cache_size(d), HT_DNS_CACHE_MAX);
+	assert_ptr_equal(ht_dns_ptr_lookup(d, &first), p);
+	assert_string_equal(p, "h0-1.example");
+	ht_addr gone = gen_addr(2), last = gen_addr(7001);
+	assert_null(ht_dns_ptr_lookup(d, &gone));
+	assert_string_equal(ht_dns_ptr_lookup(d, &last), "h27-89.example");
+	ht_dns_free(d);
+}
+
+/* A small bound, to see eviction exactly: least recently requested
+ * first, an evicted address is looked up again when asked for, and a
+ * lookup in flight is never evicted. */
+static void test_ptr_cache_bounded(void **state)
+{
+	struct server *s = *state;
+	ht_dns *d = resolver(s);
+	char want[64];
+
+	assert_int_equal(ht_dns_set_cache_max(d, 0), -EINVAL);
+	assert_int_equal(ht_dns_set_cache_max(d, 64), 0);
+	gen_fill(d, 1, 65);
+	assert_int_equal(ht_dns_cache_size(d), 64);
+	ht_addr a1 = gen_addr(1), a2 = gen_addr(2), a3 = gen_addr(3);
+	const char *p1 = ht_dns_ptr_lookup(d, &a1);
+	assert_string_equal(p1, "h0-1.example");
+	/* a1 asked for again: a2 is now the least recently requested. */
+	assert_int_equal(ht_dns_ptr_request(d, &a1), 0);
+	gen_fill(d, 65, 66);
+	assert_int_equal(ht_dns_cache_size(d), 64);
+	assert_null(ht_dns_ptr_lookup(d, &a2));
+	assert_ptr_equal(ht_dns_ptr_lookup(d, &a1), p1);
+	assert_string_equal(ht_dns_ptr_lookup(d, &a3), "h0-3.example");
+	/* Many more than the bound: it holds, and the newest are right. */
+	gen_fill(d, 100, 1100);
+	assert_int_equal(ht_dns_cache_size(d), 64);
+	for (unsigned i = 1100 - 64; i < 1100; i++) {
+		ht_addr a = gen_addr(i);
+		gen_name(i, want, sizeof(want));
+		assert_string_equal(ht_dns_ptr_lookup(d, &a), want);
+	}
+	assert_null(ht_dns_ptr_lookup(d, &a1));
+	/* Evicted, then asked for again: a new query, the same name. */
+	int q = atomic_load(&s->queries);
+	gen_fill(d, 1, 2);
+	assert_int_equal(atomic_load(&s->queries), q + 1);
+	assert_string_equal(ht_dns_ptr_lookup(d, &a1), "h0-1.example");
+
+	/* Lookups in flight stay: with room for two, both unanswered, a
+	 * third address is refused rather than one of them dropped. */
+	assert_int_equal(ht_dns_set_cache_max(d, 2), 0);
+	assert_int_equal(ht_dns_cache_size(d), 2);
+	ht_addr x = a4("198.18.0.5"), y = a4("198.18.0.7");
+	assert_int_equal(ht_dns_ptr_request(d, &x), 0);
+	assert_int_equal(ht_dns_ptr_request(d, &y), 0);
+	assert_int_equal(ht_dns_ptr_request(d, &a3), -ENOBUFS);
+	assert_int_equal(ht_dns_cache_size(d), 2);
+	assert_true(ht_dns_ptr_is_pending(d, &x));
+	assert_true(ht_dns_ptr_is_pending(d, &y));
+	assert_int_equal(ht_dns_wait(d, now_us() + 3000000), 0);
+	/* Failed lookups are evictable like the rest. */
+	assert_int_equal(ht_dns_ptr_request(d, &a3), 0);
+	assert_int_equal(ht_dns_cache_size(d), 2);
+	assert_false(ht_dns_ptr_is_pending(d, &x));
+	ht_dns_free(d);
+}
+
 static void test_resolve_host(void **state)
 {
 	struct server *s = *state;
@@ -622,6 +776,8 @@ int main(void)
 	        cmocka_unit_test(test_ptr_nonblocking),      cmocka_unit_test(test_resolve_host),
 	        cmocka_unit_test(test_hold_queue),           cmocka_unit_test(test_hold_flush),
 	        cmocka_unit_test(test_hosts_file_sanitised),
+	        cmocka_unit_test(test_ptr_name_stays_valid),
+	        cmocka_unit_test(test_ptr_cache_bounded),
 	};
 	return cmocka_run_group_tests(tests, server_setup, server_teardown);
 }
