@@ -725,7 +725,8 @@ static void test_hosts_file_sanitised(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	const char hosts[] = "198.18.0.99 evil\x1b]0;owned\x07red\xff\xc3(.example\n"
-	                     "2001:db8::99 caf\xc3\xa9.example\n";
+	                     "2001:db8::99 caf\xc3\xa9.example\n"
+	                     "198.18.0.98 rlo\xe2\x80\xae" "elpmaxe\xe2\x80\x8b.com\n";
 	assert_int_equal(write(fd, hosts, sizeof(hosts) - 1), (ssize_t)sizeof(hosts) - 1);
 	close(fd);
 	int pfd[2];
@@ -734,7 +735,7 @@ static void test_hosts_file_sanitised(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(pfd[0]);
-		char out[2 * (HT_DNS_NAME_MAX + 1)] = "";
+		char out[3 * (HT_DNS_NAME_MAX + 1)] = "";
 		if (unshare(CLONE_NEWNS) < 0 ||
 		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount(path, "/etc/hosts", "none", MS_BIND, NULL) < 0)
@@ -742,12 +743,15 @@ static void test_hosts_file_sanitised(void **state)
 		ht_dns *d;
 		if (ht_dns_new(&d) < 0 || ht_dns_set_servers(d, "127.0.0.1:9") < 0)
 			_exit(4);
-		ht_addr x = a4("198.18.0.99"), y = a6("2001:db8::99");
+		ht_addr x = a4("198.18.0.99"), y = a6("2001:db8::99"), z = a4("198.18.0.98");
 		ht_dns_ptr_request(d, &x);
 		ht_dns_ptr_request(d, &y);
+		ht_dns_ptr_request(d, &z);
 		ht_dns_wait(d, now_us() + 2000000);
-		const char *n1 = ht_dns_ptr_lookup(d, &x), *n2 = ht_dns_ptr_lookup(d, &y);
-		snprintf(out, sizeof(out), "%s|%s", n1 ? n1 : "(null)", n2 ? n2 : "(null)");
+		const char *n1 = ht_dns_ptr_lookup(d, &x), *n2 = ht_dns_ptr_lookup(d, &y),
+		           *n3 = ht_dns_ptr_lookup(d, &z);
+		snprintf(out, sizeof(out), "%s|%s|%s", n1 ? n1 : "(null)", n2 ? n2 : "(null)",
+		         n3 ? n3 : "(null)");
 		ht_dns_free(d);
 		if (write(pfd[1], out, strlen(out)) < 0)
 			_exit(5);
@@ -764,9 +768,10 @@ static void test_hosts_file_sanitised(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_true(n > 0);
 	got[n] = '\0';
-	/* ESC, BEL and each invalid byte became '?'; valid UTF-8 stayed. */
+	/* ESC, BEL and each invalid byte became '?'; valid UTF-8 stayed; a
+	 * right-to-left override and a zero-width space became '?' too. */
 	assert_string_equal(got, "evil?]0;owned?red?"
-	                         "?(.example|caf\xc3\xa9.example");
+	                         "?(.example|caf\xc3\xa9.example|rlo?elpmaxe?.com");
 }
 
 int main(void)
