@@ -21,13 +21,16 @@ static bool host_char(unsigned char c)
 	       c == '-' || c == '.' || c == '_' || c == ':' || c == '%';
 }
 
-int ht_batch_parse_line(const char *line, size_t len, char *host, size_t hostcap, char *err,
-                        size_t errlen)
+/* The reason for a refused line names a byte by its value and column,
+ * never by its text: the line may be anything, a secret included. */
+int ht_batch_parse_line(const char *line, size_t len, char *host, size_t hostcap, size_t *col,
+                        char *err, size_t errlen)
 {
 	size_t a = 0, b, end;
 
 	if (errlen)
 		err[0] = '\0';
+	*col = 0;
 	if (len && line[len - 1] == '\n')
 		len--;
 	if (len && line[len - 1] == '\r')
@@ -44,33 +47,32 @@ int ht_batch_parse_line(const char *line, size_t len, char *host, size_t hostcap
 	 * to the target is part of it (and then refused below). */
 	while (b < len && is_blank(line[b]))
 		b++;
+	/* The first bad byte of the target comes first, wherever it is. */
+	for (size_t i = a; i < end; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (!host_char(c)) {
+			*col = i + 1;
+			snprintf(err, errlen, "invalid byte 0x%02x", c);
+			return -EINVAL;
+		}
+	}
 	if (b < len && line[b] != '#') {
+		*col = b + 1;
 		snprintf(err, errlen, "more than one word on the line (one target per line)");
 		return -EINVAL;
 	}
 	if (b < len && b == end) {
+		*col = b + 1;
 		snprintf(err, errlen, "'#' inside a target (a comment needs a blank before it)");
 		return -EINVAL;
 	}
-	for (size_t i = a; i < end; i++) {
-		unsigned char c = (unsigned char)line[i];
-		if (!host_char(c)) {
-			char shown[HT_BATCH_HOST_MAX * 4 + 1];
-			size_t n = end - a > HT_BATCH_HOST_MAX ? HT_BATCH_HOST_MAX : end - a;
-			ht_sanitize(shown, sizeof(shown), line + a, n);
-			if (c >= 0x21 && c < 0x7f)
-				snprintf(err, errlen, "invalid character '%c' in target '%s'", c,
-				         shown);
-			else
-				snprintf(err, errlen, "invalid byte 0x%02x in target '%s'", c, shown);
-			return -EINVAL;
-		}
-	}
 	if (end - a > HT_BATCH_HOST_MAX) {
+		*col = a + HT_BATCH_HOST_MAX + 1;
 		snprintf(err, errlen, "target longer than %d characters", HT_BATCH_HOST_MAX);
 		return -EINVAL;
 	}
 	if (hostcap < end - a + 1) {
+		*col = a + hostcap;
 		snprintf(err, errlen, "target too long");
 		return -EINVAL;
 	}
@@ -84,10 +86,11 @@ void ht_batch_free(struct ht_batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		free(b->hosts[i]);
 	free(b->hosts);
+	free(b->lines);
 	memset(b, 0, sizeof(*b));
 }
 
-static int batch_add(struct ht_batch *b, const char *host)
+static int batch_add(struct ht_batch *b, const char *host, unsigned long line)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
@@ -95,12 +98,30 @@ static int batch_add(struct ht_batch *b, const char *host)
 		if (!h)
 			return -ENOMEM;
 		b->hosts = h;
+		unsigned long *l = realloc(b->lines, cap * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		b->lines = l;
 		b->cap = cap;
 	}
 	if (!(b->hosts[b->n] = strdup(host)))
 		return -ENOMEM;
+	b->lines[b->n] = line;
 	b->n++;
 	return 0;
+}
+
+int ht_batch_add(struct ht_batch *b, const char *host, unsigned long line)
+{
+	char again[HT_BATCH_HOST_MAX + 1], why[128];
+	size_t col, len = strnlen(host, HT_BATCH_HOST_MAX + 1);
+
+	if (len == 0 || len > HT_BATCH_HOST_MAX || line == 0 ||
+	    (b->n && line <= b->lines[b->n - 1]) || b->n >= HT_BATCH_MAX_TARGETS ||
+	    ht_batch_parse_line(host, len, again, sizeof(again), &col, why, sizeof(why)) != 1 ||
+	    strcmp(again, host))
+		return -EINVAL;
+	return batch_add(b, host, line);
 }
 
 int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size_t errlen)
@@ -109,6 +130,7 @@ int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size
 	char line[HT_BATCH_LINE_MAX + 3], host[HT_BATCH_HOST_MAX + 1], why[256];
 	char shown[128];
 	unsigned long lineno = 0;
+	size_t col;
 	int rc = 0;
 
 	memset(b, 0, sizeof(*b));
@@ -133,14 +155,14 @@ int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size
 		if (text && line[text - 1] == '\r')
 			text--;
 		if ((!nl && len == sizeof(line) - 1) || text > HT_BATCH_LINE_MAX) {
-			snprintf(err, errlen, "%s:%lu: line longer than %d bytes", shown, lineno,
-			         HT_BATCH_LINE_MAX);
+			snprintf(err, errlen, "%s:%lu:%d: line longer than %d bytes", shown, lineno,
+			         HT_BATCH_LINE_MAX + 1, HT_BATCH_LINE_MAX);
 			rc = -EINVAL;
 			break;
 		}
-		rc = ht_batch_parse_line(line, len, host, sizeof(host), why, sizeof(why));
+		rc = ht_batch_parse_line(line, len, host, sizeof(host), &col, why, sizeof(why));
 		if (rc < 0) {
-			snprintf(err, errlen, "%s:%lu: %s", shown, lineno, why);
+			snprintf(err, errlen, "%s:%lu:%zu: %s", shown, lineno, col, why);
 			break;
 		}
 		if (rc == 1 && b->n >= HT_BATCH_MAX_TARGETS) {
@@ -149,7 +171,7 @@ int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size
 			rc = -E2BIG;
 			break;
 		}
-		if (rc == 1 && (rc = batch_add(b, host)) < 0) {
+		if (rc == 1 && (rc = batch_add(b, host, lineno)) < 0) {
 			snprintf(err, errlen, "%s: out of memory", shown);
 			break;
 		}

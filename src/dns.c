@@ -244,18 +244,23 @@ static void run_once(ht_dns *d, uint64_t until)
 	ht_dns_process(d, pfd, n, mono_us());
 }
 
-int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, char *err,
-                        size_t errlen, int timeout_ms)
+/* echo: whether messages name the host. */
+static int resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, char *err,
+                        size_t errlen, int timeout_ms, bool echo)
 {
-	char shown[HT_DNS_NAME_MAX + 1];
-	ht_dns_clean_name(shown, sizeof(shown), name ? name : "");
+	/* " 'name'" after "cannot resolve", or nothing. */
+	char clean[HT_DNS_NAME_MAX + 1], shown[HT_DNS_NAME_MAX + 4] = "";
+	if (echo) {
+		ht_dns_clean_name(clean, sizeof(clean), name ? name : "");
+		snprintf(shown, sizeof(shown), " '%s'", clean);
+	}
 	memset(out, 0, sizeof(*out));
 	if (!name || !*name) {
-		snprintf(err, errlen, "cannot resolve '': empty host name");
+		snprintf(err, errlen, "cannot resolve%s: empty host name", shown);
 		return -EINVAL;
 	}
 	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6) {
-		snprintf(err, errlen, "cannot resolve '%s': bad address family", shown);
+		snprintf(err, errlen, "cannot resolve%s: bad address family", shown);
 		return -EINVAL;
 	}
 
@@ -266,14 +271,18 @@ int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, c
 	             : inet_pton(AF_INET6, name, &tmp) == 1 ? AF_INET6
 	                                                    : 0;
 	if (numfam && family != AF_UNSPEC && numfam != family) {
-		snprintf(err, errlen, "'%s' is an %s address, but %s was asked for", shown,
-		         fam_name(numfam), family == AF_INET6 ? "-6" : "-4");
+		if (echo)
+			snprintf(err, errlen, "'%s' is an %s address, but %s was asked for", clean,
+			         fam_name(numfam), family == AF_INET6 ? "-6" : "-4");
+		else
+			snprintf(err, errlen, "an %s address, but %s was asked for",
+			         fam_name(numfam), family == AF_INET6 ? "-6" : "-4");
 		return -EAFNOSUPPORT;
 	}
 
 	struct fwd_q *q = calloc(1, sizeof(*q));
 	if (!q) {
-		snprintf(err, errlen, "cannot resolve '%s': out of memory", shown);
+		snprintf(err, errlen, "cannot resolve%s: out of memory", shown);
 		return -ENOMEM;
 	}
 	q->family = family;
@@ -291,7 +300,7 @@ int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, c
 	if (!q->done) {
 		/* Leave the query to c-ares; its callback frees q. */
 		q->abandoned = true;
-		snprintf(err, errlen, "cannot resolve '%s': timed out", shown);
+		snprintf(err, errlen, "cannot resolve%s: timed out", shown);
 		return -ETIMEDOUT;
 	}
 
@@ -303,10 +312,10 @@ int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, c
 		return 0;
 	case ARES_ENODATA:
 		if (family != AF_UNSPEC)
-			snprintf(err, errlen, "cannot resolve '%s': no %s address", shown,
+			snprintf(err, errlen, "cannot resolve%s: no %s address", shown,
 			         fam_name(family));
 		else
-			snprintf(err, errlen, "cannot resolve '%s': no address", shown);
+			snprintf(err, errlen, "cannot resolve%s: no address", shown);
 		return -EAFNOSUPPORT;
 	case ARES_ENOTFOUND:
 	case ARES_ENONAME:
@@ -322,8 +331,20 @@ int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, c
 		rc = -EIO;
 		break;
 	}
-	snprintf(err, errlen, "cannot resolve '%s': %s", shown, ares_strerror(status));
+	snprintf(err, errlen, "cannot resolve%s: %s", shown, ares_strerror(status));
 	return rc;
+}
+
+int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, char *err,
+                        size_t errlen, int timeout_ms)
+{
+	return resolve_host(d, name, family, out, err, errlen, timeout_ms, true);
+}
+
+int ht_dns_resolve_host_noecho(ht_dns *d, const char *name, int family, ht_addr *out,
+                               char *err, size_t errlen, int timeout_ms)
+{
+	return resolve_host(d, name, family, out, err, errlen, timeout_ms, false);
 }
 
 /* ---- Reverse lookups ---- */

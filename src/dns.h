@@ -74,6 +74,10 @@ int ht_dns_set_timeout(ht_dns *d, int timeout_ms, int tries);
  */
 int ht_dns_resolve_host(ht_dns *d, const char *name, int family, ht_addr *out, char *err,
                         size_t errlen, int timeout_ms);
+/* The same, but no message shows the name ("cannot resolve: Domain name
+ * not found"): for names read from a file, which may hold anything. */
+int ht_dns_resolve_host_noecho(ht_dns *d, const char *name, int family, ht_addr *out,
+                               char *err, size_t errlen, int timeout_ms);
 
 /*
  * Start a reverse lookup of `a` unless one is cached or in flight; either

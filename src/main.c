@@ -28,7 +28,8 @@ struct app {
 	ht_session *session;
 	struct ht_json *json;
 	bool text_mode;
-	bool ran; /* some session ran (for --stats) */
+	bool ran;             /* some session ran (for --stats) */
+	char batch_name[128]; /* --batch: the file as messages name it */
 };
 
 static const char *name_of(void *u, const ht_addr *a)
@@ -117,6 +118,8 @@ static int write_all(int fd, const void *buf, size_t len)
 /* One target: what the user typed, and what it resolved to or why not. */
 struct target {
 	const char *host;
+	unsigned long line; /* --batch: its line in the file */
+	bool by_line;       /* --batch: messages name the line, not the host */
 	ht_addr addr;
 	int rc;    /* 0, or negative errno with err */
 	char *err; /* allocated only for a target that failed */
@@ -228,6 +231,174 @@ static int resolve_unprivileged(struct target *t, size_t n, int family, char *er
 	return rc;
 }
 
+/*
+ * --batch: the list is read, checked and resolved by a child process that
+ * has dropped every privilege first, so it is opened with the invoking
+ * user's rights only (under sudo, nobody's): a file the user may not
+ * read is refused. No message shows a line of the file (a refused byte is
+ * named by value, an unknown name by its line), so a file of secrets
+ * cannot leak through the errors either. The child sends a head, then
+ * one message per target; the privileged parent checks each.
+ */
+struct batch_head {
+	int rc;          /* 0, or a negative errno with err */
+	unsigned long n; /* targets that follow */
+	char err[512];
+};
+
+struct batch_msg {
+	unsigned long line;
+	char host[HT_BATCH_HOST_MAX + 1];
+	int rc; /* 0 with addr, or a negative errno with err */
+	ht_addr addr;
+	char err[256];
+};
+
+static _Noreturn void batch_child(int fd, const struct app *app)
+{
+	struct batch_head h;
+	struct batch_msg m;
+	struct ht_batch b = {0};
+	ht_dns *d = NULL;
+	int fam = app->o.family_forced, dns_rc = 0, rc;
+	bool std = !strcmp(app->o.batch, "-"), was_root = getuid() == 0;
+	FILE *f = NULL;
+
+	memset(&h, 0, sizeof(h));
+	rc = ht_priv_drop();
+	if (rc < 0) {
+		h.rc = rc;
+		snprintf(h.err, sizeof(h.err), "cannot drop privileges to read %s: %s",
+		         app->batch_name, strerror(-rc));
+	} else if (!(f = std ? stdin : fopen(app->o.batch, "re"))) {
+		int e = errno;
+		h.rc = -e;
+		snprintf(h.err, sizeof(h.err), "cannot read %s: %s%s", app->batch_name, strerror(e),
+		         e == EACCES && was_root
+		                 ? " (read without root's rights: give it on standard input, "
+		                   "--batch - <FILE)"
+		                 : "");
+	} else {
+		rc = ht_batch_read(f, app->batch_name, &b, h.err, sizeof(h.err));
+		if (!std)
+			fclose(f);
+		if (rc < 0)
+			h.rc = rc;
+		else
+			h.n = b.n;
+	}
+	if (write_all(fd, &h, sizeof(h)) < 0)
+		_exit(1);
+	for (size_t i = 0; i < b.n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.line = b.lines[i];
+		snprintf(m.host, sizeof(m.host), "%s", b.hosts[i]);
+		if (ht_addr_parse(m.host, &m.addr) == 0) {
+			if (fam && m.addr.family != fam) {
+				m.rc = -EAFNOSUPPORT;
+				memset(&m.addr, 0, sizeof(m.addr));
+				snprintf(m.err, sizeof(m.err), "not an %s address",
+				         fam == AF_INET ? "IPv4" : "IPv6");
+			}
+		} else {
+			if (!d && dns_rc == 0 && (dns_rc = ht_dns_new(&d)) < 0)
+				d = NULL;
+			if (!d) {
+				m.rc = dns_rc < 0 ? dns_rc : -ENOMEM;
+				snprintf(m.err, sizeof(m.err), "cannot start the resolver: %s",
+				         strerror(-m.rc));
+			} else {
+				m.rc = ht_dns_resolve_host_noecho(d, m.host, fam ? fam : AF_UNSPEC,
+				                                  &m.addr, m.err, sizeof(m.err), 0);
+			}
+		}
+		if (write_all(fd, &m, sizeof(m)) < 0)
+			_exit(1);
+	}
+	ht_dns_free(d);
+	ht_batch_free(&b);
+	_exit(0);
+}
+
+/* Read the list through batch_child: targets in *tp (their hosts owned
+ * by b). Returns 0, or -EINVAL with a one-line message in err. */
+static int read_batch(struct app *app, struct ht_batch *b, struct target **tp, size_t *np,
+                      char *err, size_t errlen)
+{
+	struct batch_head h;
+	struct batch_msg m;
+	struct target *t = NULL;
+	int fds[2], status, rc = 0;
+	pid_t pid;
+
+	*tp = NULL;
+	*np = 0;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "cannot start the batch reader: %s", strerror(errno));
+		return -EINVAL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		snprintf(err, errlen, "cannot start the batch reader: %s", strerror(errno));
+		return -EINVAL;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		batch_child(fds[1], app);
+	}
+	close(fds[1]);
+	memset(&h, 0, sizeof(h));
+	if (read_all(fds[0], &h, sizeof(h)) < 0 || h.rc > 0 || h.rc < -4095 ||
+	    (h.rc == 0 && (h.n < 1 || h.n > HT_BATCH_MAX_TARGETS))) {
+		snprintf(err, errlen, "the batch reader process failed");
+		rc = -EINVAL;
+	} else if (h.rc < 0) {
+		h.err[sizeof(h.err) - 1] = '\0';
+		ht_sanitize(err, errlen, h.err, strlen(h.err));
+		rc = -EINVAL;
+	} else if (!(t = calloc(h.n, sizeof(*t)))) {
+		snprintf(err, errlen, "out of memory");
+		rc = -EINVAL;
+	}
+	for (size_t i = 0; rc == 0 && i < h.n; i++) {
+		memset(&m, 0, sizeof(m));
+		if (read_all(fds[0], &m, sizeof(m)) < 0 || !memchr(m.host, '\0', sizeof(m.host)) ||
+		    ht_batch_add(b, m.host, m.line) < 0 || m.rc > 0 || m.rc < -4095 ||
+		    (m.rc == 0 && m.addr.family != AF_INET && m.addr.family != AF_INET6) ||
+		    (m.rc == 0 && app->o.family_forced && m.addr.family != app->o.family_forced)) {
+			snprintf(err, errlen, "the batch reader process failed");
+			rc = -EINVAL;
+			break;
+		}
+		t[i].host = b->hosts[i];
+		t[i].line = m.line;
+		if (m.rc < 0) {
+			char clean[sizeof(m.err)];
+			m.err[sizeof(m.err) - 1] = '\0';
+			ht_sanitize(clean, sizeof(clean), m.err, strlen(m.err));
+			target_fail(&t[i], m.rc, clean);
+			t[i].by_line = true;
+		} else {
+			t[i].addr = m.addr;
+		}
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc < 0) {
+		for (size_t i = 0; t && i < h.n; i++)
+			free(t[i].err);
+		free(t);
+		return rc;
+	}
+	*tp = t;
+	*np = h.n;
+	return 0;
+}
+
 /* Numeric targets directly, names through the resolver process. */
 static int resolve_targets(struct app *app, struct target *t, size_t n, char *err,
                            size_t errlen)
@@ -252,8 +423,9 @@ static int resolve_targets(struct app *app, struct target *t, size_t n, char *er
 	return names ? resolve_unprivileged(t, n, fam, err, errlen) : 0;
 }
 
-/* In batch mode every message about a target names it. */
-static void target_error(const struct app *app, const char *host, const char *msg)
+/* In batch mode every message about a target names it: by its line when
+ * it did not resolve (the line is not shown), else as the host. */
+static void target_error(const struct app *app, const struct target *t, const char *msg)
 {
 	char shown[HT_BATCH_HOST_MAX * 4 + 1];
 
@@ -261,7 +433,11 @@ static void target_error(const struct app *app, const char *host, const char *ms
 		fprintf(stderr, "hoptrace: %s\n", msg);
 		return;
 	}
-	ht_sanitize(shown, sizeof(shown), host, strlen(host));
+	if (t->by_line) {
+		fprintf(stderr, "hoptrace: %s:%lu: %s\n", app->batch_name, t->line, msg);
+		return;
+	}
+	ht_sanitize(shown, sizeof(shown), t->host, strlen(t->host));
 	fprintf(stderr, "hoptrace: %s: %s\n", shown, msg);
 }
 
@@ -293,7 +469,7 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 		if (rc < 0) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "cannot start JSON output: %s", strerror(-rc));
-			target_error(app, t->host, msg);
+			target_error(app, t, msg);
 			return 1;
 		}
 		if (app->dns && app->o.jsonl)
@@ -304,7 +480,7 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 	if (rc < 0) {
 		const char *msg = NULL;
 		ht_config_validate(cfg, &msg);
-		target_error(app, t->host, msg ? msg : strerror(-rc));
+		target_error(app, t, msg ? msg : strerror(-rc));
 		if (app->dns && app->o.jsonl)
 			ht_dns_on_done(app->dns, NULL, NULL);
 		if (app->json) {
@@ -326,7 +502,7 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 	if (rc < 0 || ht_session_stop_reason(app->session) == HT_STOP_ERROR) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "sending probes failed: %s", strerror(rc < 0 ? -rc : EIO));
-		target_error(app, t->host, msg);
+		target_error(app, t, msg);
 		status = 1;
 	}
 	struct ht_session_stats st;
@@ -400,36 +576,28 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (app.o.batch) {
-		/* Read with the invoking user's rights (a setuid install must
-		 * not read files for them) before anything else: the whole
-		 * list is checked before the first probe. */
-		bool std = !strcmp(app.o.batch, "-");
-		FILE *f = std ? stdin : ht_priv_fopen_user(app.o.batch);
-		if (!f) {
-			char shown[256];
-			ht_sanitize(shown, sizeof(shown), app.o.batch, strlen(app.o.batch));
-			fprintf(stderr, "hoptrace: cannot read %s: %s\n", shown, strerror(errno));
-			return 2;
-		}
-		rc = ht_batch_read(f, std ? "standard input" : app.o.batch, &batch, err,
-		                   sizeof(err));
-		if (!std)
-			fclose(f);
-		if (rc < 0) {
+		/* Read, checked and resolved with no privilege (see
+		 * batch_child), before anything else: the whole list is checked
+		 * before the first probe. */
+		if (!strcmp(app.o.batch, "-"))
+			snprintf(app.batch_name, sizeof(app.batch_name), "standard input");
+		else
+			ht_sanitize(app.batch_name, sizeof(app.batch_name), app.o.batch,
+			            strlen(app.o.batch));
+		if (read_batch(&app, &batch, &t, &n, err, sizeof(err)) < 0) {
 			fprintf(stderr, "hoptrace: %s\n", err);
+			ht_batch_free(&batch);
 			return 2;
 		}
-		n = batch.n;
+	} else {
+		t = calloc(1, sizeof(*t));
+		if (!t) {
+			fprintf(stderr, "hoptrace: out of memory\n");
+			return 1;
+		}
+		t[0].host = app.o.host;
 	}
-	t = calloc(n, sizeof(*t));
-	if (!t) {
-		fprintf(stderr, "hoptrace: out of memory\n");
-		ht_batch_free(&batch);
-		return 1;
-	}
-	for (size_t i = 0; i < n; i++)
-		t[i].host = app.o.batch ? batch.hosts[i] : app.o.host;
-	if (resolve_targets(&app, t, n, err, sizeof(err)) < 0) {
+	if (!app.o.batch && resolve_targets(&app, t, n, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hoptrace: %s\n", err);
 		status = 2;
 		goto out;
@@ -522,14 +690,14 @@ int main(int argc, char **argv)
 		int k = fam_index(t[i].addr.family);
 		int st;
 		if (t[i].rc < 0) {
-			target_error(&app, t[i].host, t[i].err ? t[i].err : "out of memory");
+			target_error(&app, &t[i], t[i].err ? t[i].err : "out of memory");
 			st = 1;
 		} else if (!io[k]) {
-			target_error(&app, t[i].host, io_err[k]);
+			target_error(&app, &t[i], io_err[k]);
 			st = io_status[k];
 		} else if (i != io_at[k] &&
 		           (rc = ht_io_retarget(io[k], &t[i].addr, err, sizeof(err))) < 0) {
-			target_error(&app, t[i].host, err[0] ? err : strerror(-rc));
+			target_error(&app, &t[i], err[0] ? err : strerror(-rc));
 			st = 1;
 		} else {
 			/* A blank line between the traces of a batch. */

@@ -77,9 +77,6 @@ int ht_io_run(ht_io *io, ht_session *s, const struct ht_io_watch *w);
 
 /* Drop to the invoking user and clear every capability. Returns 0 or -errno. */
 int ht_priv_drop(void);
-/* Open a file for reading with the access rights of the invoking (real)
- * user, even in a setuid program: for files named on the command line. */
-FILE *ht_priv_fopen_user(const char *path);
 /* True when the process may open raw sockets right now. */
 bool ht_priv_have_raw(void);
 

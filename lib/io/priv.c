@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -128,23 +127,6 @@ static bool have_cap(cap_value_t c)
 		cap_free(caps);
 	}
 	return v == CAP_SET;
-}
-
-FILE *ht_priv_fopen_user(const char *path)
-{
-	/* File access checks use the filesystem ids: make them the real
-	 * user's for this one open (a no-op unless setuid). Leaving fsuid 0
-	 * also clears CAP_DAC_OVERRIDE and friends from the effective set
-	 * until it is restored. */
-	int old_gid = setfsgid(getgid());
-	int old_uid = setfsuid(getuid());
-	FILE *f = fopen(path, "re");
-	int e = errno;
-
-	setfsuid((uid_t)old_uid);
-	setfsgid((gid_t)old_gid);
-	errno = e;
-	return f;
 }
 
 int ht_priv_drop(void)

@@ -8,6 +8,8 @@ HT=${1:?usage: test-errors.sh path/to/hoptrace}
 [ -x "$HT" ] || { echo "test-errors: $HT is not executable" >&2; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
+# Run as root, hoptrace reads a --batch list as nobody: let it in.
+chmod 755 "$TMP"
 pass=0
 fail=0
 
@@ -109,9 +111,12 @@ printf '# nothing here\n\n' >"$TMP/empty"
 expect_err "cannot read $TMP/missing: No such file or directory" --batch "$TMP/missing"
 expect_err "--batch needs a file name ('-' for standard input)" --batch ""
 expect_err "--batch takes its targets from the file, not '$H' (try --help)" --batch "$TMP/empty" $H
-expect_err "$TMP/two-words:2: more than one word on the line (one target per line)" \
+expect_err "$TMP/two-words:2:5: more than one word on the line (one target per line)" \
 	--batch "$TMP/two-words"
-expect_err "$TMP/escape:1: invalid byte 0x1b in target 'evil?[2Jname'" --batch "$TMP/escape"
+# A refused line is never shown: its bad byte by value and column only.
+expect_err "$TMP/escape:1:5: invalid byte 0x1b" --batch "$TMP/escape"
+printf 'ok.example\n  pass=hunter2\n' >"$TMP/secret"
+expect_err "$TMP/secret:2:7: invalid byte 0x3d" --batch "$TMP/secret"
 expect_err "$TMP/empty: no targets" -n --batch="$TMP/empty"
 expect_err "invalid packet length '20': must be 28 to 65000" --batch "$TMP/empty" 20
 if "$HT" --batch - </dev/null >"$TMP/out" 2>"$TMP/err" ||
@@ -119,6 +124,16 @@ if "$HT" --batch - </dev/null >"$TMP/out" 2>"$TMP/err" ||
 	fail=$((fail + 1)); echo "FAIL: --batch - with empty stdin: $(cat "$TMP/err")"
 else
 	pass=$((pass + 1))
+fi
+# A target of the wrong family is named by its line, not its text, and
+# the batch exits 1 (nothing to trace, nothing sent).
+printf '# v4 only\n198.18.0.1\n' | "$HT" -n -6 --batch - >"$TMP/out" 2>"$TMP/err"
+rc=$?
+if [ "$rc" = 1 ] && [ "$(cat "$TMP/err")" = "hoptrace: standard input:2: not an IPv6 address" ] &&
+	[ ! -s "$TMP/out" ]; then
+	pass=$((pass + 1))
+else
+	fail=$((fail + 1)); echo "FAIL: --batch - -6 with an IPv4 target: exit $rc, $(cat "$TMP/err")"
 fi
 # What does work without the network.
 expect_ok "Usage: hoptrace [options] host [packet_len]" --help

@@ -12,9 +12,11 @@
 
 #include "batch.h"
 
+static size_t col; /* the column of the last refusal */
+
 static int line(const char *s, char *host, char *err)
 {
-	return ht_batch_parse_line(s, strlen(s), host, HT_BATCH_HOST_MAX + 1, err, 256);
+	return ht_batch_parse_line(s, strlen(s), host, HT_BATCH_HOST_MAX + 1, &col, err, 256);
 }
 
 static void test_targets(void **state)
@@ -58,23 +60,70 @@ static void test_refused(void **state)
 
 	assert_int_equal(line("a.example b.example\n", host, err), -EINVAL);
 	assert_string_equal(err, "more than one word on the line (one target per line)");
+	assert_int_equal(col, 11);
 	assert_int_equal(line("a.example#x\n", host, err), -EINVAL);
 	assert_string_equal(err, "'#' inside a target (a comment needs a blank before it)");
+	assert_int_equal(col, 10);
 	assert_int_equal(line("-n\n", host, err), 1); /* a name, refused later by the resolver */
+	/* A bad byte is named by value and column, never shown. */
 	assert_int_equal(line("a/b\n", host, err), -EINVAL);
-	assert_string_equal(err, "invalid character '/' in target 'a/b'");
-	/* A terminal escape is refused and never echoed raw. */
-	assert_int_equal(line("evil\x1b[2Jname\n", host, err), -EINVAL);
-	assert_string_equal(err, "invalid byte 0x1b in target 'evil?[2Jname'");
-	assert_null(strchr(err, 0x1b));
+	assert_string_equal(err, "invalid byte 0x2f");
+	assert_int_equal(col, 2);
+	assert_int_equal(line("  evil\x1b[2Jname\n", host, err), -EINVAL);
+	assert_string_equal(err, "invalid byte 0x1b");
+	assert_int_equal(col, 7);
 	/* Invalid UTF-8 and a NUL byte inside the line. */
 	assert_int_equal(line("caf\xc3\n", host, err), -EINVAL);
-	assert_string_equal(err, "invalid byte 0xc3 in target 'caf?'");
-	assert_int_equal(ht_batch_parse_line("ab\0cd\n", 6, host, sizeof(host), err, sizeof(err)),
-	                 -EINVAL);
-	assert_string_equal(err, "invalid byte 0x00 in target 'ab?cd'");
+	assert_string_equal(err, "invalid byte 0xc3");
+	assert_int_equal(col, 4);
+	assert_int_equal(
+	        ht_batch_parse_line("ab\0cd\n", 6, host, sizeof(host), &col, err, sizeof(err)),
+	        -EINVAL);
+	assert_string_equal(err, "invalid byte 0x00");
+	assert_int_equal(col, 3);
 	/* A carriage return inside the line is not a line end. */
 	assert_int_equal(line("ab\rcd\n", host, err), -EINVAL);
+	assert_string_equal(err, "invalid byte 0x0d");
+	assert_int_equal(col, 3);
+	/* The first bad byte comes first, even before a second word. */
+	assert_int_equal(line("a$b c\n", host, err), -EINVAL);
+	assert_string_equal(err, "invalid byte 0x24");
+	assert_int_equal(col, 2);
+}
+
+/* A line from a file of secrets (read under sudo, say): the reason
+ * names one byte by its value, and no other byte of the line. */
+static void test_refused_never_echoes(void **state)
+{
+	char host[HT_BATCH_HOST_MAX + 1], err[256];
+	static const char *const secrets[] = {
+		"root:$y$j9T$Zq8SECRETsalt$SECREThashSECREThash:19000:0:99999:7:::\n",
+		"SECRET-api-key=SECRETvalue\n",
+		"SECRETtoken SECRETsecond\n",
+		"SECRET#SECRET\n",
+		"-----BEGIN OPENSSH PRIVATE KEY-----\n",
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		assert_int_equal(line(secrets[i], host, err), -EINVAL);
+		assert_null(strstr(err, "SECRET"));
+		assert_null(strstr(err, "BEGIN"));
+		assert_null(strstr(err, "root"));
+	}
+	assert_int_equal(line(secrets[0], host, err), -EINVAL);
+	assert_string_equal(err, "invalid byte 0x24");
+	assert_int_equal(col, 6);
+	assert_int_equal(line(secrets[1], host, err), -EINVAL);
+	assert_string_equal(err, "invalid byte 0x3d");
+	assert_int_equal(col, 15);
+	/* An overlong target is not shown either. */
+	char l[400];
+	memset(l, 'S', 300);
+	strcpy(l + 300, "\n");
+	assert_int_equal(line(l, host, err), -EINVAL);
+	assert_string_equal(err, "target longer than 253 characters");
+	assert_int_equal(col, 254);
 }
 
 static void test_length(void **state)
@@ -90,12 +139,14 @@ static void test_length(void **state)
 	strcpy(l + HT_BATCH_HOST_MAX + 1, "\n");
 	assert_int_equal(line(l, host, err), -EINVAL);
 	assert_string_equal(err, "target longer than 253 characters");
+	assert_int_equal(col, 254);
 	/* A buffer too small for the target is refused, never overrun. */
 	char small[8];
-	assert_int_equal(ht_batch_parse_line("abcdefgh", 8, small, sizeof(small), err, sizeof(err)),
-	                 -EINVAL);
-	assert_int_equal(ht_batch_parse_line("abcdefg", 7, small, sizeof(small), err, sizeof(err)),
-	                 1);
+	assert_int_equal(
+	        ht_batch_parse_line("abcdefgh", 8, small, sizeof(small), &col, err, sizeof(err)),
+	        -EINVAL);
+	assert_int_equal(
+	        ht_batch_parse_line("abcdefg", 7, small, sizeof(small), &col, err, sizeof(err)), 1);
 	assert_string_equal(small, "abcdefg");
 }
 
@@ -122,6 +173,11 @@ static void test_read_file(void **state)
 	assert_string_equal(b.hosts[1], "2001:db8:200::1");
 	assert_string_equal(b.hosts[2], "www.example.net");
 	assert_string_equal(b.hosts[3], "last.example");
+	/* Each target's line, for messages about it later. */
+	assert_int_equal(b.lines[0], 2);
+	assert_int_equal(b.lines[1], 4);
+	assert_int_equal(b.lines[2], 5);
+	assert_int_equal(b.lines[3], 6);
 	ht_batch_free(&b);
 	assert_int_equal(b.n, 0);
 	assert_null(b.hosts);
@@ -136,7 +192,8 @@ static void test_read_errors(void **state)
 	/* The line number of the first bad line; nothing kept. */
 	static const char two[] = "ok.example\n# fine\nbad one\nok2.example\n";
 	assert_int_equal(read_text(two, sizeof(two) - 1, &b, err), -EINVAL);
-	assert_string_equal(err, "list.txt:3: more than one word on the line (one target per line)");
+	assert_string_equal(err,
+	                    "list.txt:3:5: more than one word on the line (one target per line)");
 	assert_int_equal(b.n, 0);
 	assert_null(b.hosts);
 
@@ -149,7 +206,13 @@ static void test_read_errors(void **state)
 	/* A NUL byte on line 2 is seen (fgets would have hidden it). */
 	static const char nul[] = "a.example\nb.exa\0mple\n";
 	assert_int_equal(read_text(nul, sizeof(nul) - 1, &b, err), -EINVAL);
-	assert_string_equal(err, "list.txt:2: invalid byte 0x00 in target 'b.exa?mple'");
+	assert_string_equal(err, "list.txt:2:6: invalid byte 0x00");
+
+	/* A file of secrets: its first line refused, none of it shown. */
+	static const char shadow[] = "root:$y$j9T$Zq8SECRET$SECRET:19000:0:99999:7:::\n"
+	                             "daemon:*:19000:0:99999:7:::\n";
+	assert_int_equal(read_text(shadow, sizeof(shadow) - 1, &b, err), -EINVAL);
+	assert_string_equal(err, "list.txt:1:6: invalid byte 0x24");
 
 	/* An overlong line, comment or not. */
 	size_t n = HT_BATCH_LINE_MAX + 20;
@@ -159,7 +222,7 @@ static void test_read_errors(void **state)
 	big[0] = '#';
 	big[n - 1] = '\n';
 	assert_int_equal(read_text(big, n, &b, err), -EINVAL);
-	assert_string_equal(err, "list.txt:1: line longer than 4096 bytes");
+	assert_string_equal(err, "list.txt:1:4097: line longer than 4096 bytes");
 	/* Exactly the limit is fine, ended by "\n" or by "\r\n"; one more
 	 * byte of text is not. */
 	big[HT_BATCH_LINE_MAX] = '\n';
@@ -176,7 +239,7 @@ static void test_read_errors(void **state)
 	big[HT_BATCH_LINE_MAX] = ' ';
 	big[HT_BATCH_LINE_MAX + 1] = '\n';
 	assert_int_equal(read_text(big, HT_BATCH_LINE_MAX + 12, &b, err), -EINVAL);
-	assert_string_equal(err, "list.txt:1: line longer than 4096 bytes");
+	assert_string_equal(err, "list.txt:1:4097: line longer than 4096 bytes");
 	/* At the end of the file, without a newline, the same limit. */
 	char *tail = malloc(HT_BATCH_LINE_MAX + 20);
 	assert_non_null(tail);
@@ -186,10 +249,39 @@ static void test_read_errors(void **state)
 	assert_string_equal(b.hosts[0], "a.example");
 	ht_batch_free(&b);
 	assert_int_equal(read_text(tail, 10 + HT_BATCH_LINE_MAX + 1, &b, err), -EINVAL);
-	assert_string_equal(err, "list.txt:2: line longer than 4096 bytes");
+	assert_string_equal(err, "list.txt:2:4097: line longer than 4096 bytes");
 	free(tail);
 	ht_batch_free(&b);
 	free(big);
+}
+
+/* What the program's privileged process takes from the reader: only
+ * targets the parser would give, on growing lines. */
+static void test_add(void **state)
+{
+	struct ht_batch b;
+	char big[300];
+	(void)state;
+
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(ht_batch_add(&b, "a.example", 3), 0);
+	assert_int_equal(ht_batch_add(&b, "2001:db8::1", 7), 0);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(b.lines[1], 7);
+	assert_int_equal(ht_batch_add(&b, "b.example", 7), -EINVAL); /* line not growing */
+	assert_int_equal(ht_batch_add(&b, "b.example", 0), -EINVAL);
+	assert_int_equal(ht_batch_add(&b, "", 9), -EINVAL);
+	assert_int_equal(ht_batch_add(&b, "a b", 9), -EINVAL);
+	assert_int_equal(ht_batch_add(&b, " a", 9), -EINVAL);
+	assert_int_equal(ht_batch_add(&b, "a#", 9), -EINVAL);
+	assert_int_equal(ht_batch_add(&b, "evil\x1b[2J", 9), -EINVAL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(ht_batch_add(&b, big, 9), -EINVAL);
+	big[HT_BATCH_HOST_MAX] = '\0';
+	assert_int_equal(ht_batch_add(&b, big, 9), 0);
+	assert_int_equal(b.n, 3);
+	ht_batch_free(&b);
 }
 
 static void test_many(void **state)
@@ -216,7 +308,8 @@ int main(void)
 		cmocka_unit_test(test_targets),     cmocka_unit_test(test_skipped),
 		cmocka_unit_test(test_refused),     cmocka_unit_test(test_length),
 		cmocka_unit_test(test_read_file),   cmocka_unit_test(test_read_errors),
-		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_many),        cmocka_unit_test(test_refused_never_echoes),
+		cmocka_unit_test(test_add),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
