@@ -399,6 +399,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hoptrace: %s\n", err);
 		return 2;
 	}
+	/* Who started us decides what may be asked for (read before any
+	 * privilege is dropped, and remembered). */
+	int start = ht_priv_start();
+	if (start < 0) {
+		fprintf(stderr, "hoptrace: cannot read the process's privileges: %s\n",
+		        strerror(-start));
+		return 1;
+	}
+	/* Like HOPTRACE_NO_SANDBOX: a privileged process always confines
+	 * itself, whoever asks. */
+	if (app.o.no_sandbox && start != HT_PRIV_START_NONE) {
+		fprintf(stderr, "hoptrace: --no-sandbox is refused: the process started privileged "
+		                "(root, setuid or capabilities)\n");
+		return 2;
+	}
 	if (app.o.batch) {
 		/* Read with the invoking user's rights (a setuid install must
 		 * not read files for them) before anything else: the whole

@@ -75,6 +75,21 @@ struct ht_io_watch {
  */
 int ht_io_run(ht_io *io, ht_session *s, const struct ht_io_watch *w);
 
+/*
+ * Who started the process: an ordinary user with nothing to give up, root
+ * (real uid 0), or another user through a privileged install (setuid or
+ * setgid, file or ambient capabilities), who gets the limits of
+ * unprivileged users. Read on the first call and remembered: call it (or
+ * ht_priv_drop(), which calls it) before dropping privileges. Returns one
+ * of these or a negative errno.
+ */
+enum {
+	HT_PRIV_START_NONE = 0,
+	HT_PRIV_START_ROOT = 1,
+	HT_PRIV_START_USER = 2,
+};
+int ht_priv_start(void);
+
 /* Drop to the invoking user and clear every capability. Returns 0 or -errno. */
 int ht_priv_drop(void);
 /* Open a file for reading with the access rights of the invoking (real)

@@ -50,6 +50,8 @@
 /* Whether the process held privilege when ht_priv_drop() ran: the
  * environment is honoured only when it did not. */
 static int priv_was_privileged = -1;
+/* ht_priv_start(), read once: before the drop it describes the start. */
+static int priv_start = -1;
 
 bool ht_priv_have_raw(void)
 {
@@ -147,6 +149,29 @@ FILE *ht_priv_fopen_user(const char *path)
 	return f;
 }
 
+int ht_priv_start(void)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	struct ht_priv_state st;
+	int rc;
+
+	if (priv_start >= 0)
+		return priv_start;
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
+		return -errno;
+	if ((rc = ht_priv_read_state(&st)) < 0)
+		return rc;
+	if (ruid == 0)
+		priv_start = HT_PRIV_START_ROOT;
+	else if (ruid != euid || ruid != suid || rgid != egid || rgid != sgid || euid == 0 ||
+	         st.cap_prm || st.cap_eff || st.cap_amb)
+		priv_start = HT_PRIV_START_USER;
+	else
+		priv_start = HT_PRIV_START_NONE;
+	return priv_start;
+}
+
 int ht_priv_drop(void)
 {
 	uid_t ruid, euid, suid, uid;
@@ -154,12 +179,13 @@ int ht_priv_drop(void)
 	struct ht_priv_state st;
 	int rc;
 
+	if ((rc = ht_priv_start()) < 0)
+		return rc;
 	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
 		return -errno;
-	if ((rc = ht_priv_read_state(&st)) < 0)
-		return rc;
-	priv_was_privileged = ruid != euid || ruid != suid || rgid != egid || rgid != sgid ||
-	                      euid == 0 || st.cap_prm || st.cap_eff || st.cap_amb;
+	/* Judged on the identity the process had at start: ht_priv_start()
+	 * remembers it from its first call, made before any drop. */
+	priv_was_privileged = rc != HT_PRIV_START_NONE;
 
 	/* Who to become: the invoking user; for a real root, nobody. */
 	uid = ruid;

@@ -1,0 +1,101 @@
+#!/bin/sh
+# What a user other than root may ask of a privileged install (a copy
+# carrying cap_net_raw+ep, as `make install` sets it up), against root and
+# against an ordinary unprivileged copy. Every run is in a private network
+# namespace of its own (loopback, plus a veth pair with documentation
+# addresses), so nothing leaves this machine.
+# Usage: tests/cli/test-user-limits.sh path/to/hoptrace
+set -u
+HT=${1:?usage: test-user-limits.sh path/to/hoptrace}
+
+skip() {
+	echo "user-limits: SKIP: $1"
+	if [ "${CI:-}" = true ]; then
+		echo "user-limits: CI=true, so a skip is a failure"
+		exit 1
+	fi
+	exit 77
+}
+[ "$(id -u)" = 0 ] || skip "needs root (network namespace, setcap, setpriv)"
+for t in unshare setpriv setcap ip; do
+	command -v $t >/dev/null 2>&1 || skip "$t is not installed"
+done
+HT=$(cd "$(dirname "$HT")" && pwd)/$(basename "$HT")
+[ -x "$HT" ] || { echo "user-limits: $HT is not executable"; exit 1; }
+USER_UID=$(id -u nobody) || skip "no 'nobody' user"
+USER_GID=$(id -g nobody)
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+chmod 755 "$TMP"
+# The privileged install, and a plain copy without any privilege.
+cp "$HT" "$TMP/hoptrace-cap"
+cp "$HT" "$TMP/hoptrace-plain"
+chmod 755 "$TMP/hoptrace-cap" "$TMP/hoptrace-plain"
+setcap cap_net_raw+ep "$TMP/hoptrace-cap" 2>"$TMP/setcap.err" ||
+	skip "cannot set file capabilities in $TMP: $(cat "$TMP/setcap.err")"
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL [$CASE]: $1"
+}
+
+# The network namespace every run gets: loopback up, a veth pair whose d0
+# has 198.18.0.2/24 and 2001:db8:a::2/64, unprivileged ICMP allowed.
+NS_SETUP='ip link set lo up && ip link add d0 type veth peer name d1 &&
+	ip link set d0 up && ip link set d1 up &&
+	ip addr add 198.18.0.2/24 dev d0 && ip addr add 2001:db8:a::2/64 dev d0 nodad &&
+	sysctl -qw net.ipv4.ping_group_range="0 2147483647"'
+AS_USER="setpriv --reuid=$USER_UID --regid=$USER_GID --clear-groups --inh-caps=-all"
+
+# run WHO BINARY ARGS...: WHO is root or user; exit status in RC, output in
+# $TMP/out and $TMP/err.
+run() {
+	who=$1
+	bin=$2
+	shift 2
+	pre=
+	[ "$who" = user ] && pre=$AS_USER
+	unshare -n sh -c "$NS_SETUP && exec $pre \"\$0\" \"\$@\"" "$bin" "$@" \
+		>"$TMP/out" 2>"$TMP/err"
+	RC=$?
+}
+
+# refused CODE MESSAGE: the last run printed exactly "hoptrace: MESSAGE"
+# on stderr, nothing on stdout, and exited CODE.
+refused() {
+	got=$(cat "$TMP/err")
+	if [ "$RC" = "$1" ] && [ "$got" = "hoptrace: $2" ] && [ ! -s "$TMP/out" ]; then ok; else
+		bad "want exit $1 and 'hoptrace: $2'; got exit $RC, stdout $(wc -c <"$TMP/out") bytes, stderr: $got"
+	fi
+}
+
+# traced: the last run traced 127.0.0.1 and exited 0.
+traced() {
+	if [ "$RC" = 0 ] && grep -q '127\.0\.0\.1' "$TMP/out"; then ok; else
+		bad "want a trace and exit 0; got exit $RC: $(head -n 3 "$TMP/err")"
+	fi
+}
+
+T="-n -q 1 -m 2 -w 1 127.0.0.1"
+PRIV="--no-sandbox is refused: the process started privileged (root, setuid or capabilities)"
+
+# --no-sandbox: refused to every privileged start, honoured otherwise.
+CASE=no-sandbox-root
+run root "$HT" --no-sandbox $T
+refused 2 "$PRIV"
+CASE=no-sandbox-filecap
+run user "$TMP/hoptrace-cap" --no-sandbox $T
+refused 2 "$PRIV"
+CASE=no-sandbox-plain
+run user "$TMP/hoptrace-plain" --no-sandbox --debug-status -I $T
+traced
+if grep -q '^status: Seccomp:[[:space:]]*0$' "$TMP/err"; then ok; else
+	bad "an unprivileged --no-sandbox run is still confined: $(grep Seccomp "$TMP/err")"
+fi
+
+echo "user-limits: $pass checks passed, $fail failed"
+[ "$fail" = 0 ]
