@@ -414,6 +414,12 @@ int main(int argc, char **argv)
 		                "(root, setuid or capabilities)\n");
 		return 2;
 	}
+	/* Another user through a privileged install gets the rate and window
+	 * limits of ping's non-root users; root keeps everything. */
+	if (start == HT_PRIV_START_USER && ht_opts_user_limits(&app.o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hoptrace: %s\n", err);
+		return 2;
+	}
 	if (app.o.batch) {
 		/* Read with the invoking user's rights (a setuid install must
 		 * not read files for them) before anything else: the whole

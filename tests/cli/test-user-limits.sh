@@ -97,5 +97,29 @@ if grep -q '^status: Seccomp:[[:space:]]*0$' "$TMP/err"; then ok; else
 	bad "an unprivileged --no-sandbox run is still confined: $(grep Seccomp "$TMP/err")"
 fi
 
+# Rate and window: a user of the privileged install gets ping's kind of
+# limits (at most 1000 probes per second, 300 in flight); root and an
+# unprivileged copy do not (the latter can only send what any program may).
+CASE=limits-filecap
+run user "$TMP/hoptrace-cap" --pps 0 $T
+refused 2 "--pps 0 (no rate limit) is for root only: other users may ask for 1 to 1000 probes per second"
+run user "$TMP/hoptrace-cap" --pps 100000 $T
+refused 2 "--pps 100000 is for root only: other users may ask for 1 to 1000 probes per second"
+run user "$TMP/hoptrace-cap" -N 65535 $T
+refused 2 "-N 65535 is for root only: other users may ask for 1 to 300 probes in flight"
+run user "$TMP/hoptrace-cap" -N 65535 --pps 0 -z 0 $T
+refused 2 "--pps 0 (no rate limit) is for root only: other users may ask for 1 to 1000 probes per second"
+# Within the limits, and the defaults, the privileged install traces.
+run user "$TMP/hoptrace-cap" --pps 1000 -N 300 $T
+traced
+run user "$TMP/hoptrace-cap" $T
+traced
+CASE=limits-root
+run root "$HT" -N 65535 --pps 0 -z 0 $T
+traced
+CASE=limits-plain
+run user "$TMP/hoptrace-plain" -I -N 65535 --pps 0 -z 0 $T
+traced
+
 echo "user-limits: $pass checks passed, $fail failed"
 [ "$fail" = 0 ]
