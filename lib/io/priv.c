@@ -4,7 +4,7 @@
  * (a test enforces this).
  *
  * The order is: open the raw sockets (ht_io_open), then ht_priv_drop()
- * (no root uid, no capabilities, no new privileges), then, when the
+ * (no root uid, no capabilities, no new privileges, not dumpable), then, when the
  * front end is ready, ht_sandbox_enter() (seccomp). Untrusted packets and
  * DNS answers are parsed only after that.
  */
@@ -228,6 +228,13 @@ int ht_priv_drop(void)
 		return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
+	/* Nobody may attach to (ptrace), or read the memory of, a process
+	 * that still holds raw sockets. The kernel clears this flag by itself
+	 * only when ids or capabilities change (setuid, file capabilities,
+	 * root becoming nobody), not for a user who started with ambient
+	 * capabilities and stays who they were. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
 
 	/* Verify rather than trust: ids, every capability set, and that
 	 * root can not be regained. */
@@ -238,7 +245,7 @@ int ht_priv_drop(void)
 			return -EPERM;
 	if (st.uid[0] == 0 || st.cap_inh || st.cap_prm || st.cap_eff || st.cap_amb)
 		return -EPERM;
-	if (!st.no_new_privs)
+	if (!st.no_new_privs || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return -EPERM;
 	if (setuid(0) == 0 || seteuid(0) == 0)
 		return -EPERM;
