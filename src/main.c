@@ -420,6 +420,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hoptrace: %s\n", err);
 		return 2;
 	}
+	/* Nor may they send from an address this host does not have (raw
+	 * sockets, with ip_nonlocal_bind, would let them). */
+	if (start == HT_PRIV_START_USER && app.o.cfg.src.family) {
+		rc = ht_io_addr_local(&app.o.cfg.src);
+		if (rc < 0) {
+			fprintf(stderr, "hoptrace: cannot list this host's addresses: %s\n",
+			        strerror(-rc));
+			return 1;
+		}
+		if (rc == 0) {
+			fprintf(stderr,
+			        "hoptrace: source address %s is not configured on this host: only "
+			        "root may send from another address\n",
+			        app.o.src_text);
+			return 2;
+		}
+	}
 	if (app.o.batch) {
 		/* Read with the invoking user's rights (a setuid install must
 		 * not read files for them) before anything else: the whole

@@ -49,6 +49,10 @@ void ht_io_close(ht_io *io);
  */
 int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen);
 
+/* Whether a is configured on one of this host's interfaces (in this
+ * network namespace): 1 yes, 0 no, or a negative errno. */
+int ht_io_addr_local(const ht_addr *a);
+
 /* The flow actually in use (source address, ports, id) and the mode chosen. */
 const struct ht_flow *ht_io_flow(const ht_io *io);
 enum ht_io_mode ht_io_mode_used(const ht_io *io);

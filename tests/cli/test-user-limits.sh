@@ -44,11 +44,13 @@ bad() {
 }
 
 # The network namespace every run gets: loopback up, a veth pair whose d0
-# has 198.18.0.2/24 and 2001:db8:a::2/64, unprivileged ICMP allowed.
+# has 198.18.0.2/24 and 2001:db8:a::2/64, unprivileged ICMP allowed, and
+# binding to addresses the namespace does not have allowed too.
 NS_SETUP='ip link set lo up && ip link add d0 type veth peer name d1 &&
 	ip link set d0 up && ip link set d1 up &&
 	ip addr add 198.18.0.2/24 dev d0 && ip addr add 2001:db8:a::2/64 dev d0 nodad &&
-	sysctl -qw net.ipv4.ping_group_range="0 2147483647"'
+	sysctl -qw net.ipv4.ping_group_range="0 2147483647" &&
+	sysctl -qw net.ipv4.ip_nonlocal_bind=1 net.ipv6.ip_nonlocal_bind=1'
 AS_USER="setpriv --reuid=$USER_UID --regid=$USER_GID --clear-groups --inh-caps=-all"
 
 # run WHO BINARY ARGS...: WHO is root or user; exit status in RC, output in
@@ -120,6 +122,29 @@ traced
 CASE=limits-plain
 run user "$TMP/hoptrace-plain" -I -N 65535 --pps 0 -z 0 $T
 traced
+
+# -s: a user of the privileged install may send only from an address this
+# host (namespace) has, even where ip_nonlocal_bind lets sockets bind to any.
+CASE=source-filecap
+for a in 198.18.0.9 2001:db8:a::99; do
+	dst=198.18.0.1
+	case $a in *:*) dst=2001:db8:a::1 ;; esac
+	run user "$TMP/hoptrace-cap" -s $a -n -q 1 -m 1 -w 0.2 $dst
+	refused 2 "source address $a is not configured on this host: only root may send from another address"
+done
+run user "$TMP/hoptrace-cap" -s 127.0.0.1 $T
+traced
+run user "$TMP/hoptrace-cap" -s 198.18.0.2 -n -q 1 -m 1 -w 0.2 198.18.0.1
+if [ "$RC" = 0 ] && [ ! -s "$TMP/err" ]; then ok; else
+	bad "-s 198.18.0.2 (configured): exit $RC: $(head -n 2 "$TMP/err")"
+fi
+# Root keeps the freedom (IPv6 here: for IPv4 the kernel itself finds no
+# route from an address it does not have).
+CASE=source-root
+run root "$HT" -s 2001:db8:a::99 -n -q 1 -m 1 -w 0.2 2001:db8:a::1
+if [ "$RC" = 0 ] && [ ! -s "$TMP/err" ]; then ok; else
+	bad "root -s 2001:db8:a::99: exit $RC: $(head -n 2 "$TMP/err")"
+fi
 
 echo "user-limits: $pass checks passed, $fail failed"
 [ "$fail" = 0 ]
