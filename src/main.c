@@ -71,8 +71,9 @@ static void on_event(void *u, const struct ht_event *ev)
 	}
 }
 
-/* For the privilege tests: show what the process holds after setup. */
-static void print_status(void)
+/* For the privilege tests: show what the process holds after setup, each
+ * line after prefix. */
+static void print_status(const char *prefix)
 {
 	static const char *keys[] = {"Uid:",    "Gid:",    "Groups:",     "CapInh:", "CapPrm:",
 	                             "CapEff:", "CapBnd:", "CapAmb:",     "NoNewPrivs:",
@@ -87,7 +88,7 @@ static void print_status(void)
 	while (fgets(line, sizeof(line), f))
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (!strncmp(line, keys[i], strlen(keys[i])))
-				fprintf(stderr, "status: %s", line);
+				fprintf(stderr, "%s%s", prefix, line);
 	fclose(f);
 }
 
@@ -155,8 +156,8 @@ static int read_all(int fd, void *buf, size_t len)
  * order, and checks each. Targets already numeric (rc 0 and an address)
  * are skipped.
  */
-static int resolve_unprivileged(struct target *t, size_t n, int family, char *err,
-                                size_t errlen)
+static int resolve_unprivileged(const struct app *app, struct target *t, size_t n, int family,
+                                char *err, size_t errlen)
 {
 	struct resolve_msg m;
 	int fds[2], status, rc = 0;
@@ -185,6 +186,13 @@ static int resolve_unprivileged(struct target *t, size_t n, int family, char *er
 		else if ((base = ht_dns_new(&d)) < 0)
 			snprintf(m.err, sizeof(m.err), "cannot start the resolver: %s",
 			         strerror(-base));
+		/* It parses DNS answers: a filter of its own, narrower than the
+		 * program's (no event loop, bind or terminal calls). */
+		else if (!app->o.no_sandbox && (base = ht_sandbox_enter_resolver()) < 0)
+			snprintf(m.err, sizeof(m.err), "cannot confine the resolver: %s",
+			         strerror(-base));
+		if (base >= 0 && app->o.debug_status)
+			print_status("resolver status: ");
 		for (size_t i = 0; i < n; i++) {
 			if (t[i].addr.family || t[i].rc)
 				continue;
@@ -249,7 +257,7 @@ static int resolve_targets(struct app *app, struct target *t, size_t n, char *er
 			names++;
 		}
 	}
-	return names ? resolve_unprivileged(t, n, fam, err, errlen) : 0;
+	return names ? resolve_unprivileged(app, t, n, fam, err, errlen) : 0;
 }
 
 /* In batch mode every message about a target names it. */
@@ -544,7 +552,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (app.o.debug_status)
-		print_status();
+		print_status("status: ");
 
 	app.text_mode = !app.o.json && !app.o.jsonl;
 	app.text = (struct ht_text_out){

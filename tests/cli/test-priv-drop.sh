@@ -9,7 +9,8 @@
 #   3. started by an ordinary user holding CAP_NET_RAW as an ambient
 #      capability.
 # Then, for each, that the running process is not dumpable (nobody can
-# attach to it while it holds raw sockets).
+# attach to it while it holds raw sockets), and that the resolver child
+# that turns a name into an address is confined too.
 # The traces run in a private network namespace toward its loopback only.
 # Usage: tests/cli/test-priv-drop.sh path/to/hoptrace [unused: simulator]
 set -u
@@ -137,7 +138,29 @@ RC=$?
 check_status no
 if grep -q 'no CAP_NET_RAW' "$TMP/err"; then bad "the ambient capability was not used"; else ok; fi
 
-# 4. After the drop nobody may attach to the process, which still holds its
+# 4. A name resolved by the resolver child (localhost, from /etc/hosts):
+# the child drops every privilege and runs under a seccomp filter of its
+# own before it reads any answer.
+CASE=resolver
+unshare -n sh -c "ip link set lo up && exec \"$HT\" --debug-status -4 -n -q 1 -m 2 -w 1 localhost" \
+	>"$TMP/out" 2>"$TMP/err"
+RC=$?
+rfield() {
+	sed -n "s/^resolver status: $1:[[:space:]]*//p" "$TMP/err" | head -n 1 | tr '\t' ' '
+}
+v=$(rfield Seccomp)
+if [ "$v" = 2 ]; then ok; else bad "resolver Seccomp is '$v', want 2 (its own filter)"; fi
+v=$(rfield NoNewPrivs)
+if [ "$v" = 1 ]; then ok; else bad "resolver NoNewPrivs is '$v', want 1"; fi
+for k in CapPrm CapEff; do
+	v=$(rfield $k)
+	if [ "$v" = 0000000000000000 ]; then ok; else bad "resolver $k is '$v'"; fi
+done
+if [ "$RC" = 0 ] && grep -q '127\.0\.0\.1' "$TMP/out"; then ok; else
+	bad "the trace to localhost failed (exit $RC): $(grep -v 'status:' "$TMP/err" | head -n 3)"
+fi
+
+# 5. After the drop nobody may attach to the process, which still holds its
 # raw sockets: it is not dumpable, so the kernel gives its /proc files to
 # root. Each start runs a trace that waits 2 s for a silent address.
 NS_SILENT='ip link set lo up && ip link add d0 type veth peer name d1 && ip link set d0 up &&
