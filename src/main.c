@@ -72,8 +72,9 @@ static void on_event(void *u, const struct ht_event *ev)
 	}
 }
 
-/* For the privilege tests: show what the process holds after setup. */
-static void print_status(void)
+/* For the privilege tests: show what the process holds after setup, each
+ * line after prefix. */
+static void print_status(const char *prefix)
 {
 	static const char *keys[] = {"Uid:",    "Gid:",    "Groups:",     "CapInh:", "CapPrm:",
 	                             "CapEff:", "CapBnd:", "CapAmb:",     "NoNewPrivs:",
@@ -88,7 +89,7 @@ static void print_status(void)
 	while (fgets(line, sizeof(line), f))
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (!strncmp(line, keys[i], strlen(keys[i])))
-				fprintf(stderr, "status: %s", line);
+				fprintf(stderr, "%s%s", prefix, line);
 	fclose(f);
 }
 
@@ -158,8 +159,8 @@ static int read_all(int fd, void *buf, size_t len)
  * order, and checks each. Targets already numeric (rc 0 and an address)
  * are skipped.
  */
-static int resolve_unprivileged(struct target *t, size_t n, int family, char *err,
-                                size_t errlen)
+static int resolve_unprivileged(const struct app *app, struct target *t, size_t n, int family,
+                                char *err, size_t errlen)
 {
 	struct resolve_msg m;
 	int fds[2], status, rc = 0;
@@ -188,6 +189,13 @@ static int resolve_unprivileged(struct target *t, size_t n, int family, char *er
 		else if ((base = ht_dns_new(&d)) < 0)
 			snprintf(m.err, sizeof(m.err), "cannot start the resolver: %s",
 			         strerror(-base));
+		/* It parses DNS answers: a filter of its own, narrower than the
+		 * program's (no event loop, bind or terminal calls). */
+		else if (!app->o.no_sandbox && (base = ht_sandbox_enter_resolver()) < 0)
+			snprintf(m.err, sizeof(m.err), "cannot confine the resolver: %s",
+			         strerror(-base));
+		if (base >= 0 && app->o.debug_status)
+			print_status("resolver status: ");
 		for (size_t i = 0; i < n; i++) {
 			if (t[i].addr.family || t[i].rc)
 				continue;
@@ -420,7 +428,7 @@ static int resolve_targets(struct app *app, struct target *t, size_t n, char *er
 			names++;
 		}
 	}
-	return names ? resolve_unprivileged(t, n, fam, err, errlen) : 0;
+	return names ? resolve_unprivileged(app, t, n, fam, err, errlen) : 0;
 }
 
 /* In batch mode every message about a target names it: by its line when
@@ -575,6 +583,44 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hoptrace: %s\n", err);
 		return 2;
 	}
+	/* Who started us decides what may be asked for (read before any
+	 * privilege is dropped, and remembered). */
+	int start = ht_priv_start();
+	if (start < 0) {
+		fprintf(stderr, "hoptrace: cannot read the process's privileges: %s\n",
+		        strerror(-start));
+		return 1;
+	}
+	/* Like HOPTRACE_NO_SANDBOX: a privileged process always confines
+	 * itself, whoever asks. */
+	if (app.o.no_sandbox && start != HT_PRIV_START_NONE) {
+		fprintf(stderr, "hoptrace: --no-sandbox is refused: the process started privileged "
+		                "(root, setuid or capabilities)\n");
+		return 2;
+	}
+	/* Another user through a privileged install gets the rate and window
+	 * limits of ping's non-root users; root keeps everything. */
+	if (start == HT_PRIV_START_USER && ht_opts_user_limits(&app.o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hoptrace: %s\n", err);
+		return 2;
+	}
+	/* Nor may they send from an address this host does not have (raw
+	 * sockets, with ip_nonlocal_bind, would let them). */
+	if (start == HT_PRIV_START_USER && app.o.cfg.src.family) {
+		rc = ht_io_addr_local(&app.o.cfg.src);
+		if (rc < 0) {
+			fprintf(stderr, "hoptrace: cannot list this host's addresses: %s\n",
+			        strerror(-rc));
+			return 1;
+		}
+		if (rc == 0) {
+			fprintf(stderr,
+			        "hoptrace: source address %s is not configured on this host: only "
+			        "root may send from another address\n",
+			        app.o.src_text);
+			return 2;
+		}
+	}
 	if (app.o.batch) {
 		/* Read, checked and resolved with no privilege (see
 		 * batch_child), before anything else: the whole list is checked
@@ -674,7 +720,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (app.o.debug_status)
-		print_status();
+		print_status("status: ");
 
 	app.text_mode = !app.o.json && !app.o.jsonl;
 	app.text = (struct ht_text_out){

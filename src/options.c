@@ -245,6 +245,7 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			if (ht_parse_int(optarg, 1, 65535, &v))
 				FAIL("invalid window '%s': must be 1 to 65535", optarg);
 			c->window = (int)v;
+			o->window_given = true;
 			break;
 		case 'w':
 			if (parse_wait(c, optarg, err, errlen))
@@ -261,6 +262,7 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			if (ht_parse_int(optarg, 0, 10000000, &v))
 				FAIL("invalid packet rate '%s': must be 0 to 10000000", optarg);
 			c->pps = (uint32_t)v;
+			o->pps_given = true;
 			break;
 		case OPT_GAP:
 			if (ht_parse_int(optarg, 1, 255, &v))
@@ -383,4 +385,37 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 		FAIL("source address '%s' is not %s", o->src_text,
 		     o->family_forced == AF_INET ? "IPv4" : "IPv6");
 	return HT_OPTS_RUN;
+}
+
+int ht_opts_user_limits(struct ht_opts *o, char *err, size_t errlen)
+{
+	struct ht_config *c = &o->cfg;
+	int total = (c->max_ttl - c->first_ttl + 1) * c->nqueries;
+
+	if (o->pps_given && (c->pps == 0 || c->pps > HT_USER_MAX_PPS)) {
+		if (c->pps == 0)
+			snprintf(err, errlen,
+			         "--pps 0 (no rate limit) is for root only: other users may ask "
+			         "for 1 to %d probes per second",
+			         HT_USER_MAX_PPS);
+		else
+			snprintf(err, errlen,
+			         "--pps %u is for root only: other users may ask for 1 to %d "
+			         "probes per second",
+			         c->pps, HT_USER_MAX_PPS);
+		return -EPERM;
+	}
+	if (o->window_given && c->window > HT_USER_MAX_WINDOW) {
+		snprintf(err, errlen,
+		         "-N %d is for root only: other users may ask for 1 to %d probes in "
+		         "flight",
+		         c->window, HT_USER_MAX_WINDOW);
+		return -EPERM;
+	}
+	if (!o->pps_given && (c->pps == 0 || c->pps > HT_USER_MAX_PPS))
+		c->pps = HT_USER_MAX_PPS;
+	/* The default window is the whole trace: at most the cap. */
+	if (!o->window_given && (c->window == 0 ? total : c->window) > HT_USER_MAX_WINDOW)
+		c->window = HT_USER_MAX_WINDOW;
+	return 0;
 }

@@ -14,6 +14,8 @@ struct ht_opts {
 	const char *batch;     /* --batch FILE ("-": standard input) */
 	int family_forced;     /* AF_INET / AF_INET6 from -4/-6, else 0 */
 	bool port_given;
+	bool pps_given;        /* --pps was on the command line */
+	bool window_given;     /* -N was on the command line */
 	bool numeric;          /* -n */
 	bool extensions;       /* -e: show MPLS and interface extensions */
 	bool json;             /* --json */
@@ -35,6 +37,18 @@ enum {
  * with a one-line message (no trailing newline) in err.
  */
 int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * Limits for a user other than root running a privileged install (setuid
+ * or file capabilities), in the spirit of ping's limits for non-root users:
+ * at most HT_USER_MAX_PPS probes per second and HT_USER_MAX_WINDOW in
+ * flight. Asking for more (or for --pps 0, no limit) is refused; the
+ * defaults are lowered to fit. Returns 0, or -EPERM with a one-line
+ * message in err.
+ */
+#define HT_USER_MAX_PPS 1000
+#define HT_USER_MAX_WINDOW 300
+int ht_opts_user_limits(struct ht_opts *o, char *err, size_t errlen);
 
 /* Parse a decimal integer in [min, max], the whole string. */
 int ht_parse_int(const char *s, long min, long max, long *out);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/errqueue.h>
 #include <linux/filter.h>
 #include <netinet/icmp6.h>
@@ -854,4 +855,28 @@ static const struct ht_io_ops io_ops = {.send_probe = ht_io_send_probe};
 const struct ht_io_ops *ht_io_ops(void)
 {
 	return &io_ops;
+}
+
+int ht_io_addr_local(const ht_addr *a)
+{
+	struct ifaddrs *list, *i;
+	int found = 0;
+
+	/* Asking the interfaces, not bind(): with ip_nonlocal_bind (or
+	 * IP_FREEBIND) the kernel lets a socket bind to any address. */
+	if (getifaddrs(&list) < 0)
+		return -errno;
+	for (i = list; i && !found; i = i->ifa_next) {
+		const struct sockaddr *sa = i->ifa_addr;
+		if (!sa || sa->sa_family != a->family)
+			continue;
+		if (a->family == AF_INET)
+			found = !memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			                &a->u.v4, sizeof(a->u.v4));
+		else
+			found = !memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			                &a->u.v6, sizeof(a->u.v6));
+	}
+	freeifaddrs(list);
+	return found;
 }

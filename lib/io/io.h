@@ -49,6 +49,10 @@ void ht_io_close(ht_io *io);
  */
 int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen);
 
+/* Whether a is configured on one of this host's interfaces (in this
+ * network namespace): 1 yes, 0 no, or a negative errno. */
+int ht_io_addr_local(const ht_addr *a);
+
 /* The flow actually in use (source address, ports, id) and the mode chosen. */
 const struct ht_flow *ht_io_flow(const ht_io *io);
 enum ht_io_mode ht_io_mode_used(const ht_io *io);
@@ -74,6 +78,21 @@ struct ht_io_watch {
  * replies. Returns 0 or a negative errno.
  */
 int ht_io_run(ht_io *io, ht_session *s, const struct ht_io_watch *w);
+
+/*
+ * Who started the process: an ordinary user with nothing to give up, root
+ * (real uid 0), or another user through a privileged install (setuid or
+ * setgid, file or ambient capabilities), who gets the limits of
+ * unprivileged users. Read on the first call and remembered: call it (or
+ * ht_priv_drop(), which calls it) before dropping privileges. Returns one
+ * of these or a negative errno.
+ */
+enum {
+	HT_PRIV_START_NONE = 0,
+	HT_PRIV_START_ROOT = 1,
+	HT_PRIV_START_USER = 2,
+};
+int ht_priv_start(void);
 
 /* Drop to the invoking user and clear every capability. Returns 0 or -errno. */
 int ht_priv_drop(void);
@@ -123,16 +142,32 @@ const char *ht_io_mode_note(const ht_io *io);
  * Install the seccomp filter that restricts the process to the system
  * calls needed after setup (the event loop, sending probes, per-probe
  * sockets in unprivileged mode, DNS over UDP/TCP, output). Call after
- * ht_priv_drop(). Syscalls outside the list fail with EPERM rather than
- * killing the process, so a gap shows as an error, not a crash.
+ * ht_priv_drop(). No executable memory (mmap/mprotect with PROT_EXEC),
+ * prlimit64 only to read the process's own limits. A call outside the
+ * list kills the process in release builds (ht_sandbox_default_kills());
+ * debug and sanitizer builds make it fail with EPERM instead.
  * Returns 0 or a negative errno.
  */
 int ht_sandbox_enter(void);
-/* HT_SANDBOX_TRAP: a forbidden syscall prints its number and exits (70)
- * instead of failing with EPERM; for tests. HOPTRACE_NO_SANDBOX in the
- * environment disables the sandbox, but only for a process that was not
- * privileged when ht_priv_drop() ran. */
+/* The resolver child's filter: the same without the event loop (epoll),
+ * bind, batched sends, dup and terminal ioctls. */
+int ht_sandbox_enter_resolver(void);
+/* Whether a forbidden call kills the process by default (the build's
+ * choice: CMake HT_SANDBOX_KILL). */
+bool ht_sandbox_default_kills(void);
+/*
+ * Flags: HT_SANDBOX_TRAP: a forbidden syscall prints its number and exits
+ * (70), for tests: a gap in the list is then found and named.
+ * HT_SANDBOX_ERRNO: it fails with EPERM. HT_SANDBOX_KILL: it kills the
+ * process. None of these: the build's default. HT_SANDBOX_RESOLVER: the
+ * resolver child's filter. HOPTRACE_NO_SANDBOX in the environment
+ * disables the sandbox, but only for a process that was not privileged
+ * when ht_priv_drop() ran.
+ */
 #define HT_SANDBOX_TRAP 1
+#define HT_SANDBOX_ERRNO 2
+#define HT_SANDBOX_KILL 4
+#define HT_SANDBOX_RESOLVER 8
 int ht_sandbox_enter_flags(int flags);
 
 /* Snapshot of the process's privilege state, read from /proc/self/status. */

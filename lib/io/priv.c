@@ -4,7 +4,7 @@
  * (a test enforces this).
  *
  * The order is: open the raw sockets (ht_io_open), then ht_priv_drop()
- * (no root uid, no capabilities, no new privileges), then, when the
+ * (no root uid, no capabilities, no new privileges, not dumpable), then, when the
  * front end is ready, ht_sandbox_enter() (seccomp). Untrusted packets and
  * DNS answers are parsed only after that.
  */
@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -49,6 +50,8 @@
 /* Whether the process held privilege when ht_priv_drop() ran: the
  * environment is honoured only when it did not. */
 static int priv_was_privileged = -1;
+/* ht_priv_start(), read once: before the drop it describes the start. */
+static int priv_start = -1;
 
 bool ht_priv_have_raw(void)
 {
@@ -129,6 +132,29 @@ static bool have_cap(cap_value_t c)
 	return v == CAP_SET;
 }
 
+int ht_priv_start(void)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	struct ht_priv_state st;
+	int rc;
+
+	if (priv_start >= 0)
+		return priv_start;
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
+		return -errno;
+	if ((rc = ht_priv_read_state(&st)) < 0)
+		return rc;
+	if (ruid == 0)
+		priv_start = HT_PRIV_START_ROOT;
+	else if (ruid != euid || ruid != suid || rgid != egid || rgid != sgid || euid == 0 ||
+	         st.cap_prm || st.cap_eff || st.cap_amb)
+		priv_start = HT_PRIV_START_USER;
+	else
+		priv_start = HT_PRIV_START_NONE;
+	return priv_start;
+}
+
 int ht_priv_drop(void)
 {
 	uid_t ruid, euid, suid, uid;
@@ -136,12 +162,13 @@ int ht_priv_drop(void)
 	struct ht_priv_state st;
 	int rc;
 
+	if ((rc = ht_priv_start()) < 0)
+		return rc;
 	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
 		return -errno;
-	if ((rc = ht_priv_read_state(&st)) < 0)
-		return rc;
-	priv_was_privileged = ruid != euid || ruid != suid || rgid != egid || rgid != sgid ||
-	                      euid == 0 || st.cap_prm || st.cap_eff || st.cap_amb;
+	/* Judged on the identity the process had at start: ht_priv_start()
+	 * remembers it from its first call, made before any drop. */
+	priv_was_privileged = rc != HT_PRIV_START_NONE;
 
 	/* Who to become: the invoking user; for a real root, nobody. */
 	uid = ruid;
@@ -184,6 +211,13 @@ int ht_priv_drop(void)
 		return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
+	/* Nobody may attach to (ptrace), or read the memory of, a process
+	 * that still holds raw sockets. The kernel clears this flag by itself
+	 * only when ids or capabilities change (setuid, file capabilities,
+	 * root becoming nobody), not for a user who started with ambient
+	 * capabilities and stays who they were. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
 
 	/* Verify rather than trust: ids, every capability set, and that
 	 * root can not be regained. */
@@ -194,7 +228,7 @@ int ht_priv_drop(void)
 			return -EPERM;
 	if (st.uid[0] == 0 || st.cap_inh || st.cap_prm || st.cap_eff || st.cap_amb)
 		return -EPERM;
-	if (!st.no_new_privs)
+	if (!st.no_new_privs || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return -EPERM;
 	if (setuid(0) == 0 || seteuid(0) == 0)
 		return -EPERM;
@@ -222,26 +256,34 @@ static int sb_allow(scmp_filter_ctx ctx, const char *name)
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
 
+/* What both filters allow: the program's and the resolver child's. */
 static const char *const sb_syscalls[] = {
-	/* The event loop and time. */
-	"poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2",
-	"epoll_ctl", "epoll_create1", "clock_gettime", "clock_getres", "gettimeofday",
+	/* Waiting and time. */
+	"poll", "ppoll", "select", "pselect6", "clock_gettime", "clock_getres", "gettimeofday",
 	"clock_nanosleep", "nanosleep", "time",
 	/* Sockets we have, and per-probe / DNS sockets (socket() below). */
-	"recvfrom", "recvmsg", "recvmmsg", "sendto", "sendmsg", "sendmmsg", "connect", "bind",
-	"getsockname", "getpeername", "setsockopt", "getsockopt", "shutdown",
+	"recvfrom", "recvmsg", "sendto", "sendmsg", "connect", "getsockname", "getpeername",
+	"setsockopt", "getsockopt",
 	/* Files already open, stdout/stderr, and reading config files
 	 * (openat below). */
 	"read", "readv", "pread64", "write", "writev", "close", "fstat", "newfstatat", "statx",
-	"lseek", "fcntl", "dup", "dup3",
-	/* Memory. */
-	"brk", "mmap", "munmap", "mremap", "madvise", "mprotect",
+	"lseek", "fcntl",
+	/* Memory (mmap and mprotect below: never executable). */
+	"brk", "munmap", "mremap", "madvise",
 	/* Threads, signals, exit. */
 	"futex", "rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "exit", "exit_group",
 	"sched_yield", "restart_syscall",
-	/* Identity and randomness (c-ares query ids, our ports). */
+	/* Identity and randomness (c-ares query ids, our ports); reading
+	 * limits (prlimit64 below: our own, never setting them). */
 	"getrandom", "getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid",
-	"getresgid", "uname", "sysinfo", "prlimit64", "getrlimit",
+	"getresgid", "uname", "sysinfo", "getrlimit",
+};
+
+/* The program's event loop and sockets, on top: the resolver child
+ * needs none of these. */
+static const char *const sb_main_syscalls[] = {
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "epoll_create1", "recvmmsg",
+	"sendmmsg", "bind", "shutdown", "dup", "dup3",
 };
 
 #ifdef HT_ASAN
@@ -269,26 +311,9 @@ static void sb_sigsys(int sig, siginfo_t *si, void *uc)
 	_exit(70);
 }
 
-/*
- * flags: HT_SANDBOX_TRAP makes a forbidden syscall print its number and
- * exit (for tests: a gap in the list is then found, not papered over).
- */
-int ht_sandbox_enter_flags(int flags)
+/* The action for a forbidden call. */
+static int sb_action(int flags, uint32_t *def)
 {
-	uint32_t def = SCMP_ACT_ERRNO(EPERM);
-	scmp_filter_ctx ctx;
-	int rc = 0;
-
-	if (priv_was_privileged == 0 && secure_getenv("HOPTRACE_NO_SANDBOX"))
-		return 0;
-#ifdef HT_HAVE_VALGRIND_H
-	/* Valgrind runs its own system calls inside our process and does not
-	 * support seccomp filters (it asserts on the trap signal, or has its
-	 * own calls refused). The check is a client request that reads as 0
-	 * on a real CPU, so nothing outside can fake it. */
-	if (RUNNING_ON_VALGRIND)
-		return 0;
-#endif
 	if (flags & HT_SANDBOX_TRAP) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -296,18 +321,33 @@ int ht_sandbox_enter_flags(int flags)
 		sa.sa_flags = SA_SIGINFO;
 		if (sigaction(SIGSYS, &sa, NULL) < 0)
 			return -errno;
-		def = SCMP_ACT_TRAP;
+		*def = SCMP_ACT_TRAP;
+	} else if (flags & HT_SANDBOX_ERRNO) {
+		*def = SCMP_ACT_ERRNO(EPERM);
+	} else if ((flags & HT_SANDBOX_KILL) || ht_sandbox_default_kills()) {
+		/* The whole process, not only the thread (API level 3, Linux 4.14). */
+		*def = seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_KILL;
+	} else {
+		*def = SCMP_ACT_ERRNO(EPERM);
 	}
-	ctx = seccomp_init(def);
-	if (!ctx)
-		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(sb_syscalls) / sizeof(sb_syscalls[0]) && rc == 0; i++)
-		rc = sb_allow(ctx, sb_syscalls[i]);
-#ifdef HT_ASAN
-	for (size_t i = 0; i < sizeof(sb_asan_syscalls) / sizeof(sb_asan_syscalls[0]) && rc == 0;
-	     i++)
-		rc = sb_allow(ctx, sb_asan_syscalls[i]);
+	return 0;
+}
+
+bool ht_sandbox_default_kills(void)
+{
+#ifdef HT_SANDBOX_KILL_DEFAULT
+	return true;
+#else
+	return false;
 #endif
+}
+
+/* Rules with arguments, for both filters. */
+static int sb_arg_rules(scmp_filter_ctx ctx, bool main_filter)
+{
+	const scmp_datum_t pid = (scmp_datum_t)getpid();
+	int rc = 0;
+
 	/* New sockets: IPv4/IPv6 only (per-probe sockets, DNS). Raw sockets
 	 * would need a capability we no longer have. */
 	if (rc == 0)
@@ -322,18 +362,72 @@ int ht_sandbox_enter_flags(int flags)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 		                      sb_arg(2, SCMP_CMP_MASKED_EQ, wr, 0));
-	/* ioctl only to ask about terminals and non-blocking reads; in
-	 * particular no TIOCSTI (injecting terminal input). */
-	const unsigned long ioctls[] = {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO};
-	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && rc == 0; i++)
+	/* Memory, but never executable: no new code can be mapped in. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+		                      sb_arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+		                      sb_arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* Reading our own limits (glibc's getrlimit is prlimit64(0, r, NULL,
+	 * old)): pid 0 or our own, and no new limit. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
+		                      sb_arg(0, SCMP_CMP_EQ, 0, 0), sb_arg(2, SCMP_CMP_EQ, 0, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
+		                      sb_arg(0, SCMP_CMP_EQ, pid, 0), sb_arg(2, SCMP_CMP_EQ, 0, 0));
+	/* ioctl only for non-blocking reads and, in the program, to ask about
+	 * terminals; in particular no TIOCSTI (injecting terminal input). */
+	const unsigned long ioctls[] = {FIONREAD, FIONBIO, TCGETS, TIOCGWINSZ};
+	size_t nioctl = main_filter ? 4 : 2;
+	for (size_t i = 0; i < nioctl && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		                      sb_arg(1, SCMP_CMP_EQ, ioctls[i], 0));
 #ifndef HT_ASAN
 	/* abort() signals itself. */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-		                      sb_arg(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
+		                      sb_arg(0, SCMP_CMP_EQ, pid, 0));
 #endif
+	return rc;
+}
+
+int ht_sandbox_enter_flags(int flags)
+{
+	bool main_filter = !(flags & HT_SANDBOX_RESOLVER);
+	uint32_t def = SCMP_ACT_ERRNO(EPERM);
+	scmp_filter_ctx ctx;
+	int rc = 0;
+
+	if (priv_was_privileged == 0 && secure_getenv("HOPTRACE_NO_SANDBOX"))
+		return 0;
+#ifdef HT_HAVE_VALGRIND_H
+	/* Valgrind runs its own system calls inside our process and does not
+	 * support seccomp filters (it asserts on the trap signal, or has its
+	 * own calls refused). The check is a client request that reads as 0
+	 * on a real CPU, so nothing outside can fake it. */
+	if (RUNNING_ON_VALGRIND)
+		return 0;
+#endif
+	if ((rc = sb_action(flags, &def)) < 0)
+		return rc;
+	ctx = seccomp_init(def);
+	if (!ctx)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(sb_syscalls) / sizeof(sb_syscalls[0]) && rc == 0; i++)
+		rc = sb_allow(ctx, sb_syscalls[i]);
+	for (size_t i = 0;
+	     main_filter && i < sizeof(sb_main_syscalls) / sizeof(sb_main_syscalls[0]) && rc == 0;
+	     i++)
+		rc = sb_allow(ctx, sb_main_syscalls[i]);
+#ifdef HT_ASAN
+	for (size_t i = 0; i < sizeof(sb_asan_syscalls) / sizeof(sb_asan_syscalls[0]) && rc == 0;
+	     i++)
+		rc = sb_allow(ctx, sb_asan_syscalls[i]);
+#endif
+	if (rc == 0)
+		rc = sb_arg_rules(ctx, main_filter);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -343,4 +437,9 @@ int ht_sandbox_enter_flags(int flags)
 int ht_sandbox_enter(void)
 {
 	return ht_sandbox_enter_flags(0);
+}
+
+int ht_sandbox_enter_resolver(void)
+{
+	return ht_sandbox_enter_flags(HT_SANDBOX_RESOLVER);
 }

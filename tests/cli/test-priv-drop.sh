@@ -5,7 +5,12 @@
 # seccomp filter. Two ways in:
 #   1. started by root (sudo hoptrace ...);
 #   2. started by an ordinary user from a copy carrying the file capability
-#      cap_net_raw+ep, as `make install` and the Debian package set it up.
+#      cap_net_raw+ep, as `make install` and the Debian package set it up;
+#   3. started by an ordinary user holding CAP_NET_RAW as an ambient
+#      capability.
+# Then, for each, that the running process is not dumpable (nobody can
+# attach to it while it holds raw sockets), and that the resolver child
+# that turns a name into an address is confined too.
 # The traces run in a private network namespace toward its loopback only.
 # Usage: tests/cli/test-priv-drop.sh path/to/hoptrace [unused: simulator]
 set -u
@@ -122,6 +127,69 @@ else
 	echo "priv-drop: note: cannot set file capabilities in $TMP ($(cat "$TMP/setcap.err")); case 2 not run"
 	[ "${CI:-}" = true ] && bad "setcap failed under CI"
 fi
+
+# 3. Started by nobody with CAP_NET_RAW as an ambient capability (as a
+# service manager grants it): no id changes, so the kernel leaves the
+# process dumpable unless hoptrace clears that itself.
+CASE=ambient
+AMBIENT="setpriv --reuid=$USER_UID --regid=$USER_GID --clear-groups --inh-caps=+net_raw --ambient-caps=+net_raw"
+unshare -n sh -c "ip link set lo up && exec $AMBIENT \"$HT\" $ARGS" >"$TMP/out" 2>"$TMP/err"
+RC=$?
+check_status no
+if grep -q 'no CAP_NET_RAW' "$TMP/err"; then bad "the ambient capability was not used"; else ok; fi
+
+# 4. A name resolved by the resolver child (localhost, from /etc/hosts):
+# the child drops every privilege and runs under a seccomp filter of its
+# own before it reads any answer.
+CASE=resolver
+unshare -n sh -c "ip link set lo up && exec \"$HT\" --debug-status -4 -n -q 1 -m 2 -w 1 localhost" \
+	>"$TMP/out" 2>"$TMP/err"
+RC=$?
+rfield() {
+	sed -n "s/^resolver status: $1:[[:space:]]*//p" "$TMP/err" | head -n 1 | tr '\t' ' '
+}
+v=$(rfield Seccomp)
+if [ "$v" = 2 ]; then ok; else bad "resolver Seccomp is '$v', want 2 (its own filter)"; fi
+v=$(rfield NoNewPrivs)
+if [ "$v" = 1 ]; then ok; else bad "resolver NoNewPrivs is '$v', want 1"; fi
+for k in CapPrm CapEff; do
+	v=$(rfield $k)
+	if [ "$v" = 0000000000000000 ]; then ok; else bad "resolver $k is '$v'"; fi
+done
+if [ "$RC" = 0 ] && grep -q '127\.0\.0\.1' "$TMP/out"; then ok; else
+	bad "the trace to localhost failed (exit $RC): $(grep -v 'status:' "$TMP/err" | head -n 3)"
+fi
+
+# 5. After the drop nobody may attach to the process, which still holds its
+# raw sockets: it is not dumpable, so the kernel gives its /proc files to
+# root. Each start runs a trace that waits 2 s for a silent address.
+NS_SILENT='ip link set lo up && ip link add d0 type veth peer name d1 && ip link set d0 up &&
+	ip link set d1 up && ip addr add 198.18.0.2/24 dev d0'
+for CASE in root filecap ambient; do
+	case $CASE in
+	root) pre= bin=$HT ;;
+	filecap) pre="setpriv --reuid=$USER_UID --regid=$USER_GID --clear-groups --inh-caps=-all"
+		bin=$TMP/hoptrace ;;
+	ambient) pre=$AMBIENT bin=$HT ;;
+	esac
+	[ -x "$bin" ] || continue
+	: >"$TMP/err"
+	unshare -n sh -c "$NS_SILENT && exec $pre \"$bin\" --debug-status -n -q 1 -m 1 -w 2,0,0 198.18.0.99" \
+		>"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	for _ in $(seq 50); do
+		grep -q '^status: Seccomp' "$TMP/err" && break
+		sleep 0.1
+	done
+	owner=$(stat -c %u "/proc/$pid/status" 2>/dev/null)
+	uid=$(field Uid | cut -d' ' -f1)
+	wait $pid
+	if [ -z "$owner" ] || [ -z "$uid" ]; then
+		bad "could not observe the running process (owner '$owner', uid '$uid')"
+	elif [ "$owner" = 0 ] && [ "$uid" != 0 ]; then ok; else
+		bad "the process (uid $uid) is dumpable: /proc/$pid/status belongs to uid $owner, want 0"
+	fi
+done
 
 echo "priv-drop: $pass checks passed, $fail failed"
 [ "$fail" = 0 ]

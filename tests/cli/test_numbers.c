@@ -176,12 +176,60 @@ static void opts_errors(void **state)
 	assert_string_equal(small, "invalid");
 }
 
+/* Limits for users other than root of a privileged install. */
+static void opts_user_limits(void **state)
+{
+	struct ht_opts o;
+	char err[256];
+
+	(void)state;
+	/* Defaults are lowered to fit: 1000 probes/s, the whole default
+	 * trace (90 probes) in flight, a 255-hop trace of 10 per hop capped. */
+	char *a1[] = {"hoptrace", "h", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 2, a1), HT_OPTS_RUN);
+	assert_int_equal(ht_opts_user_limits(&o, err, sizeof(err)), 0);
+	assert_int_equal(o.cfg.pps, HT_USER_MAX_PPS);
+	assert_int_equal(o.cfg.window, 0);
+	char *a2[] = {"hoptrace", "-m", "255", "-q", "10", "h", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 6, a2), HT_OPTS_RUN);
+	assert_int_equal(ht_opts_user_limits(&o, err, sizeof(err)), 0);
+	assert_int_equal(o.cfg.window, HT_USER_MAX_WINDOW);
+	/* Explicit asks within the limits stand. */
+	char *a3[] = {"hoptrace", "--pps", "1000", "-N", "300", "h", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 6, a3), HT_OPTS_RUN);
+	assert_int_equal(ht_opts_user_limits(&o, err, sizeof(err)), 0);
+	assert_int_equal(o.cfg.pps, 1000);
+	assert_int_equal(o.cfg.window, 300);
+	char *a4[] = {"hoptrace", "--pps", "5", "-N", "1", "h", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 6, a4), HT_OPTS_RUN);
+	assert_int_equal(ht_opts_user_limits(&o, err, sizeof(err)), 0);
+	assert_int_equal(o.cfg.pps, 5);
+	assert_int_equal(o.cfg.window, 1);
+	/* Beyond them: refused, never clamped. */
+	char *a5[] = {"hoptrace", "--pps", "0", "h", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 4, a5), HT_OPTS_RUN);
+	assert_int_equal(ht_opts_user_limits(&o, err, sizeof(err)), -EPERM);
+	assert_string_equal(err, "--pps 0 (no rate limit) is for root only: other users may ask "
+	                         "for 1 to 1000 probes per second");
+	char *a6[] = {"hoptrace", "--pps", "1001", "h", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 4, a6), HT_OPTS_RUN);
+	assert_int_equal(ht_opts_user_limits(&o, err, sizeof(err)), -EPERM);
+	assert_string_equal(err, "--pps 1001 is for root only: other users may ask for 1 to 1000 "
+	                         "probes per second");
+	char *a7[] = {"hoptrace", "-N", "301", "h", NULL};
+	assert_int_equal(parse(&o, err, sizeof(err), 4, a7), HT_OPTS_RUN);
+	assert_int_equal(ht_opts_user_limits(&o, err, sizeof(err)), -EPERM);
+	assert_string_equal(err, "-N 301 is for root only: other users may ask for 1 to 300 "
+	                         "probes in flight");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(int_accepts),    cmocka_unit_test(int_rejects),
 		cmocka_unit_test(double_accepts), cmocka_unit_test(double_rejects),
 		cmocka_unit_test(opts_values),    cmocka_unit_test(opts_errors),
+		cmocka_unit_test(opts_user_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

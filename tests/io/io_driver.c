@@ -402,7 +402,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (sandbox) {
-		rc = ht_sandbox_enter_flags(forbidden ? 0 : HT_SANDBOX_TRAP);
+		rc = ht_sandbox_enter_flags(forbidden ? HT_SANDBOX_ERRNO : HT_SANDBOX_TRAP);
 		if (rc < 0) {
 			printf("sandbox_error rc=%d\n", rc);
 			ht_io_close(io);
