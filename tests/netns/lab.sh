@@ -34,6 +34,11 @@
 #                         net.ipv6.icmp.ratelimit to 0 so runs never starve each other
 #   LAB_PING_GROUP="a b"  net.ipv4.ping_group_range in the prober (default "0 2147483647")
 #   LAB_DELAY_MS=D        one-way delay added by every router (NFQUEUE, default 0)
+#   LAB_SLOW_HOPS="k:MS.." routers whose own time-exceeded messages leave MS ms late (a slow
+#                         control plane: NFQUEUE on the router's raw OUTPUT chain); forwarding
+#                         through them is not slowed
+#   LAB_NAT_AT=k          router k masquerades everything it forwards toward the destination
+#                         (iptables MASQUERADE, connection tracking: a home router)
 #   LAB_UNREACH_AT=U      router holding the unreachable/prohibit routes (default min(3,N))
 #   LAB_NFQ_DELAY=PATH    nfq-delay binary (default: found in build dirs, or compiled)
 #   LAB_FLOODER=1         add namespace "${LAB_ID}f" hanging off r1 (link 198.18.240.0/24,
@@ -439,10 +444,66 @@ lab_up() {
 			done
 			[ -s "$LAB_TMP/nfq.$k" ] || { lab_die "nfq-delay did not start in router $k"; cat "$LAB_TMP/nfq.$k.log" >&2; return 1; }
 			ns=$(lab_ns "$k")
-			lab_ipt "$ns" 4 -t mangle -A FORWARD -j NFQUEUE --queue-num 0
-			lab_ipt "$ns" 6 -t mangle -A FORWARD -j NFQUEUE --queue-num 0
+			if [ "$k" = "${LAB_NAT_AT:-}" ]; then
+				# Held before connection tracking sees them (raw PREROUTING, only
+				# what will be forwarded): a packet held in FORWARD carries an
+				# unconfirmed conntrack entry, and a second packet of the same
+				# flow arriving meanwhile loses the clash and is dropped, which
+				# no real router's link delay does.
+				lab_ipt "$ns" 4 -t raw -A PREROUTING -m ttl --ttl-gt 1 \
+					-j NFQUEUE --queue-num 0
+				lab_ipt "$ns" 6 -t raw -A PREROUTING -m hl --hl-gt 1 \
+					-j NFQUEUE --queue-num 0
+			else
+				lab_ipt "$ns" 4 -t mangle -A FORWARD -j NFQUEUE --queue-num 0
+				lab_ipt "$ns" 6 -t mangle -A FORWARD -j NFQUEUE --queue-num 0
+			fi
 		done
 	fi
+	# Slow routers: their own time-exceeded messages wait in a queue of their own.
+	local slow spec sk sms
+	slow=${LAB_SLOW_HOPS:-}
+	for spec in $slow; do
+		sk=${spec%%:*} sms=${spec#*:}
+		case "$sk:$sms" in *[!0-9:.]* | :* | *:) lab_die "LAB_SLOW_HOPS: '$spec' is not k:MS"; return 1 ;; esac
+		if [ "$sk" -lt 1 ] || [ "$sk" -gt "$LAB_N" ]; then
+			lab_die "slow hop $sk is not a router (1..$LAB_N)"
+			return 1
+		fi
+		local bin pid
+		bin=$(lab_nfq_delay_bin) || { lab_die "no nfq-delay program"; return 1; }
+		ns=$(lab_ns "$sk")
+		ip netns exec "$ns" "$bin" -q 1 -d "$sms" -r "$LAB_TMP/nfqslow.$sk" \
+			2>"$LAB_TMP/nfqslow.$sk.log" &
+		LAB_PIDS+=($!)
+		for j in $(seq 1 300); do
+			[ -s "$LAB_TMP/nfqslow.$sk" ] && break
+			sleep 0.01
+		done
+		[ -s "$LAB_TMP/nfqslow.$sk" ] || { lab_die "nfq-delay did not start in router $sk"; return 1; }
+		lab_ipt "$ns" 4 -t raw -A OUTPUT -p icmp --icmp-type time-exceeded -j NFQUEUE --queue-num 1
+		lab_ipt "$ns" 6 -t raw -A OUTPUT -p icmpv6 --icmpv6-type time-exceeded -j NFQUEUE --queue-num 1
+	done
+	LAB_SLOW_HOPS=$slow
+	export LAB_SLOW_HOPS
+
+	# A masquerading router: what it forwards toward the destination leaves with
+	# its own address, as behind any home router; replies are translated back by
+	# connection tracking.
+	LAB_NAT_AT=${LAB_NAT_AT:-}
+	if [ -n "$LAB_NAT_AT" ]; then
+		if [ "$LAB_NAT_AT" -lt 1 ] || [ "$LAB_NAT_AT" -gt "$LAB_N" ]; then
+			lab_die "NAT router $LAB_NAT_AT is not a router (1..$LAB_N)"
+			return 1
+		fi
+		ns=$(lab_ns "$LAB_NAT_AT")
+		lab_ipt "$ns" 4 -t nat -A POSTROUTING -o right -j MASQUERADE ||
+			{ lab_die "MASQUERADE failed in router $LAB_NAT_AT"; return 1; }
+		lab_ipt "$ns" 6 -t nat -A POSTROUTING -o right -j MASQUERADE ||
+			{ lab_die "IPv6 MASQUERADE failed in router $LAB_NAT_AT"; return 1; }
+	fi
+	export LAB_NAT_AT
+
 	LAB_DELAY_MS=$delay
 	LAB_RTT_MS=$((2 * delay * LAB_N))
 	export LAB_DELAY_MS LAB_RTT_MS
