@@ -15,8 +15,8 @@ BUILD_DEPS="build-essential cmake pkg-config
 DEMO_DEPS="iproute2"
 # The suite: a clang build and the fuzz targets, the unit test framework,
 # the lab's NFQUEUE delay program, namespaces and firewall rules, the peer
-# tools used as oracles, valgrind, the Debian package build, the style check.
-TEST_DEPS="clang clang-format libcmocka-dev libnetfilter-queue-dev
+# tools used as oracles, valgrind, the Debian package build.
+TEST_DEPS="clang libcmocka-dev libnetfilter-queue-dev
  iproute2 iptables procps util-linux libcap2-bin python3 strace jq
  valgrind debhelper dpkg-dev fakeroot bash-completion
  traceroute mtr-tiny iputils-tracepath iputils-ping scamper tshark"
