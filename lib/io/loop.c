@@ -1,9 +1,9 @@
 /*
  * The receive path and the event loop.
  *
- * Reading is bounded per loop iteration (a flood of unrelated ICMP must
- * not starve the session's timers) and shared fairly between the sockets
- * (nor the other sockets), batched with recvmmsg(), and
+ * Reading is bounded per loop iteration and shared between the ready
+ * sockets, so that a flood of unrelated ICMP starves neither the
+ * session's timers nor the other sockets; it is batched with recvmmsg(), and
  * everything read is decoded against our flow; what is not ours costs
  * one failed decode and a counter increment.
  */

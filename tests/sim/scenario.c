@@ -558,6 +558,8 @@ static int net_line(struct parser *p, char *line)
 				return perr(p, "flood RATE [4|6] [quote=ADDR]: bad word '%s'", w[i]);
 			}
 		}
+		if (sc->flood_family == AF_INET ? sc->flood_has_quote6 : sc->flood_has_quote4)
+			return perr(p, "flood: quote=ADDR must be of the flood's family");
 	} else if (strcmp(w[0], "dns") == 0 && n == 2) {
 		if (parse_addr(p, w[1], &fam, &a4, &a6))
 			return -1;
