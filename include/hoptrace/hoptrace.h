@@ -4,7 +4,7 @@
  * The core never prints and never opens a socket. A front end fills a
  * struct ht_config, creates a session with an I/O table (how to send one
  * probe) and an event callback, then feeds the session the clock and the
- * replies it receives. Every front end (text, JSON, live view, batch)
+ * replies it receives. Every front end (text, JSON, JSON lines, batch)
  * consumes the same event stream.
  *
  * Time is always a monotonic clock in microseconds (CLOCK_MONOTONIC);
@@ -216,8 +216,9 @@ void ht_session_free(ht_session *s);
 
 /* Send what is due and expire what is overdue at time now. */
 int ht_session_tick(ht_session *s, uint64_t now_us);
-/* Feed one decoded reply. Replies that match no outstanding probe are
- * counted and ignored. */
+/* Feed one decoded reply: the I/O layer has already matched it to a probe
+ * (lib/proto decodes, lib/method checks the quote) and r->seq names it.
+ * Replies whose seq is no outstanding probe are counted and ignored. */
 int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now_us);
 /* Absolute monotonic time of the next thing to do; UINT64_MAX if none. */
 uint64_t ht_session_next_wakeup(const ht_session *s);

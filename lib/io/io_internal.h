@@ -50,6 +50,7 @@ struct ht_io {
 	size_t rxbuf_len; /* per message */
 
 	struct ht_io_stats stats;
+	unsigned rx_turn; /* loop turns: which ready socket is read first */
 };
 
 /* Realtime kernel stamp to monotonic microseconds, using a pair of clock

@@ -1,8 +1,9 @@
 /*
  * The receive path and the event loop.
  *
- * Reading is bounded per loop iteration (a flood of unrelated ICMP must
- * not starve the session's timers), batched with recvmmsg(), and
+ * Reading is bounded per loop iteration and shared between the ready
+ * sockets, so that a flood of unrelated ICMP starves neither the
+ * session's timers nor the other sockets; it is batched with recvmmsg(), and
  * everything read is decoded against our flow; what is not ours costs
  * one failed decode and a counter increment.
  */
@@ -166,27 +167,44 @@ static int io_drain_raw(struct ht_io *io, int fd, enum ht_rx_kind kind, int budg
 int ht_io_drain(ht_io *io, const struct pollfd *pfd, int n, int budget, ht_io_reply_cb cb,
                 void *u)
 {
-	int total = 0;
+	int total = 0, ready = 0;
 
 	/* Results of synchronous connects, in send order. */
 	for (int i = 0; i < io->npending; i++)
 		cb(u, &io->pending[i]);
 	io->npending = 0;
 
-	for (int i = 0; i < n && total < budget; i++) {
+	/* Fairness: each ready socket gets an equal share of the turn's
+	 * budget (at least one batch), so that a flood on one socket (forged
+	 * ICMP errors quoting our destination pass the kernel filter) cannot
+	 * starve the others: the destination's SYN-ACKs on the TCP socket,
+	 * a service's answers on the UDP one. The first socket served
+	 * rotates from turn to turn, for when the shares exceed the budget
+	 * (many per-probe sockets). A flooded socket that still holds
+	 * packets is served again on the next turn. */
+	for (int i = 0; i < n; i++)
+		ready += pfd[i].revents != 0;
+	if (!ready)
+		return 0;
+	int share = budget / ready > HT_IO_BATCH ? budget / ready : HT_IO_BATCH;
+	int first = (int)(io->rx_turn++ % (unsigned)n);
+
+	for (int k = 0; k < n && total < budget; k++) {
+		int i = (first + k) % n;
 		if (!pfd[i].revents)
 			continue;
 		int fd = pfd[i].fd, rc;
+		int want = budget - total < share ? budget - total : share;
 		if (fd == io->rx_icmp_fd && io->mode == HT_IO_RAW)
 			rc = io_drain_raw(io, fd, io->family == AF_INET ? HT_RX_ICMP4 : HT_RX_ICMP6,
-			                  budget - total, cb, u);
+			                  want, cb, u);
 		else if (fd == io->rx_tcp_fd && io->mode == HT_IO_RAW)
 			rc = io_drain_raw(io, fd, io->family == AF_INET ? HT_RX_TCP4 : HT_RX_TCP6,
-			                  budget - total, cb, u);
+			                  want, cb, u);
 		else if (fd == io->reserve_fd && io->mode == HT_IO_RAW)
-			rc = ht_io_drain_udp_answers(io, fd, budget - total, cb, u);
+			rc = ht_io_drain_udp_answers(io, fd, want, cb, u);
 		else
-			rc = ht_unpriv_drain(io, &pfd[i], 1, budget - total, cb, u);
+			rc = ht_unpriv_drain(io, &pfd[i], 1, want, cb, u);
 		if (rc > 0)
 			total += rc;
 	}

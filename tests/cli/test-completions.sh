@@ -34,6 +34,26 @@ for o in $longs; do
 		check $? "--$o missing from docs/hoptrace.1"
 	fi
 done
+# README's option table (its rows begin "| `") names every option, by its
+# short or its long form.
+if [ -f README.md ]; then
+	rows=$(grep '^| `' README.md)
+	for o in $longs; do
+		[ "$o" = debug-status ] && continue
+		s=$(sed -n "s/^[[:space:]]*{\"$o\", *[a-z_]*, NULL, '\\(.\\)'}.*/\\1/p" src/options.c)
+		if printf '%s\n' "$rows" | grep -qF -- "\`--$o"; then
+			check 0 ""
+		elif [ -n "$s" ] && printf '%s\n' "$rows" | grep -qF -- "\`-$s"; then
+			check 0 ""
+		else
+			check 1 "--$o${s:+ (-$s)} missing from README.md's option table"
+		fi
+	done
+	for s in $shorts; do
+		printf '%s\n' "$rows" | grep -qF -- "\`-$s"
+		check $? "-$s missing from README.md's option table"
+	done
+fi
 for o in $shorts; do
 	grep -q -- "[ '(]-$o\\b" completions/hoptrace.bash
 	check $? "-$o missing from completions/hoptrace.bash"

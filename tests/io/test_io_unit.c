@@ -1,15 +1,19 @@
 /*
  * Unit tests of lib/io pieces that need no network and no root: the
  * kernel-stamp to monotonic conversion, ICMP classification (annotations
- * as classic traceroute prints them), control-message parsing, and the
- * privilege-state reader.
+ * as classic traceroute prints them), control-message parsing, the
+ * privilege-state reader, and receive fairness between sockets.
  */
 #include "io/io_internal.h"
+#include "method/method.h"
 
 #include <errno.h>
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,12 +227,117 @@ static void test_now_monotonic(void **state)
 	assert_true(b < a + 1000000);
 }
 
+/* Receive fairness: a flood on the ICMP socket must not starve the TCP
+ * socket where the destination's SYN-ACKs arrive. Datagram socket pairs
+ * stand in for the raw sockets (ht_io_drain only calls recvmmsg on them);
+ * every loop turn the ICMP socket holds more junk than the turn's budget,
+ * as under a flood that the kernel filter lets through. */
+struct fair_seen {
+	int replies;
+	uint16_t seq;
+	enum ht_reply_kind kind;
+};
+
+static void fair_cb(void *u, const struct ht_reply *r)
+{
+	struct fair_seen *s = u;
+	s->replies++;
+	s->seq = r->seq;
+	s->kind = r->kind;
+}
+
+static int queued(int fd)
+{
+	char b;
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
+static void test_drain_fair(void **state)
+{
+	(void)state;
+	int icmp[2], tcp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, icmp), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, tcp), 0);
+
+	struct ht_io *io = calloc(1, sizeof(*io));
+	assert_non_null(io);
+	io->mode = HT_IO_RAW;
+	io->family = AF_INET;
+	io->send_fd = io->reserve_fd = io->dgram_fd = -1;
+	io->rx_icmp_fd = icmp[0];
+	io->rx_tcp_fd = tcp[0];
+	struct ht_flow *f = &io->flow;
+	f->family = AF_INET;
+	f->method = HT_METHOD_TCP;
+	assert_int_equal(ht_addr_parse("198.18.0.1", &f->src), 0);
+	assert_int_equal(ht_addr_parse("198.18.200.1", &f->dst), 0);
+	f->sport = 40000;
+	f->dport = 80;
+	f->packet_len = 60;
+	io->rxbuf_len = 4096;
+	io->rxbuf = malloc(io->rxbuf_len * 16);
+	assert_non_null(io->rxbuf);
+
+	/* The destination's SYN-ACK to probe 7: IPv4 + TCP, acknowledging
+	 * our sequence number (tag << 16 | seq) + 1. */
+	uint8_t ans[40] = {0x45, 0, 0, 40, 0, 0, 0x40, 0, 57, IPPROTO_TCP};
+	memcpy(ans + 12, &f->dst.u.v4, 4);
+	memcpy(ans + 16, &f->src.u.v4, 4);
+	uint8_t *t = ans + 20;
+	t[0] = 80 >> 8, t[1] = 80 & 0xff;
+	t[2] = 40000 >> 8, t[3] = 40000 & 0xff;
+	uint32_t ack = ((uint32_t)ht_tcp_tag(f) << 16 | 7u) + 1u;
+	t[8] = (uint8_t)(ack >> 24), t[9] = (uint8_t)(ack >> 16);
+	t[10] = (uint8_t)(ack >> 8), t[11] = (uint8_t)ack;
+	t[12] = 5 << 4;
+	t[13] = 0x12; /* SYN, ACK */
+	assert_int_equal(send(tcp[1], ans, sizeof(ans), 0), (ssize_t)sizeof(ans));
+
+	/* Junk for the ICMP socket: an IPv4 header with nothing of ours. */
+	uint8_t junk[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, IPPROTO_ICMP};
+	const int budget = 64;
+	struct fair_seen seen = {0};
+	uint64_t read_total = 0;
+	uint64_t refill = 2 * budget;
+	for (int turn = 0; turn < 4; turn++) {
+		/* Keep the flood at twice the budget at the start of each turn. */
+		for (uint64_t i = 0; i < refill; i++)
+			assert_int_equal(send(icmp[1], junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+		struct pollfd pfd[8];
+		int n = ht_io_pollfds(io, pfd, 8);
+		assert_int_equal(n, 2);
+		assert_int_equal(poll(pfd, (nfds_t)n, 0), turn == 0 ? 2 : 1);
+		uint64_t before = io->stats.rx_packets;
+		int got = ht_io_drain(io, pfd, n, budget, fair_cb, &seen);
+		assert_true(got <= budget);
+		/* Each turn reads the flood too, not only the quiet socket. */
+		assert_true(io->stats.rx_packets - before >= 16);
+		read_total += io->stats.rx_packets - before;
+		refill = io->stats.rx_packets - before - (turn == 0);
+		if (turn == 0) {
+			/* The answer is taken on the first turn, flood or not. */
+			assert_int_equal(seen.replies, 1);
+			assert_int_equal(seen.seq, 7);
+			assert_int_equal(seen.kind, HT_REPLY_TCP_SYNACK);
+			assert_false(queued(tcp[0]));
+		}
+	}
+	assert_int_equal(seen.replies, 1);
+	assert_true(queued(icmp[0]));
+	assert_true(read_total > 16 * 4);
+
+	free(io->rxbuf);
+	free(io);
+	close(icmp[0]), close(icmp[1]), close(tcp[0]), close(tcp[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stamp_to_mono), cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_parse_cmsgs),   cmocka_unit_test(test_priv_state),
 		cmocka_unit_test(test_now_monotonic), cmocka_unit_test(test_clock_pair),
+		cmocka_unit_test(test_drain_fair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -919,6 +919,7 @@ size_t sim_flood_packet(const struct sim_scenario *sc, int family, uint64_t i, u
 	size_t hl = v4 ? 20 : 40;
 	const uint8_t *me = v4 ? (const uint8_t *)&sc->prober4 : sc->prober6.s6_addr;
 	unsigned kind = (unsigned)(r >> 56) % 3;
+	bool quote = v4 ? sc->flood_has_quote4 : sc->flood_has_quote6;
 
 	if (cap < 1280 || !(v4 ? sc->has4 : sc->has6))
 		return 0;
@@ -935,6 +936,15 @@ size_t sim_flood_packet(const struct sim_scenario *sc, int family, uint64_t i, u
 			other[k] = (uint8_t)(r >> (k * 3));
 			from[k] = (uint8_t)(r >> (k * 3 + 1));
 		}
+	}
+	if (quote) {
+		/* Errors about probes to the trace's destination, from
+		 * elsewhere (kind 0) or from the destination itself (kind 1). */
+		kind %= 2;
+		if (v4)
+			memcpy(other, &sc->flood_quote4, 4);
+		else
+			memcpy(other, sc->flood_quote6.s6_addr, 16);
 	}
 	if (kind == 2) {
 		/* An echo reply from somebody we never pinged. */

@@ -432,12 +432,14 @@ int main(int argc, char **argv)
 	}
 
 	char **cmd = NULL;
+	bool uses_hoptrace = false;
 	if (optind < argc) {
 		cmd = argv + optind;
 	} else if (selftest_tun) {
 		cmd = NULL;
 	} else if (sc.command) {
 		cmd = shell_command(sc.command, hoptrace);
+		uses_hoptrace = hoptrace && strstr(sc.command, "hoptrace");
 	} else {
 		fprintf(stderr, "hoptrace-sim: no command given and the scenario has no [command]\n");
 		return 2;
@@ -516,6 +518,16 @@ int main(int argc, char **argv)
 		}
 		if (pw && (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid))) {
 			perror("hoptrace-sim: dropping to run-as user");
+			_exit(126);
+		}
+		/* A checkout under a private directory (root's 0700 home) is
+		 * out of the run-as user's reach: say so instead of letting
+		 * the shell report a bare "Permission denied". */
+		if (pw && uses_hoptrace && access(hoptrace, X_OK) != 0) {
+			fprintf(stderr,
+			        "hoptrace-sim: user %s cannot execute %s (%s): copy it to a directory "
+			        "that user can search (tests/sim/run-scenarios.sh does)\n",
+			        sc.run_as, hoptrace, strerror(errno));
 			_exit(126);
 		}
 		execvp(cmd[0], cmd);

@@ -537,13 +537,29 @@ static int net_line(struct parser *p, char *line)
 			snprintf(v + l, sizeof(sc->sysctl_val[0]) - l, "%s%s", i > 2 ? " " : "", w[i]);
 		}
 		sc->nsysctl++;
-	} else if (strcmp(w[0], "flood") == 0 && (n == 2 || n == 3)) {
+	} else if (strcmp(w[0], "flood") == 0 && n >= 2 && n <= 4) {
 		if (parse_uint(p, w[1], 10000000, &u) || u == 0)
-			return perr(p, "flood RATE [4|6]: bad rate '%s'", w[1]);
+			return perr(p, "flood RATE [4|6] [quote=ADDR]: bad rate '%s'", w[1]);
 		sc->flood_pps = (unsigned)u;
-		sc->flood_family = n == 3 && strcmp(w[2], "6") == 0 ? AF_INET6 : AF_INET;
-		if (n == 3 && strcmp(w[2], "6") && strcmp(w[2], "4"))
-			return perr(p, "flood RATE [4|6]: bad family '%s'", w[2]);
+		sc->flood_family = AF_INET;
+		for (int i = 2; i < n; i++) {
+			if (strcmp(w[i], "4") == 0 || strcmp(w[i], "6") == 0) {
+				sc->flood_family = w[i][0] == '6' ? AF_INET6 : AF_INET;
+			} else if (strncmp(w[i], "quote=", 6) == 0) {
+				/* The errors quote probes to this address (the trace's
+				 * destination): they pass a tracer's kernel filter. */
+				if (parse_addr(p, w[i] + 6, &fam, &a4, &a6))
+					return -1;
+				if (fam == AF_INET)
+					sc->flood_quote4 = a4, sc->flood_has_quote4 = true;
+				else
+					sc->flood_quote6 = a6, sc->flood_has_quote6 = true;
+			} else {
+				return perr(p, "flood RATE [4|6] [quote=ADDR]: bad word '%s'", w[i]);
+			}
+		}
+		if (sc->flood_family == AF_INET ? sc->flood_has_quote6 : sc->flood_has_quote4)
+			return perr(p, "flood: quote=ADDR must be of the flood's family");
 	} else if (strcmp(w[0], "dns") == 0 && n == 2) {
 		if (parse_addr(p, w[1], &fam, &a4, &a6))
 			return -1;

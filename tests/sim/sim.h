@@ -191,6 +191,11 @@ struct sim_scenario {
 	 * prober for as long as the command runs. */
 	unsigned flood_pps;
 	int flood_family;
+	/* "quote=ADDR": every flood packet is an error quoting a probe to ADDR
+	 * (the trace's destination), which a tracer's kernel filter lets in. */
+	bool flood_has_quote4, flood_has_quote6;
+	struct in_addr flood_quote4;
+	struct in6_addr flood_quote6;
 
 	/* Test: command, expected output, exit code, record assertions. */
 	char *command;
