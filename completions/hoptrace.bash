@@ -32,7 +32,7 @@ _hoptrace()
 		return
 		;;
 	-f | --first | -m | --max-hops | -N | --sim-queries | -w | --wait | -z | --sendwait | \
-		-t | --tos | --pps | --gap-limit)
+		-t | --tos | --pps | --gap-limit | --slow | --recheck)
 		# A number: nothing sensible to offer.
 		return
 		;;
@@ -42,7 +42,7 @@ _hoptrace()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '-4 -6 -U -I -T -F -e -n -h -V -f -m -q -N -w -z -p -s -i -t
 			--udp --icmp --tcp --classic --first= --max-hops= --queries= --sim-queries=
-			--wait= --sendwait= --pps= --gap-limit= --port= --source= --interface= --tos=
+			--wait= --sendwait= --pps= --gap-limit= --slow= --recheck= --port= --source= --interface= --tos=
 			--dont-fragment --extensions --unprivileged --json --jsonl --stats
 			--batch= --no-sandbox --debug-status --help --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
@@ -55,7 +55,7 @@ _hoptrace()
 		case ${words[i]} in
 		-f | -m | -q | -N | -w | -z | -p | -s | -i | -t) ((i++)) ;;
 		--first | --max-hops | --queries | --sim-queries | --wait | --sendwait | --pps | \
-			--gap-limit | --port | --source | --interface | --tos | --batch) ((i++)) ;;
+			--gap-limit | --slow | --recheck | --port | --source | --interface | --tos | --batch) ((i++)) ;;
 		-*) ;;
 		*) ((args++)) ;;
 		esac

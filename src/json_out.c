@@ -262,6 +262,10 @@ static void probe_fields(struct ht_json *j, json_t *o, const struct ht_probe *p)
 		return;
 	if (j->have_t0 && p->sent_us >= j->t0)
 		set_ms(o, "sent_ms", p->sent_us - j->t0);
+	if (p->second_look)
+		set(o, "second_look", json_true());
+	if (p->rate_limited)
+		set(o, "rate_limited", json_true());
 	if (p->state != HT_PROBE_REPLIED)
 		return;
 	set_addr(o, "addr", &p->reply.from);
@@ -353,6 +357,8 @@ static json_t *params_obj(struct ht_json *j)
 	set(w, "far", json_real(c->wait_far));
 	set_int(w, "far_us", c->wait_far_us);
 	set_int(w, "far_min_us", c->wait_far_min_us);
+	set_int(w, "slow_us", c->wait_slow_us);
+	set_int(w, "recheck_us", c->recheck_us);
 	set(o, "wait", w);
 	return o;
 }
@@ -375,6 +381,8 @@ static json_t *stats_obj(const struct ht_session_stats *st)
 	set_int(o, "replies_unmatched", st->replies_unmatched);
 	set_int(o, "replies_duplicate", st->replies_duplicate);
 	set_int(o, "probes_past_dst", st->probes_past_dst);
+	set_int(o, "probes_second_look", st->probes_second_look);
+	set_int(o, "probes_rate_limited", st->probes_rate_limited);
 	return o;
 }
 

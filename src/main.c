@@ -505,7 +505,9 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 	rc = ht_io_run(io, app->session, app->dns ? &watch : NULL);
 	if (app->dns && app->text_mode)
 		ht_dns_hold_flush(app->dns);
-	else if (app->dns)
+	if (app->text_mode)
+		ht_text_note(&app->text, app->session);
+	if (app->dns && !app->text_mode)
 		ht_dns_wait(app->dns, ht_now_us() + HT_DNS_HOLD_BUDGET_US);
 	if (rc < 0 || ht_session_stop_reason(app->session) == HT_STOP_ERROR) {
 		char msg[128];
@@ -529,9 +531,13 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 		}
 		fprintf(stderr,
 		        "hoptrace: %s%u probes sent, %u replies matched, %u unmatched, %u "
-		        "duplicates, %u probes past the destination\n",
+		        "duplicates, %u probes past the destination",
 		        shown, st.probes_sent, st.replies_matched, st.replies_unmatched,
 		        st.replies_duplicate, st.probes_past_dst);
+		if (st.probes_second_look || st.probes_rate_limited)
+			fprintf(stderr, ", %u second looks, %u marked rate limited",
+			        st.probes_second_look, st.probes_rate_limited);
+		fputc('\n', stderr);
 	}
 	ht_session_free(app->session);
 	app->session = NULL;

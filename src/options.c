@@ -72,12 +72,17 @@ static const char usage_text[] =
 	"  -z, --sendwait=T     minimum time between probes (seconds; >10 means ms)\n"
 	"  --pps=N              global cap on probes per second (default 10000, 0: none)\n"
 	"  --gap-limit=N        stop after N silent hops past the last answer (default 5)\n"
+	"  --slow=MS            wait for a router this much longer than the hops behind it\n"
+	"                       took (a slow control plane; default 300, 0: NEAR alone)\n"
+	"  --recheck=MS         a mute hop that ICMP rate limiting may explain gets one\n"
+	"                       more probe this long after its first (default 1000, 0: never)\n"
 	"  -p, --port=PORT      destination port (UDP 33434, TCP 80)\n"
 	"  -s, --source=ADDR    source address\n"
 	"  -i, --interface=DEV  send through this interface\n"
 	"  -t, --tos=TOS        IPv4 TOS / IPv6 traffic class (0-255)\n"
 	"  -F, --dont-fragment  do not fragment (IPv4 DF; IPv6 no local fragmentation)\n"
 	"  --unprivileged       do not use raw sockets even when allowed\n"
+	"  --no-sandbox         no seccomp filter (refused when started privileged)\n"
 	"\n"
 	"Output:\n"
 	"  -n                   print addresses only, no reverse DNS\n"
@@ -97,6 +102,8 @@ enum {
 	OPT_JSONL,
 	OPT_PPS,
 	OPT_GAP,
+	OPT_SLOW,
+	OPT_RECHECK,
 	OPT_UNPRIV,
 	OPT_STATS,
 	OPT_NO_SANDBOX,
@@ -117,6 +124,8 @@ static const struct option long_opts[] = {
 	{"sendwait", required_argument, NULL, 'z'},
 	{"pps", required_argument, NULL, OPT_PPS},
 	{"gap-limit", required_argument, NULL, OPT_GAP},
+	{"slow", required_argument, NULL, OPT_SLOW},
+	{"recheck", required_argument, NULL, OPT_RECHECK},
 	{"port", required_argument, NULL, 'p'},
 	{"source", required_argument, NULL, 's'},
 	{"interface", required_argument, NULL, 'i'},
@@ -268,6 +277,16 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			if (ht_parse_int(optarg, 1, 255, &v))
 				FAIL("invalid gap limit '%s': must be 1 to 255", optarg);
 			c->gap_limit = (int)v;
+			break;
+		case OPT_SLOW:
+			if (ht_parse_int(optarg, 0, 10000, &v))
+				FAIL("invalid slow hop allowance '%s': must be 0 to 10000 ms", optarg);
+			c->wait_slow_us = (uint32_t)v * 1000;
+			break;
+		case OPT_RECHECK:
+			if (ht_parse_int(optarg, 0, 10000, &v))
+				FAIL("invalid second look delay '%s': must be 0 to 10000 ms", optarg);
+			c->recheck_us = (uint32_t)v * 1000;
 			break;
 		case 'p':
 			if (ht_parse_int(optarg, 1, 65535, &v))

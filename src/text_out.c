@@ -89,3 +89,47 @@ void ht_text_hop(const struct ht_text_out *t, const struct ht_hop *h)
 	fputc('\n', t->out);
 	fflush(t->out);
 }
+
+/* "1-8, 10" from the TTLs in order. */
+static size_t add_range(char *buf, size_t used, size_t len, int lo, int hi, bool first)
+{
+	int n;
+
+	if (used >= len)
+		return used;
+	if (lo == hi)
+		n = snprintf(buf + used, len - used, "%s%d", first ? "" : ", ", lo);
+	else
+		n = snprintf(buf + used, len - used, "%s%d-%d", first ? "" : ", ", lo, hi);
+	return n < 0 ? len : used + (size_t)n;
+}
+
+void ht_text_note(const struct ht_text_out *t, const ht_session *s)
+{
+	int total = 0, nhops = 0, lo = 0, hi = 0;
+	char hops[160] = "";
+	size_t used = 0;
+
+	for (int ttl = 1; ttl <= ht_session_last_ttl(s); ttl++) {
+		const struct ht_hop *h = ht_session_hop(s, ttl);
+		if (!h || !h->rate_limited)
+			continue;
+		total += h->rate_limited;
+		nhops++;
+		if (hi && ttl == hi + 1) {
+			hi = ttl;
+			continue;
+		}
+		if (hi)
+			used = add_range(hops, used, sizeof(hops), lo, hi, used == 0);
+		lo = hi = ttl;
+	}
+	if (!total)
+		return;
+	add_range(hops, used, sizeof(hops), lo, hi, used == 0);
+	fprintf(t->out,
+	        "note: %d of the * (hop%s %s) are ICMP rate limiting, not loss: the same hop%s "
+	        "answered other probes\n",
+	        total, nhops > 1 ? "s" : "", hops, nhops > 1 ? "s" : "");
+	fflush(t->out);
+}

@@ -68,6 +68,11 @@ struct ht_config {
 	double wait_far;       /* hops past the farthest responder: multiple of the */
 	uint32_t wait_far_us;  /*   largest RTT seen, plus this, */
 	uint32_t wait_far_min_us; /*   and never less than this (a satellite hop) */
+	uint32_t wait_slow_us; /* --slow: a silent hop is waited for this much longer
+	                        *   than farther hops took (a slow control plane) */
+	uint32_t recheck_us;   /* --recheck: a silent hop that may be ICMP rate limited
+	                        *   gets one more probe this long after its first
+	                        *   (a limiter's refill period); 0: never */
 	int tos;               /* -t, IPv4 TOS / IPv6 traffic class */
 	bool dont_fragment;    /* -F */
 	bool classic;          /* --classic: vary ports per probe */
@@ -162,6 +167,13 @@ struct ht_probe {
 	uint32_t dups;         /* duplicate replies seen and ignored */
 	struct ht_reply reply; /* valid when state == HT_PROBE_REPLIED */
 	bool reached;          /* the reply says the destination was reached */
+	/* A second look: this slot's first probe went unanswered and this is a
+	 * later one sent to the same hop (sequence number seq, sent_us its own). */
+	bool second_look;
+	/* No reply, and the evidence says an ICMP rate limiter suppressed it:
+	 * the same hop answered a probe sent before it (the limiter's burst was
+	 * spent) or a second look after a pause (its budget had refilled). */
+	bool rate_limited;
 };
 
 /* One TTL: its probes in send order. */
@@ -171,6 +183,7 @@ struct ht_hop {
 	const struct ht_probe *probes;
 	bool done;    /* every probe replied, timed out or cancelled */
 	bool reached; /* some probe reached the destination at this TTL */
+	int rate_limited; /* probes marked rate_limited (set when the hop is reported) */
 };
 
 enum ht_stop_reason {
@@ -235,6 +248,8 @@ struct ht_session_stats {
 	uint32_t replies_unmatched; /* matched no probe: other traffic, spoofing */
 	uint32_t replies_duplicate;
 	uint32_t probes_past_dst;   /* sent with a TTL beyond the destination */
+	uint32_t probes_second_look; /* sent again to a silent hop after --recheck */
+	uint32_t probes_rate_limited; /* unanswered, marked as ICMP rate limiting */
 };
 void ht_session_stats(const ht_session *s, struct ht_session_stats *st);
 

@@ -14,8 +14,9 @@ void ht_config_defaults(struct ht_config *c)
 	c->nqueries = 3;
 	c->window = 0; /* 0: max_ttl * nqueries, every probe of a trace at once */
 	c->gap_limit = 5;
-	/* A cap that a whole 30-hop trace (90 probes) fits into as one burst,
-	 * while a runaway loop or a batch cannot flood a link. */
+	/* A cap that lets a whole 30-hop trace (90 probes) leave at once (the
+	 * bucket holds 10 ms of tokens), while a runaway loop or a batch cannot
+	 * flood a link. */
 	c->pps = 10000;
 	c->wait_max_us = 5000000;
 	c->wait_here = 3.0;
@@ -25,6 +26,11 @@ void ht_config_defaults(struct ht_config *c)
 	c->wait_far_us = 500000;
 	/* A geostationary hop adds ~600 ms behind a LAN of 1 ms hops. */
 	c->wait_far_min_us = 750000;
+	/* Routers answer from a slow control plane: 100-300 ms later than the
+	 * hops behind them is common. */
+	c->wait_slow_us = 300000;
+	/* Linux refills its per-source ICMP error budget at 1 per second. */
+	c->recheck_us = 1000000;
 	c->tos = 0;
 }
 
@@ -59,6 +65,10 @@ int ht_config_validate(const struct ht_config *c, const char **msg)
 	         !(c->wait_near >= 0 && c->wait_near <= 1000) ||
 	         !(c->wait_far >= 0 && c->wait_far <= 1000))
 		m = "wait factors (-w) must be between 0 and 1000";
+	else if (c->wait_slow_us > 10000000)
+		m = "slow hop allowance (--slow) must be at most 10 seconds";
+	else if (c->recheck_us > 10000000)
+		m = "second look delay (--recheck) must be at most 10 seconds";
 	else if (c->tos < 0 || c->tos > 255)
 		m = "TOS (-t) must be between 0 and 255";
 	else if (c->send_gap_us > 10000000)

@@ -10,6 +10,18 @@
  * probes overshoot the destination, the destination's ICMP rate limiter
  * (burst 6 on Linux) spends its budget on the probes at the true distance,
  * which arrive first.
+ *
+ * A second look: Linux (and most routers) rate-limit the ICMP errors they
+ * send to one source (Linux: a burst of 6, then 1 per second), so a trace
+ * run right after another can find hops and the destination mute. When a
+ * trace has gone quiet and the evidence allows rate limiting (the
+ * destination not reached, a hop answering some probes but not others, or
+ * several mute hops), each mute hop in question is probed once more, no
+ * sooner than recheck_us after its first probe: a limiter has refilled by
+ * then, a silent router or a firewall has not. Mute hops are held back from
+ * the event stream until that is settled, so a hop is reported once, with
+ * its final answers. A second look reuses the hop's last slot with the
+ * sequence number nprobes + index.
  */
 #include "hoptrace/hoptrace.h"
 
@@ -29,6 +41,12 @@ struct ht_session {
 	struct ht_probe *probes;
 	struct ht_hop *hops;
 	bool *abandoned;      /* sent, but no longer waited for */
+	bool *queued;         /* in the second-look queue */
+	bool *rechecked;      /* per hop: it had its second look */
+	int *rq;              /* second-look queue: probe indices ... */
+	uint64_t *rq_at;      /* ... and the earliest time each may leave */
+	int nrq;
+	bool decided;         /* no more second looks: mute hops are final */
 
 	int next_send;        /* index of the next probe to send */
 	int inflight;         /* sent, still waited for */
@@ -59,6 +77,20 @@ static void emit(ht_session *s, const struct ht_event *ev)
 		s->cb(s->cb_user, ev);
 }
 
+/* The packet-rate bucket holds 10 ms worth of tokens (at least one), never
+ * more than the window: --pps N then holds over any second to within 1%,
+ * and a low cap paces probes one by one instead of sending a burst. */
+static double bucket_size(const ht_session *s)
+{
+	double b = (double)s->cfg.pps / 100.0;
+
+	if (b < 1.0)
+		b = 1.0;
+	if (b > s->cfg.window)
+		b = s->cfg.window;
+	return b;
+}
+
 int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct ht_io_ops *io,
                    void *io_ctx, ht_event_cb cb, void *cb_user)
 {
@@ -87,7 +119,12 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 	s->probes = calloc((size_t)s->nprobes, sizeof(*s->probes));
 	s->hops = calloc((size_t)s->nhops, sizeof(*s->hops));
 	s->abandoned = calloc((size_t)s->nprobes, sizeof(*s->abandoned));
-	if (!s->probes || !s->hops || !s->abandoned) {
+	s->queued = calloc((size_t)s->nprobes, sizeof(*s->queued));
+	s->rechecked = calloc((size_t)s->nhops, sizeof(*s->rechecked));
+	s->rq = calloc((size_t)s->nprobes, sizeof(*s->rq));
+	s->rq_at = calloc((size_t)s->nprobes, sizeof(*s->rq_at));
+	if (!s->probes || !s->hops || !s->abandoned || !s->queued || !s->rechecked || !s->rq ||
+	    !s->rq_at) {
 		ht_session_free(s);
 		return -ENOMEM;
 	}
@@ -101,7 +138,8 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 		s->hops[h].nprobes = cfg->nqueries;
 		s->hops[h].probes = &s->probes[h * cfg->nqueries];
 	}
-	s->tokens = s->cfg.window;
+	s->tokens = bucket_size(s);
+	s->decided = cfg->recheck_us == 0;
 	s->next_report = cfg->first_ttl;
 	*out = s;
 	return 0;
@@ -114,6 +152,10 @@ void ht_session_free(ht_session *s)
 	free(s->probes);
 	free(s->hops);
 	free(s->abandoned);
+	free(s->queued);
+	free(s->rechecked);
+	free(s->rq);
+	free(s->rq_at);
 	free(s);
 }
 
@@ -167,7 +209,9 @@ static uint64_t scaled(double factor, uint32_t rtt, uint32_t floor_us)
  * beyond MAX:
  *  - HERE: another probe of the same hop answered in r: wait HERE * r.
  *  - NEAR: a farther hop answered in r: a reply from nearer should have
- *    been quicker, wait NEAR * r.
+ *    been quicker, wait NEAR * r, but for a router at least r + SLOW:
+ *    many routers generate time-exceeded on a slow control plane, 100-300
+ *    ms after the hops behind them have answered.
  *  - FAR: nothing farther answered yet but nearer hops did: the path may
  *    end here (silent destination, filtered tail), wait FAR * r plus a
  *    margin, and at least a floor: both keep a big delay step between two
@@ -187,9 +231,23 @@ static uint64_t probe_deadline(const ht_session *s, const struct ht_probe *p)
 		if (w < wait)
 			wait = w;
 	}
+	if (p->second_look) {
+		/* The hop had its full wait already; now it only has to show it
+		 * answers at all: as long as the slowest reply of the trace plus
+		 * a slow control plane's allowance. */
+		uint64_t w = c->wait_far_min_us;
+		r = max_rtt(s, c->first_ttl, c->max_ttl);
+		if (r)
+			w = scaled(1.0, r, c->wait_min_us) + c->wait_slow_us;
+		return p->sent_us + (w < wait ? w : wait);
+	}
 	r = max_rtt(s, p->ttl + 1, c->max_ttl);
 	if (r && c->wait_near > 0) {
+		/* A slow control plane may answer well after the hops behind it. */
 		uint64_t w = scaled(c->wait_near, r, c->wait_min_us);
+		bool router = !s->stop_ttl || p->ttl < s->stop_ttl;
+		if (router && w < (uint64_t)r + c->wait_slow_us)
+			w = (uint64_t)r + c->wait_slow_us;
 		if (w < wait)
 			wait = w;
 	} else if (c->wait_far > 0 && c->wait_near > 0) {
@@ -208,6 +266,79 @@ static uint64_t probe_deadline(const ht_session *s, const struct ht_probe *p)
 static bool probe_waiting(const ht_session *s, int i)
 {
 	return s->probes[i].state == HT_PROBE_SENT && !s->abandoned[i];
+}
+
+static void rq_push(ht_session *s, int i, uint64_t at)
+{
+	s->queued[i] = true;
+	s->rq[s->nrq] = i;
+	s->rq_at[s->nrq] = at;
+	s->nrq++;
+}
+
+static void rq_remove(ht_session *s, int k)
+{
+	s->queued[s->rq[k]] = false;
+	s->rq[k] = s->rq[s->nrq - 1];
+	s->rq_at[k] = s->rq_at[s->nrq - 1];
+	s->nrq--;
+}
+
+static int hop_replies(const ht_session *s, int ttl)
+{
+	const struct ht_probe *p = &s->probes[ttl_index(s, ttl) * s->cfg.nqueries];
+	int n = 0;
+
+	for (int k = 0; k < s->cfg.nqueries; k++)
+		n += p[k].state == HT_PROBE_REPLIED;
+	return n;
+}
+
+static bool hop_queued(const ht_session *s, int ttl)
+{
+	int base = ttl_index(s, ttl) * s->cfg.nqueries;
+
+	for (int k = 0; k < s->cfg.nqueries; k++)
+		if (s->queued[base + k])
+			return true;
+	return false;
+}
+
+/* Whether a hop may be reported: a mute hop waits for the decision on its
+ * second look. */
+static bool hop_final(const ht_session *s, int ttl)
+{
+	if (hop_queued(s, ttl))
+		return false;
+	return s->decided || s->rechecked[ttl_index(s, ttl)] || hop_replies(s, ttl) > 0;
+}
+
+/* Mark the unanswered probes of a hop that a rate limiter explains: the hop
+ * answered a probe sent before them (a limiter answers the first arrivals
+ * and drops the rest once its burst is spent) or a second look sent after a
+ * pause (its budget had refilled). Loss would not spare the earlier probe. */
+static void label_hop(ht_session *s, struct ht_hop *h)
+{
+	struct ht_probe *p = &s->probes[ttl_index(s, h->ttl) * s->cfg.nqueries];
+
+	h->rate_limited = 0;
+	for (int k = 0; k < h->nprobes; k++) {
+		if (p[k].state != HT_PROBE_TIMEOUT)
+			continue;
+		for (int j = 0; j < h->nprobes; j++) {
+			if (p[j].state != HT_PROBE_REPLIED)
+				continue;
+			if (p[j].second_look || p[j].sent_us < p[k].sent_us ||
+			    (p[j].sent_us == p[k].sent_us && j < k)) {
+				p[k].rate_limited = true;
+				break;
+			}
+		}
+		if (p[k].rate_limited) {
+			h->rate_limited++;
+			s->stats.probes_rate_limited++;
+		}
+	}
 }
 
 static void hop_update(ht_session *s, int ttl)
@@ -267,6 +398,8 @@ static void finish(ht_session *s, enum ht_stop_reason why, int err)
 	s->done = true;
 	s->stop_reason = why;
 	s->error = err;
+	while (s->nrq)
+		rq_remove(s, 0);
 	/* Nothing more will be sent or waited for. */
 	for (int i = 0; i < s->nprobes; i++) {
 		if (s->probes[i].state == HT_PROBE_UNSENT)
@@ -293,8 +426,9 @@ static void advance(ht_session *s)
 		int lr;
 
 		hop_update(s, ttl);
-		if (!h->done)
+		if (!h->done || !hop_final(s, ttl))
 			return;
+		label_hop(s, h);
 		emit(s, &ev);
 		s->last_ttl = ttl;
 		s->next_report++;
@@ -366,18 +500,19 @@ static void refill(ht_session *s, uint64_t now)
 		return;
 	if (now > s->tokens_us) {
 		s->tokens += (double)(now - s->tokens_us) * s->cfg.pps / 1e6;
-		if (s->tokens > s->cfg.window)
-			s->tokens = s->cfg.window;
+		if (s->tokens > bucket_size(s))
+			s->tokens = bucket_size(s);
 	}
 	s->tokens_us = now;
 }
 
-/* Earliest time the next probe may leave, or UINT64_MAX if it may not. */
-static uint64_t next_send_time(const ht_session *s)
+/* Earliest time any probe may leave as far as the window, the send gap and
+ * the rate cap go, or UINT64_MAX if none may. */
+static uint64_t gate_time(const ht_session *s)
 {
 	uint64_t t = 0;
 
-	if (s->done || s->next_send >= s->nprobes || s->inflight >= s->cfg.window)
+	if (s->done || s->inflight >= s->cfg.window)
 		return UINT64_MAX;
 	if (s->sent_any && send_gap(s))
 		t = s->last_send_us + send_gap(s);
@@ -391,12 +526,66 @@ static uint64_t next_send_time(const ht_session *s)
 	return t;
 }
 
+/* The earliest second look due, or UINT64_MAX. */
+static uint64_t rq_due(const ht_session *s)
+{
+	uint64_t t = UINT64_MAX;
+
+	for (int i = 0; i < s->nrq; i++)
+		if (s->rq_at[i] < t)
+			t = s->rq_at[i];
+	return t;
+}
+
+/* Earliest time the next probe may leave, or UINT64_MAX if it may not. */
+static uint64_t next_send_time(const ht_session *s)
+{
+	uint64_t g = gate_time(s), t;
+
+	if (g == UINT64_MAX)
+		return g;
+	if (s->next_send < s->nprobes)
+		return g;
+	t = rq_due(s);
+	return t == UINT64_MAX ? t : (t > g ? t : g);
+}
+
+/* Hand one probe to the I/O layer. 1: sent; 0: not now (try again later);
+ * negative: a hard error. */
+static int send_one(ht_session *s, struct ht_probe *p, uint64_t now)
+{
+	struct ht_event ev = {.type = HT_EV_PROBE_SENT, .probe = p};
+	uint64_t tx = now;
+	int rc;
+
+	refill(s, now);
+	if (gate_time(s) > now)
+		return 0;
+	rc = s->io->send_probe(s->io_ctx, p->seq, p->ttl, &tx);
+	if (rc == -EAGAIN || rc == -ENOBUFS || rc == -EINTR) {
+		s->retry_us = now + 1000;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	p->state = HT_PROBE_SENT;
+	p->sent_us = tx;
+	s->inflight++;
+	s->last_send_us = now;
+	s->sent_any = true;
+	s->stats.probes_sent++;
+	if (p->second_look)
+		s->stats.probes_second_look++;
+	if (s->cfg.pps)
+		s->tokens -= 1.0;
+	emit(s, &ev);
+	return 1;
+}
+
 static int send_due(ht_session *s, uint64_t now)
 {
 	while (!s->done && s->next_send < s->nprobes) {
 		struct ht_probe *p = &s->probes[s->next_send];
-		struct ht_event ev = {.type = HT_EV_PROBE_SENT, .probe = p};
-		uint64_t tx = now;
 		int rc;
 
 		if (p->state != HT_PROBE_UNSENT || p->ttl > limit_ttl(s)) {
@@ -410,26 +599,135 @@ static int send_due(ht_session *s, uint64_t now)
 			s->next_send++;
 			continue;
 		}
-		refill(s, now);
-		if (next_send_time(s) > now)
-			break;
-		rc = s->io->send_probe(s->io_ctx, p->seq, p->ttl, &tx);
-		if (rc == -EAGAIN || rc == -ENOBUFS || rc == -EINTR) {
-			s->retry_us = now + 1000;
-			break;
-		}
-		if (rc < 0)
+		rc = send_one(s, p, now);
+		if (rc <= 0)
 			return rc;
-		p->state = HT_PROBE_SENT;
-		p->sent_us = tx;
-		s->inflight++;
 		s->next_send++;
-		s->last_send_us = now;
-		s->sent_any = true;
-		s->stats.probes_sent++;
-		if (s->cfg.pps)
-			s->tokens -= 1.0;
-		emit(s, &ev);
+	}
+	/* Second looks, once the main sequence is out. */
+	for (int k = 0; !s->done && s->next_send >= s->nprobes && k < s->nrq;) {
+		int i = s->rq[k];
+		struct ht_probe *p = &s->probes[i];
+		int rc;
+
+		/* Answered late meanwhile, or beyond the destination found since. */
+		if ((p->state != HT_PROBE_TIMEOUT && p->state != HT_PROBE_UNSENT) ||
+		    p->ttl > limit_ttl(s)) {
+			if (p->state == HT_PROBE_UNSENT)
+				p->state = HT_PROBE_CANCELLED;
+			rq_remove(s, k);
+			continue;
+		}
+		if (s->rq_at[k] > now) {
+			k++;
+			continue;
+		}
+		if (p->state == HT_PROBE_TIMEOUT) {
+			p->second_look = true;
+			p->seq = (uint16_t)(s->nprobes + i);
+		}
+		rc = send_one(s, p, now);
+		if (rc <= 0)
+			return rc;
+		rq_remove(s, k);
+	}
+	return 0;
+}
+
+/* Nothing is in flight and nothing is left to send. */
+static bool quiescent(const ht_session *s)
+{
+	if (s->nrq || s->next_send < s->nprobes)
+		return false;
+	for (int i = 0; i < s->nprobes; i++)
+		if (probe_waiting(s, i) && s->probes[i].ttl <= limit_ttl(s))
+			return false;
+	return true;
+}
+
+/*
+ * The trace has gone quiet: decide which mute hops get a second look. Only
+ * when the evidence allows rate limiting: the destination was not reached,
+ * or some hop answered part of its probes (a limiter's signature), or no hop
+ * answered at all, or two or more hops before the last responder are mute.
+ * A lone mute hop in an otherwise complete trace is a silent router: it is
+ * not worth a second's wait. Each hop gets one second look; hops the gap
+ * limit kept unprobed get their first.
+ */
+static void decide(ht_session *s, uint64_t now)
+{
+	const struct ht_config *c = &s->cfg;
+	int lr = last_responder(s), mute_before = 0, hi, n = 0;
+	bool partial = false, reached = s->stop_ttl != 0;
+
+	for (int t = c->first_ttl; t <= limit_ttl(s); t++) {
+		const struct ht_probe *p = &s->probes[ttl_index(s, t) * c->nqueries];
+		int replies = hop_replies(s, t), sent = 0;
+
+		for (int k = 0; k < c->nqueries; k++)
+			sent += p[k].state == HT_PROBE_REPLIED || p[k].state == HT_PROBE_TIMEOUT;
+		if (replies > 0 && replies < sent)
+			partial = true;
+		if (t < lr && replies == 0 && sent > 0)
+			mute_before++;
+	}
+	if (reached && !partial && lr != 0 && mute_before < 2) {
+		s->decided = true;
+		return;
+	}
+	hi = reached ? s->stop_ttl - 1 : (lr ? lr : c->first_ttl - 1) + c->gap_limit;
+	if (hi > c->max_ttl)
+		hi = c->max_ttl;
+	for (int t = c->first_ttl; t <= hi; t++) {
+		int h = ttl_index(s, t), base = h * c->nqueries, slot = -1;
+		uint64_t first = UINT64_MAX;
+
+		if (s->rechecked[h] || hop_replies(s, t) > 0)
+			continue;
+		s->rechecked[h] = true;
+		s->hops[h].done = false;
+		for (int k = 0; k < c->nqueries; k++) {
+			struct ht_probe *p = &s->probes[base + k];
+			if (p->state == HT_PROBE_TIMEOUT) {
+				slot = base + k;
+				if (p->sent_us < first)
+					first = p->sent_us;
+			}
+		}
+		if (slot >= 0) {
+			uint64_t at = first + c->recheck_us;
+			rq_push(s, slot, at > now ? at : now);
+			n++;
+			continue;
+		}
+		/* Never probed (the gap limit stopped it): a first look now. */
+		for (int k = 0; k < c->nqueries; k++) {
+			struct ht_probe *p = &s->probes[base + k];
+			if (p->state == HT_PROBE_CANCELLED) {
+				p->state = HT_PROBE_UNSENT;
+				rq_push(s, base + k, now);
+				n++;
+			}
+		}
+	}
+	if (!n)
+		s->decided = true;
+}
+
+/* After anything changed: report what is final, and settle a quiet trace.
+ * Second looks it queues leave now when send is true, else at the next tick
+ * (a reply is being handed in: no sending from inside the receive path). */
+static int settle(ht_session *s, uint64_t now, bool send)
+{
+	advance(s);
+	while (!s->done && !s->decided && quiescent(s)) {
+		decide(s, now);
+		if (send) {
+			int rc = send_due(s, now);
+			if (rc < 0)
+				return rc;
+		}
+		advance(s);
 	}
 	return 0;
 }
@@ -443,11 +741,12 @@ int ht_session_tick(ht_session *s, uint64_t now)
 	expire(s, now);
 	advance(s);
 	rc = send_due(s, now);
+	if (rc >= 0)
+		rc = settle(s, now, true);
 	if (rc < 0) {
 		finish(s, HT_STOP_ERROR, rc);
 		return rc;
 	}
-	advance(s);
 	return 0;
 }
 
@@ -455,12 +754,20 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 {
 	struct ht_probe *p;
 
-	(void)now;
-	if (r->seq >= s->nprobes) {
+	int i = r->seq;
+	bool second = false;
+
+	/* A second look carries nprobes + index; the first look's sequence
+	 * number no longer names a slot that was probed again. */
+	if (i >= s->nprobes) {
+		i -= s->nprobes;
+		second = true;
+	}
+	if (i >= s->nprobes || s->probes[i].second_look != second) {
 		s->stats.replies_unmatched++;
 		return -ENOENT;
 	}
-	p = &s->probes[r->seq];
+	p = &s->probes[i];
 	if (p->state == HT_PROBE_REPLIED) {
 		p->dups++;
 		s->stats.replies_duplicate++;
@@ -473,9 +780,9 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 		s->stats.replies_unmatched++;
 		return -ENOENT;
 	}
-	if (p->state == HT_PROBE_SENT && !s->abandoned[r->seq])
+	if (p->state == HT_PROBE_SENT && !s->abandoned[i])
 		s->inflight--;
-	s->abandoned[r->seq] = false;
+	s->abandoned[i] = false;
 	p->state = HT_PROBE_REPLIED;
 	p->reply = *r;
 	p->rtt_us = (uint32_t)(r->rx_us - p->sent_us > UINT32_MAX ? UINT32_MAX
@@ -488,7 +795,7 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 		probe_done(s, p);
 		if (reply_stops(p))
 			set_stop(s, p->ttl, p->reached ? HT_STOP_REACHED : HT_STOP_UNREACH);
-		advance(s);
+		settle(s, now, false);
 	}
 	return 0;
 }

@@ -55,6 +55,8 @@ static void test_cfg(struct ht_config *c)
 	c->wait_far = 4.0;
 	c->wait_far_us = 500000;
 	c->wait_far_min_us = 750000;
+	c->wait_slow_us = 300000;
+	c->recheck_us = 1000000;
 	c->packet_len = 60;
 }
 
@@ -188,7 +190,7 @@ static void play(struct run *r, enum ht_json_mode mode, bool pretty)
 	"\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,\"port\":33434,"               \
 	"\"packet_len\":60,\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"         \
 	"\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":4.0,"    \
-	"\"far_us\":500000,\"far_min_us\":750000}}"
+	"\"far_us\":500000,\"far_min_us\":750000,\"slow_us\":300000,\"recheck_us\":1000000}}"
 #define TARGET "{\"name\":\"dst.example\",\"addr\":\"198.18.0.9\"}"
 #define P0                                                                                         \
 	"\"seq\":0,\"idx\":0,\"state\":\"reply\",\"sent_ms\":0.0,\"addr\":\"198.18.0.1\","         \
@@ -210,7 +212,8 @@ static void play(struct run *r, enum ht_json_mode mode, bool pretty)
 	"\"icmp_type\":3,\"icmp_code\":3,\"reply_ttl\":63}"
 #define STATS                                                                                      \
 	"{\"probes_sent\":4,\"replies_matched\":3,\"replies_unmatched\":7,"                        \
-	"\"replies_duplicate\":1,\"probes_past_dst\":0}"
+	"\"replies_duplicate\":1,\"probes_past_dst\":0,\"probes_second_look\":0,"           \
+	"\"probes_rate_limited\":0}"
 
 static void test_lines_exact(void **state)
 {
@@ -344,7 +347,8 @@ static void test_reply_fields(void **state)
 	        "\"first_ttl\":1,\"max_ttl\":30,\"queries\":2,\"window\":60,\"gap_limit\":5,"
 	        "\"tos\":0,\"dont_fragment\":false,\"pps\":0,\"send_gap_us\":0,"
 	        "\"wait\":{\"max_us\":5000000,\"here\":3.0,\"near\":10.0,\"min_us\":20000,\"far\":"
-	        "4.0,\"far_us\":500000,\"far_min_us\":750000}}}\n"
+	        "4.0,\"far_us\":500000,\"far_min_us\":750000,\"slow_us\":300000,\"recheck_us\":"
+	        "1000000}}}\n"
 	        "{\"type\":\"probe_done\",\"ttl\":3,\"seq\":7,\"idx\":1,\"state\":\"reply\","
 	        "\"addr\":\"2001:db8::3\",\"rtt_ms\":4294967.295,\"reached\":false,"
 	        "\"reply\":{\"kind\":\"packet_too_big\",\"icmp_type\":2,\"icmp_code\":0,"

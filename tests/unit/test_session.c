@@ -39,7 +39,35 @@ struct world {
 	int step_at;             /* hops from here on answer step_us later (0: none) */
 	uint32_t step_us;
 	bool reverse;            /* hop t answers after (len - t + 1) * per_hop_us */
+	uint32_t slow_us[64];    /* router t's time-exceeded leaves this much late */
+	/* Every node limits its ICMP errors as Linux does: a bucket of
+	 * rl_burst tokens refilled at one per second, kept across sessions
+	 * (rl_burst 0: no limit). */
+	int rl_burst;
+	double tok[64];
+	uint64_t tok_us[64];
+	bool tok_init[64];
 };
+
+/* Linux's per-source ICMP error budget (inet_peer_xrlim_allow). */
+static bool rl_allow(struct world *w, int hop)
+{
+	if (!w->rl_burst)
+		return true;
+	if (!w->tok_init[hop]) {
+		w->tok_init[hop] = true;
+		w->tok[hop] = w->rl_burst;
+		w->tok_us[hop] = w->now;
+	}
+	w->tok[hop] += (double)(w->now - w->tok_us[hop]) / 1e6;
+	if (w->tok[hop] > w->rl_burst)
+		w->tok[hop] = w->rl_burst;
+	w->tok_us[hop] = w->now;
+	if (w->tok[hop] < 1.0)
+		return false;
+	w->tok[hop] -= 1.0;
+	return true;
+}
 
 static void hop_addr(int ttl, ht_addr *a)
 {
@@ -60,7 +88,7 @@ static int fake_send(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx)
 	if (w->drop[seq])
 		return 0;
 	if (ttl < w->len) {
-		if (w->silent[ttl])
+		if (w->silent[ttl] || !rl_allow(w, hop))
 			return 0;
 		r.kind = HT_REPLY_TIME_EXCEEDED;
 		r.icmp_type = 11;
@@ -71,6 +99,8 @@ static int fake_send(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx)
 			return 0;
 		if (w->dst_budget > 0)
 			w->dst_budget--;
+		if (w->dst_kind != HT_REPLY_ECHO_REPLY && !rl_allow(w, hop))
+			return 0;
 		r.kind = w->dst_kind;
 		r.annot = w->dst_kind == HT_REPLY_UNREACH ? w->dst_annot : HT_ANN_NONE;
 	}
@@ -79,6 +109,8 @@ static int fake_send(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx)
 	r.rx_us = w->now + (uint64_t)(w->reverse ? w->len - hop + 1 : hop) * w->per_hop_us;
 	if (w->step_at && hop >= w->step_at)
 		r.rx_us += w->step_us;
+	if (ttl < w->len)
+		r.rx_us += w->slow_us[ttl];
 	for (int d = 0; d <= w->ndups; d++)
 		w->q[w->nq++] = r;
 	return 0;
@@ -225,8 +257,16 @@ static void test_silent_hop_costs_little(void **st)
 	assert_int_equal(l.last_ttl, 9);
 	for (int k = 0; k < 3; k++)
 		assert_int_equal(ht_session_hop(s, 4)->probes[k].state, HT_PROBE_TIMEOUT);
-	/* NEAR (1.3) times the farthest RTT seen: 1.3 * 90 ms. */
-	assert_int_equal(took, 117000);
+	/* NEAR: the farthest RTT seen (90 ms) plus the slow-router allowance
+	 * (300 ms), which is more than 1.3 * 90 ms. */
+	assert_int_equal(took, 390000);
+	/* A lone mute hop in a complete trace gets no second look. */
+	{
+		struct ht_session_stats ss;
+		ht_session_stats(s, &ss);
+		assert_int_equal(ss.probes_second_look, 0);
+		assert_int_equal(ss.probes_rate_limited, 0);
+	}
 	ht_session_free(s);
 }
 
@@ -246,7 +286,27 @@ static void test_silent_destination_gap_limit(void **st)
 	assert_int_equal(l.reason, HT_STOP_GAP);
 	/* Hop 8 is the last responder; 5 silent hops follow. */
 	assert_int_equal(l.last_ttl, 13);
-	/* FAR: 4 * 80 ms + 500 ms floor, well under a second. */
+	/* FAR: 4 * 80 ms + 500 ms, then a second look at each mute hop one
+	 * second after its first probe, waited for as long as the slowest
+	 * reply (80 ms) plus the slow allowance (300 ms). Nothing answers it:
+	 * the destination is silent, and no probe is called rate limited. */
+	assert_int_equal(took, 1380000);
+	{
+		struct ht_session_stats ss;
+		ht_session_stats(s, &ss);
+		assert_int_equal(ss.probes_second_look, 5);
+		assert_int_equal(ss.probes_rate_limited, 0);
+		assert_int_equal(ss.probes_sent, 90 + 5);
+	}
+	ht_session_free(s);
+
+	/* --recheck 0: no second look, over when the first one is. */
+	world_init(&w, 9, 10000);
+	w.dst_silent = true;
+	cfg_init(&c);
+	c.recheck_us = 0;
+	s = trace(&c, &w, &l, &took);
+	assert_int_equal(l.last_ttl, 13);
 	assert_int_equal(took, 820000);
 	ht_session_free(s);
 }
@@ -376,8 +436,148 @@ static void test_lost_probe_here_wait(void **st)
 	s = trace(&c, &w, &l, &took);
 	assert_int_equal(l.last_ttl, 4);
 	assert_int_equal(ht_session_hop(s, 4)->probes[2].state, HT_PROBE_TIMEOUT);
-	/* Probes past the destination answered at 40 ms: NEAR 1.3 * 40 ms. */
+	/* Probes past the destination answered at 40 ms: NEAR 1.3 * 40 ms (the
+	 * slow-router allowance is for routers, not for the destination). */
 	assert_int_equal(took, 52000);
+	/* The destination answered the two probes before it: the pattern of a
+	 * rate limiter whose burst ran out, and so it is marked. */
+	assert_true(ht_session_hop(s, 4)->probes[2].rate_limited);
+	assert_int_equal(ht_session_hop(s, 4)->rate_limited, 1);
+	ht_session_free(s);
+}
+
+/* Router 4 sends its time-exceeded from a slow control plane, 150 ms and
+ * then 290 ms after the hops behind it have answered: it is shown with its
+ * real RTT, not as silence. */
+static void test_slow_router_is_shown(void **st)
+{
+	static const uint32_t late[] = {150000, 290000};
+	(void)st;
+
+	for (unsigned i = 0; i < sizeof(late) / sizeof(late[0]); i++) {
+		struct world w;
+		struct ht_config c;
+		struct log l = {0};
+		ht_session *s;
+		uint64_t took;
+
+		world_init(&w, 9, 10000);
+		w.slow_us[4] = late[i];
+		cfg_init(&c);
+		s = trace(&c, &w, &l, &took);
+		assert_int_equal(l.reason, HT_STOP_REACHED);
+		assert_int_equal(l.last_ttl, 9);
+		for (int k = 0; k < 3; k++) {
+			const struct ht_probe *p = &ht_session_hop(s, 4)->probes[k];
+			assert_int_equal(p->state, HT_PROBE_REPLIED);
+			assert_int_equal(p->rtt_us, 40000 + late[i]);
+		}
+		/* Done when router 4's replies are in. */
+		assert_int_equal(took, 40000 + late[i]);
+		ht_session_free(s);
+	}
+}
+
+/* Three default traces back to back, every node limiting its ICMP errors
+ * as Linux does (a burst of 6, then 1 per second, kept across runs). Run 1
+ * sees everything; in runs 2 and 3 the budgets run dry. Every hop and the
+ * destination still show in every run, and every reply missing from them
+ * is marked as rate limiting. */
+static void test_back_to_back_runs_are_truthful(void **st)
+{
+	struct world w;
+	(void)st;
+
+	world_init(&w, 9, 10000);
+	w.rl_burst = 6;
+	for (int run = 1; run <= 3; run++) {
+		struct ht_config c;
+		struct log l = {0};
+		struct ht_session_stats ss;
+		ht_session *s;
+		int missing = 0;
+
+		cfg_init(&c);
+		w.nq = 0; /* replies the last run left unread */
+		s = trace(&c, &w, &l, NULL);
+		assert_int_equal(l.reason, HT_STOP_REACHED);
+		assert_int_equal(l.last_ttl, 9);
+		assert_int_equal(l.nhops, 9);
+		for (int t = 1; t <= 9; t++) {
+			const struct ht_hop *h = ht_session_hop(s, t);
+			int replied = 0;
+			for (int k = 0; k < 3; k++) {
+				const struct ht_probe *p = &h->probes[k];
+				if (p->state == HT_PROBE_REPLIED) {
+					ht_addr want;
+					hop_addr(t, &want);
+					assert_true(ht_addr_equal(&p->reply.from, &want));
+					replied++;
+				} else {
+					assert_int_equal(p->state, HT_PROBE_TIMEOUT);
+					assert_true(p->rate_limited);
+					missing++;
+				}
+			}
+			assert_true(replied >= 1);
+			assert_int_equal(h->rate_limited, 3 - replied);
+		}
+		ht_session_stats(s, &ss);
+		assert_int_equal(ss.probes_rate_limited, (uint32_t)missing);
+		if (run == 1) {
+			assert_int_equal(missing, 0);
+			assert_int_equal(ss.probes_second_look, 0);
+		} else {
+			assert_true(missing > 0);
+		}
+		ht_session_free(s);
+		w.now += 1000; /* the next run starts right away */
+	}
+}
+
+/* --pps 1 with 2550 probes: one probe leaves, the next a second later. */
+static void test_pps_is_paced(void **st)
+{
+	struct world w;
+	struct ht_config c;
+	ht_session *s;
+	struct log l = {0};
+	(void)st;
+
+	world_init(&w, 255, 1000);
+	w.dst_silent = true;
+	cfg_init(&c);
+	c.pps = 1;
+	c.max_ttl = 255;
+	c.nqueries = 10;
+	c.gap_limit = 255;
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	assert_int_equal(ht_session_tick(s, w.now), 0);
+	assert_int_equal(w.sent, 1);
+	assert_int_equal(ht_session_tick(s, w.now + 999000), 0);
+	assert_int_equal(w.sent, 1);
+	assert_int_equal(ht_session_next_wakeup(s), w.now + 1000001);
+	assert_int_equal(ht_session_tick(s, w.now + 1000001), 0);
+	assert_int_equal(w.sent, 2);
+	ht_session_free(s);
+
+	/* The default 10000/s lets a whole 30-hop trace leave at once. */
+	world_init(&w, 9, 10000);
+	cfg_init(&c);
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	assert_int_equal(ht_session_tick(s, w.now), 0);
+	assert_int_equal(w.sent, 90);
+	ht_session_free(s);
+
+	/* 1000/s: 10 at once, then one every millisecond. */
+	world_init(&w, 9, 10000);
+	cfg_init(&c);
+	c.pps = 1000;
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	assert_int_equal(ht_session_tick(s, w.now), 0);
+	assert_int_equal(w.sent, 10);
+	assert_int_equal(ht_session_tick(s, w.now + 5001), 0);
+	assert_int_equal(w.sent, 15);
 	ht_session_free(s);
 }
 
@@ -427,6 +627,7 @@ static uint64_t silent_dest_took(double here, double near)
 	c.wait_max_us = 2000000;
 	c.wait_here = here;
 	c.wait_near = near;
+	c.recheck_us = 0; /* the waits alone */
 	s = trace(&c, &w, &l, &took);
 	assert_int_equal(l.reason, HT_STOP_GAP);
 	assert_int_equal(l.last_ttl, 5);
@@ -516,6 +717,9 @@ int main(void)
 		cmocka_unit_test(test_duplicates_and_unmatched),
 		cmocka_unit_test(test_lost_probe_here_wait),
 		cmocka_unit_test(test_satellite_step_is_not_silence),
+		cmocka_unit_test(test_slow_router_is_shown),
+		cmocka_unit_test(test_back_to_back_runs_are_truthful),
+		cmocka_unit_test(test_pps_is_paced),
 		cmocka_unit_test(test_fixed_wait_without_near),
 		cmocka_unit_test(test_reordered_replies),
 		cmocka_unit_test(test_config_validation),
