@@ -890,6 +890,8 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 				return 0;
 			}
 			uint8_t qt = n->qttl >= 0 ? (uint8_t)n->qttl : w.ttl;
+			/* A slow control plane: its time-exceeded leaves late. */
+			c->back += n->late_us;
 			send_error(c, n, src, p.family == AF_INET ? 11 : 3, 0, 0, qt, true);
 			return 0;
 		}

@@ -322,6 +322,10 @@ static int node_opt(struct parser *p, struct sim_node *n, char *opt)
 		if (parse_time(p, v, &t))
 			return -1;
 		n->delay_us = (uint32_t)t;
+	} else if (strcmp(opt, "late") == 0) {
+		if (parse_time(p, v, &t))
+			return -1;
+		n->late_us = (uint32_t)t;
 	} else if (strcmp(opt, "jitter") == 0) {
 		if (parse_time(p, v, &t))
 			return -1;

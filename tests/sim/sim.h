@@ -124,6 +124,7 @@ struct sim_node {
 	char ptr[320]; /* reverse DNS name, may be empty (long ones are hostile) */
 
 	uint32_t delay_us, jitter_us; /* one-way, on the link into this node */
+	uint32_t late_us;             /* its time-exceeded messages leave this late */
 	double loss, rloss;           /* forward loss, reply loss */
 	struct sim_bucket rl;         /* ICMP error rate limit */
 	bool silent;                  /* never sends ICMP errors */
