@@ -7,7 +7,8 @@
 # against the lab's known truth. A benchmark, not a test: it prints figures and
 # exits 0 unless the lab cannot be built.
 #
-#   usage: bench/run.sh [PATH..]      PATH: linear silent-hop silent-dest long (default all)
+#   usage: bench/run.sh [PATH..]      PATH: linear silent-hop silent-dest long slow-router
+#                                     back-to-back (default all)
 #   env:   HOPTRACE=path/to/hoptrace  (default build/src/hoptrace; "missing" if absent)
 #          BENCH_DELAY_MS=5           one-way delay per router
 #          BENCH_TIMEOUT=90           seconds before a tool run is killed
@@ -65,9 +66,9 @@ score() {
 declare -A WALL
 
 bench_path() {
-	local name=$1 routers=$2 silent=$3 sdest=$4
+	local name=$1 routers=$2 silent=$3 sdest=$4 slow=${5:-}
 	LAB_NO_TRAP=1 LAB_ROUTERS=$routers LAB_SILENT_HOPS=$silent LAB_SILENT_DEST=$sdest \
-		LAB_DELAY_MS=$DELAY LAB_RATELIMIT=0 lab_up || { lab_down; exit 1; }
+		LAB_DELAY_MS=$DELAY LAB_RATELIMIT=0 LAB_SLOW_HOPS=$slow lab_up || { lab_down; exit 1; }
 	local rtt rttsrc="nominal"
 	rtt=$LAB_RTT_MS
 	if [ "$sdest" != 1 ]; then
@@ -79,7 +80,8 @@ bench_path() {
 	truth=$(lab_truth 4)
 	echo
 	echo "== $name: $LAB_HOPS hops, ${DELAY} ms per router each way, round trip ${rtt} ms ($rttsrc)" \
-		"; silent hop: ${silent:-none}; silent destination: $([ "$sdest" = 1 ] && echo yes || echo no)"
+		"; silent hop: ${silent:-none}; silent destination: $([ "$sdest" = 1 ] && echo yes || echo no)" \
+		"${slow:+; slow router (hop:ms) $slow}"
 	printf "%-11s %10s %9s %7s %7s %-12s %s\n" tool wall_ms x_rtt probes past hops_ok note
 	local t cmd out s e ms rc cnt note x
 	for t in $TOOLS; do
@@ -117,6 +119,45 @@ bench_path() {
 	lab_down
 }
 
+# Three runs of each tool in a row from one source address, with Linux's ICMP
+# rate limit on (burst 6, then 1/s per source): hops with an address in each
+# run, and for hoptrace the stars it names as rate limiting.
+bench_back_to_back() {
+	LAB_NO_TRAP=1 LAB_ROUTERS=8 LAB_DELAY_MS=$DELAY LAB_RATELIMIT=1 lab_up || { lab_down; exit 1; }
+	local truth t cmd run out s e ms i=0 note
+	truth=$(lab_truth 4)
+	echo
+	echo "== back-to-back: $LAB_HOPS hops, ${DELAY} ms per router each way, ICMP rate limit on;" \
+		"three runs in a row per tool, one source address each"
+	printf "%-11s %-28s %-28s %-28s\n" tool run1 run2 run3
+	for t in $TOOLS; do
+		[ "$t" = hoptrace ] && [ ! -x "$HOPTRACE" ] && continue
+		i=$((i + 1))
+		cmd=$(tool_cmd "$t")
+		local row=""
+		for run in 1 2 3; do
+			s=$(date +%s%N)
+			out=$(timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" $cmd $(src_opt "$t" "$(lab_src4 $i)") \
+				"$LAB_DEST4" 2>&1)
+			e=$(date +%s%N)
+			ms=$(((e - s) / 1000000))
+			note=$(printf '%s\n' "$out" | awk '/^note: [0-9]+ of the/ { print " named " $2 }')
+			row+=$(printf "%-28s " "$(score "$truth" "$(printf '%s\n' "$out" | lab_parse_hops)") ${ms}ms$note")
+		done
+		printf "%-11s %s\n" "$t" "$row"
+	done
+	lab_down
+}
+
+# The source address option of each tool (scamper: none, one address per lab).
+src_opt() {
+	case "$1" in
+	hoptrace | traceroute) echo "-s $2" ;;
+	mtr) echo "-a $2" ;;
+	*) ;;
+	esac
+}
+
 trap lab_down EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -127,14 +168,16 @@ echo "columns: wall_ms wall time; x_rtt wall / round trip to the destination; pr
 echo "  entering the first router; past: probes reaching the destination with TTL > 1;"
 echo "  hops_ok: hops with the right address / hops that answer (WRONG n: wrong addresses)"
 
-PATHS=${*:-linear silent-hop silent-dest long}
+PATHS=${*:-linear silent-hop silent-dest long slow-router back-to-back}
 for p in $PATHS; do
 	case "$p" in
 	linear) bench_path linear 8 "" 0 ;;
 	silent-hop) bench_path silent-hop 8 5 0 ;;
 	silent-dest) bench_path silent-dest 8 "" 1 ;;
 	long) bench_path long 29 "" 0 ;;
-	*) echo "unknown path $p (linear silent-hop silent-dest long)" >&2; exit 2 ;;
+	slow-router) bench_path slow-router 8 "" 0 "4:150" ;;
+	back-to-back) bench_back_to_back ;;
+	*) echo "unknown path $p (linear silent-hop silent-dest long slow-router back-to-back)" >&2; exit 2 ;;
 	esac
 done
 
