@@ -7,8 +7,13 @@
 # against the lab's known truth. A benchmark, not a test: it prints figures and
 # exits 0 unless the lab cannot be built.
 #
-#   usage: bench/run.sh [PATH..]      PATH: linear silent-hop silent-dest long slow-router
-#                                     back-to-back (default all)
+# The nat-tcp path traces with TCP SYNs (-T) through a masquerading router (router 2,
+# iptables MASQUERADE with connection tracking, like a home router) to a closed port;
+# only the tools with a TCP mode run there (hoptrace -T, traceroute -T, mtr -T,
+# scamper -P tcp), tracepath is skipped.
+#
+#   usage: bench/run.sh [PATH..]      PATH: linear silent-hop silent-dest long nat-tcp
+#                                     slow-router back-to-back (default all)
 #   env:   HOPTRACE=path/to/hoptrace  (default build/src/hoptrace; "missing" if absent)
 #          BENCH_DELAY_MS=5           one-way delay per router
 #          BENCH_TIMEOUT=90           seconds before a tool run is killed
@@ -34,7 +39,19 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
+# tool_cmd TOOL [tcp]: the command line of TOOL, with TCP SYN probes when $2 is tcp
+# (nothing for a tool without a TCP mode). The TCP command lines are shell words
+# (quotes and all), split by eval where they run.
 tool_cmd() {
+	if [ "${2:-}" = tcp ]; then
+		case "$1" in
+		hoptrace) echo "$(printf %q "$HOPTRACE") -n -T" ;;
+		traceroute) echo "traceroute -n -T" ;;
+		mtr) echo "mtr --report -n -c 1 -T" ;;
+		scamper) echo "scamper -c 'trace -P tcp' -i" ;;
+		esac
+		return
+	fi
 	case "$1" in
 	hoptrace) echo "$HOPTRACE -n" ;;
 	traceroute) echo "traceroute -n" ;;
@@ -65,10 +82,12 @@ score() {
 
 declare -A WALL
 
+# bench_path NAME ROUTERS SILENT_HOPS SILENT_DEST [NAT_ROUTER [METHOD [SLOW_HOPS]]]
 bench_path() {
-	local name=$1 routers=$2 silent=$3 sdest=$4 slow=${5:-}
+	local name=$1 routers=$2 silent=$3 sdest=$4 nat=${5:-} method=${6:-} slow=${7:-}
 	LAB_NO_TRAP=1 LAB_ROUTERS=$routers LAB_SILENT_HOPS=$silent LAB_SILENT_DEST=$sdest \
-		LAB_DELAY_MS=$DELAY LAB_RATELIMIT=0 LAB_SLOW_HOPS=$slow lab_up || { lab_down; exit 1; }
+		LAB_DELAY_MS=$DELAY LAB_RATELIMIT=0 LAB_NAT_AT=$nat LAB_SLOW_HOPS=$slow lab_up ||
+		{ lab_down; exit 1; }
 	local rtt rttsrc="nominal"
 	rtt=$LAB_RTT_MS
 	if [ "$sdest" != 1 ]; then
@@ -80,8 +99,7 @@ bench_path() {
 	truth=$(lab_truth 4)
 	echo
 	echo "== $name: $LAB_HOPS hops, ${DELAY} ms per router each way, round trip ${rtt} ms ($rttsrc)" \
-		"; silent hop: ${silent:-none}; silent destination: $([ "$sdest" = 1 ] && echo yes || echo no)" \
-		"${slow:+; slow router (hop:ms) $slow}"
+		"; silent hop: ${silent:-none}; silent destination: $([ "$sdest" = 1 ] && echo yes || echo no)${nat:+; masquerading router: $nat}${method:+; method: $method}${slow:+; slow router (hop:ms) $slow}"
 	printf "%-11s %10s %9s %7s %7s %-12s %s\n" tool wall_ms x_rtt probes past hops_ok note
 	local t cmd out s e ms rc cnt note x
 	for t in $TOOLS; do
@@ -89,11 +107,21 @@ bench_path() {
 			printf "%-11s %10s %9s %7s %7s %-12s %s\n" hoptrace - - - - - "missing ($HOPTRACE)"
 			continue
 		fi
-		cmd=$(tool_cmd "$t")
+		cmd=$(tool_cmd "$t" "$method")
+		if [ -z "$cmd" ]; then
+			printf "%-11s %10s %9s %7s %7s %-12s %s\n" "$t" - - - - - "no $method mode"
+			continue
+		fi
 		lab_count_reset
 		s=$(date +%s%N)
 		rc=0
-		out=$(timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" $cmd "$LAB_DEST4" 2>&1) || rc=$?
+		if [ -n "$method" ]; then
+			local -a argv
+			eval "argv=($cmd)"
+			out=$(timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" "${argv[@]}" "$LAB_DEST4" 2>&1) || rc=$?
+		else
+			out=$(timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" $cmd "$LAB_DEST4" 2>&1) || rc=$?
+		fi
 		e=$(date +%s%N)
 		ms=$(((e - s) / 1000000))
 		cnt=$(lab_count)
@@ -102,6 +130,17 @@ bench_path() {
 		[ $rc != 0 ] && [ $rc != 124 ] && note="exit $rc"
 		x=$(awk -v a="$ms" -v b="$rtt" 'BEGIN {printf "%.2f", a / b}')
 		WALL[$name.$t]=$ms
+		# Through a NAT, answers lost at the destination matter: how many of
+		# the probes on the destination's hop line got one (traceroute-style
+		# output only: "HOP  ADDR  RTT ms  *  ...").
+		if [ -n "$nat" ]; then
+			local da
+			da=$(printf '%s\n' "$out" | awk -v h="$LAB_HOPS" '$1 == h && /ms/ {
+				n = 0; s = 0
+				for (i = 2; i <= NF; i++) { if ($i == "ms") n++; if ($i == "*") s++ }
+				print n "/" n + s; exit }')
+			[ -n "$da" ] && note+="${note:+; }destination answers $da"
+		fi
 		printf "%-11s %10d %9s %7s %7s %-12s %s\n" "$t" "$ms" "${x}x" "${cnt% *}" "${cnt#* }" \
 			"$(score "$truth" "$(printf '%s\n' "$out" | lab_parse_hops)")" "$note"
 		[ -n "${BENCH_VERBOSE:-}" ] && printf '%s\n' "$out" | sed 's/^/    | /'
@@ -168,16 +207,17 @@ echo "columns: wall_ms wall time; x_rtt wall / round trip to the destination; pr
 echo "  entering the first router; past: probes reaching the destination with TTL > 1;"
 echo "  hops_ok: hops with the right address / hops that answer (WRONG n: wrong addresses)"
 
-PATHS=${*:-linear silent-hop silent-dest long slow-router back-to-back}
+PATHS=${*:-linear silent-hop silent-dest long nat-tcp slow-router back-to-back}
 for p in $PATHS; do
 	case "$p" in
 	linear) bench_path linear 8 "" 0 ;;
 	silent-hop) bench_path silent-hop 8 5 0 ;;
 	silent-dest) bench_path silent-dest 8 "" 1 ;;
 	long) bench_path long 29 "" 0 ;;
-	slow-router) bench_path slow-router 8 "" 0 "4:150" ;;
+	nat-tcp) bench_path nat-tcp 8 "" 0 2 tcp ;;
+	slow-router) bench_path slow-router 8 "" 0 "" "" "4:150" ;;
 	back-to-back) bench_back_to_back ;;
-	*) echo "unknown path $p (linear silent-hop silent-dest long slow-router back-to-back)" >&2; exit 2 ;;
+	*) echo "unknown path $p (linear silent-hop silent-dest long nat-tcp slow-router back-to-back)" >&2; exit 2 ;;
 	esac
 done
 

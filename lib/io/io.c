@@ -122,17 +122,19 @@ static int io_attach_drop_all(int fd)
  * traffic never reaches user space. IPv4 raw sockets see the IP header
  * first; IPv6 raw sockets see the TCP header first.
  */
-/* Source ports in use: classic TCP uses sport + seq for every probe. */
+/* Source ports in use: classic TCP uses sport + seq for every probe,
+ * flow-stable TCP sport + column for each of its ncols query columns. */
 static uint32_t io_sport_span(const struct ht_io *io)
 {
 	if (!io->flow.classic)
-		return 1;
+		return io->flow.ncols > 1 ? io->flow.ncols : 1;
 	return (uint32_t)(io->cfg.max_ttl - io->cfg.first_ttl + 1) * (uint32_t)io->cfg.nqueries;
 }
 
 /* Only TCP segments to our source port(s) pass: [sport, sport + span),
- * where span is 1 in Paris mode and the number of probes in classic mode
- * (which varies the source port per probe). */
+ * where span is the number of query columns in Paris mode (one port
+ * each) and the number of probes in classic mode (which varies the
+ * source port per probe). */
 static int io_attach_tcp_filter(int fd, int family, uint16_t sport, uint32_t span)
 {
 	uint32_t last = sport + (span ? span : 1) - 1;
@@ -318,7 +320,7 @@ static int io_find_source(struct ht_io *io, char *err, size_t errlen)
  * bound socket is not a listener), which politely closes the half-open
  * connection at the destination.
  */
-static int io_reserve_port(struct ht_io *io, int type, uint16_t want, uint16_t *got)
+static int io_bind_port(struct ht_io *io, int type, uint16_t want, uint16_t *got, int *fdp)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -354,8 +356,69 @@ static int io_reserve_port(struct ht_io *io, int type, uint16_t want, uint16_t *
 			return rc;
 		}
 	}
-	io->reserve_fd = fd;
+	*fdp = fd;
 	return 0;
+}
+
+/* How many consecutive source ports the flow uses (and so reserves):
+ * flow-stable TCP one per query column, everything else one. */
+static int io_nports(const struct ht_io *io)
+{
+	if (io->flow.method == HT_METHOD_TCP && !io->flow.classic && io->flow.ncols > 1)
+		return io->flow.ncols;
+	return 1;
+}
+
+static void io_close_col_fds(struct ht_io *io)
+{
+	for (int i = 0; i < io->ncol_fd; i++)
+		close(io->col_fd[i]);
+	io->ncol_fd = 0;
+}
+
+/*
+ * Reserve io_nports() consecutive ports starting at want, or (want 0) at
+ * a base the kernel picks, trying again from another base when a port
+ * after it is taken. Bases that did not fit stay bound until the end so
+ * that the kernel does not offer them again. On success the first port's
+ * socket is io->reserve_fd, the others io->col_fd (the previous ones are
+ * the caller's to close or keep).
+ */
+static int io_reserve_port(struct ht_io *io, int type, uint16_t want, uint16_t *got)
+{
+	enum { TRIES = 32 };
+	int n = io_nports(io), failed[TRIES], nfailed = 0, rc = -EADDRINUSE;
+
+	if (want && (uint32_t)want + (uint32_t)n - 1 > 65535)
+		return -ERANGE;
+	while (nfailed < TRIES) {
+		int fds[HT_MAX_QUERIES], k;
+		uint16_t base, p;
+
+		rc = io_bind_port(io, type, want, &base, &fds[0]);
+		if (rc < 0)
+			break;
+		for (k = 1; k < n && (uint32_t)base + (uint32_t)k <= 65535; k++)
+			if (io_bind_port(io, type, (uint16_t)(base + k), &p, &fds[k]) < 0)
+				break;
+		if (k == n) {
+			io->reserve_fd = fds[0];
+			io->ncol_fd = n - 1;
+			memcpy(io->col_fd, fds + 1, sizeof(int) * (size_t)(n - 1));
+			*got = base;
+			rc = 0;
+			break;
+		}
+		for (int i = 1; i < k; i++)
+			close(fds[i]);
+		failed[nfailed++] = fds[0];
+		rc = -EADDRINUSE;
+		if (want)
+			break;
+	}
+	for (int i = 0; i < nfailed; i++)
+		close(failed[i]);
+	return rc;
 }
 
 static size_t io_default_len(int family, enum ht_method m)
@@ -525,6 +588,7 @@ static void io_close_fds(struct ht_io *io)
 		close(fd);
 		*fds[i] = -1;
 	}
+	io_close_col_fds(io);
 }
 
 static int io_open_raw(struct ht_io *io, char *err, size_t errlen)
@@ -535,14 +599,20 @@ static int io_open_raw(struct ht_io *io, char *err, size_t errlen)
 		int type = io->flow.method == HT_METHOD_TCP ? SOCK_STREAM : SOCK_DGRAM;
 		uint16_t got = 0;
 		rc = io_reserve_port(io, type, io->cfg.sport, &got);
-		if (rc == 0)
+		if (rc == 0) {
 			io->flow.sport = got;
-		else if (io->cfg.sport)
+		} else if (rc == -ERANGE) {
+			ht_io_errf(err, errlen, "source ports %u to %u (one per query) pass 65535",
+			           (unsigned)io->cfg.sport,
+			           (unsigned)io->cfg.sport + (unsigned)io_nports(io) - 1);
+			return rc;
+		} else if (io->cfg.sport) {
 			/* The user asked for this port; someone else holds it.
 			 * Probe from it anyway, as traceroute -p does. */
 			io->flow.sport = io->cfg.sport;
-		else
+		} else {
 			return rc;
+		}
 	}
 	rc = io->family == AF_INET ? io_open_raw4(io, err, errlen) : io_open_raw6(io, err, errlen);
 	if (rc < 0 && err && !err[0])
@@ -589,6 +659,8 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 	f->tos = (uint8_t)cfg->tos;
 	f->dont_fragment = cfg->dont_fragment;
 	f->classic = cfg->classic;
+	f->ncols =
+	        (uint8_t)(cfg->nqueries > 1 && cfg->nqueries <= HT_MAX_QUERIES ? cfg->nqueries : 1);
 	f->packet_len = cfg->packet_len ? cfg->packet_len : io_default_len(io->family, cfg->method);
 	if (f->packet_len < ht_probe_min_len(io->family, cfg->method))
 		f->packet_len = ht_probe_min_len(io->family, cfg->method);
@@ -686,18 +758,27 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 		 */
 		io->flow.icmp_id = (uint16_t)(io_random32() | 1);
 		if (io->flow.method != HT_METHOD_ICMP && !io->cfg.sport) {
-			int old = io->reserve_fd;
+			/* All the ports anew (one per query column for TCP):
+			 * the old ones are released once the new are held. */
+			int old = io->reserve_fd, old_cols[HT_MAX_QUERIES - 1];
+			int nold = io->ncol_fd;
 			uint16_t got = 0;
+			memcpy(old_cols, io->col_fd, sizeof(old_cols));
 			io->reserve_fd = -1;
+			io->ncol_fd = 0;
 			rc = io_reserve_port(io, io->flow.method == HT_METHOD_TCP ? SOCK_STREAM
 			                                                          : SOCK_DGRAM,
 			                     0, &got);
 			if (rc == 0) {
 				if (old >= 0)
 					close(old);
+				for (int i = 0; i < nold; i++)
+					close(old_cols[i]);
 				io->flow.sport = got;
 			} else {
 				io->reserve_fd = old;
+				io->ncol_fd = nold;
+				memcpy(io->col_fd, old_cols, sizeof(old_cols));
 			}
 		}
 		/* A kept UDP socket (the user's --sport, or no fresh port) may

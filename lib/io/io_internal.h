@@ -34,6 +34,10 @@ struct ht_io {
 	int rx_icmp_fd; /* raw ICMP / ICMPv6 (IPv6 ICMP method: same as send_fd) */
 	int rx_tcp_fd;  /* raw TCP (TCP method); IPv6: same as send_fd */
 	int reserve_fd; /* a plain socket bound to our source port, never used */
+	/* Flow-stable TCP: one source port per query column, sport + 1 ..
+	 * sport + ncols - 1, each held like reserve_fd holds sport. */
+	int col_fd[HT_MAX_QUERIES - 1];
+	int ncol_fd;
 
 	/* Unprivileged mode. */
 	int dgram_fd; /* ICMP: the datagram "ping" socket; UDP (not classic): the

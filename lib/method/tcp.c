@@ -2,7 +2,8 @@
  * TCP SYN probes.
  *
  * Layout (all big-endian):
- *   0  source port       f->sport (Paris) or f->sport + seq (classic)
+ *   0  source port       f->sport + seq % ncols (Paris: one port per query
+ *                        column) or f->sport + seq (classic)
  *   2  destination port  f->dport
  *   4  sequence number   tag << 16 | seq (tag: constant of the flow)
  *   8  acknowledgement   0
@@ -19,6 +20,16 @@
  *  ..  zeros             SYN payload when a longer packet is asked for.
  * The sequence number is in the first 8 bytes, so even an RFC 792 quote
  * carries it, and a SYN-ACK or RST acknowledges it + 1.
+ *
+ * Flow-stable source ports: the core numbers probes hop-major, seq =
+ * (ttl - first) * nqueries + column, and its extra probes keep that
+ * column (seq % nqueries), so each query column is one constant 5-tuple
+ * from the first TTL to the destination: a Paris path per column. The
+ * columns differ because connection tracking (every NAT) keeps one entry
+ * per 5-tuple: the destination's first RST closes it, and later answers
+ * on the same tuple are no longer translated back. With one tuple per
+ * column, the nqueries probes that reach the destination at one TTL each
+ * have their own entry, and all their answers come back.
  */
 #include "method/method.h"
 
@@ -42,6 +53,32 @@ uint16_t ht_tcp_tag(const struct ht_flow *f)
 	return (uint16_t)(0x4854u ^ f->sport ^ f->dport);
 }
 
+/* Query columns of a flow-stable flow (one source port each). */
+static unsigned tcp_ncols(const struct ht_flow *f)
+{
+	return f->ncols > 1 ? f->ncols : 1;
+}
+
+/* The source port of probe seq. */
+static uint16_t tcp_sport(const struct ht_flow *f, uint16_t seq)
+{
+	if (f->classic)
+		return (uint16_t)(f->sport + seq);
+	return (uint16_t)(f->sport + seq % tcp_ncols(f));
+}
+
+/* Paris: true when port is the source port of probe seq's column. */
+static bool tcp_port_fits(const struct ht_flow *f, uint16_t port, uint16_t seq)
+{
+	return port == tcp_sport(f, seq);
+}
+
+/* Paris: true when port is one of the flow's column ports. */
+static bool tcp_port_ours(const struct ht_flow *f, uint16_t port)
+{
+	return (uint16_t)(port - f->sport) < tcp_ncols(f);
+}
+
 static int tcp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t len)
 {
 	size_t hlen = len >= TCP_HDR + TCP_OPT_LEN ? TCP_HDR + TCP_OPT_LEN : TCP_HDR;
@@ -50,7 +87,7 @@ static int tcp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t 
 	if (len < TCP_HDR || len > 0xffff)
 		return -EINVAL;
 	memset(l4, 0, len);
-	ht_wr16(l4 + 0, f->classic ? (uint16_t)(f->sport + seq) : f->sport);
+	ht_wr16(l4 + 0, tcp_sport(f, seq));
 	ht_wr16(l4 + 2, f->dport);
 	ht_wr32(l4 + 4, (uint32_t)ht_tcp_tag(f) << 16 | seq);
 	l4[12] = (uint8_t)(hlen / 4) << 4;
@@ -77,7 +114,9 @@ static int tcp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t 
  * A quoted SYN is ours when its ports are ours. Paris: the seq is the low
  * half of the sequence number when the high half carries our tag. Some
  * firewalls randomise initial sequence numbers (and may not undo that in
- * ICMP quotes); on IPv4 the IP ID then still identifies the probe.
+ * ICMP quotes); on IPv4 the IP ID then still identifies the probe. Either
+ * way the source port must be the one of that seq's column: a quote that
+ * names a probe on another column's port is not one we sent.
  * Classic: the source port offset is the seq.
  */
 static int tcp_match_quote(const struct ht_flow *f, const struct ht_quote *q, uint16_t *seq)
@@ -92,23 +131,23 @@ static int tcp_match_quote(const struct ht_flow *f, const struct ht_quote *q, ui
 		*seq = (uint16_t)(sport - f->sport);
 		return 0;
 	}
-	if (sport != f->sport)
+	if (!tcp_port_ours(f, sport))
 		return -ENOENT;
-	if ((tseq >> 16) == ht_tcp_tag(f)) {
-		*seq = (uint16_t)tseq;
-		return 0;
-	}
-	if (ht_ip_id_to_seq(q, &id_seq)) {
-		*seq = id_seq;
-		return 0;
-	}
-	return -ENOENT;
+	if ((tseq >> 16) == ht_tcp_tag(f))
+		id_seq = (uint16_t)tseq;
+	else if (!ht_ip_id_to_seq(q, &id_seq))
+		return -ENOENT;
+	if (!tcp_port_fits(f, sport, id_seq))
+		return -ENOENT;
+	*seq = id_seq;
+	return 0;
 }
 
 /*
  * A SYN-ACK or RST+ACK from the destination answers our SYN: its ports
- * mirror ours and it acknowledges our sequence number + 1. A RST without
- * ACK carries no acknowledgement and so cannot be tied to a probe.
+ * mirror ours (the probe's column port) and it acknowledges our sequence
+ * number + 1. A RST without ACK carries no acknowledgement and so cannot
+ * be tied to a probe.
  */
 int ht_tcp_match_reply(const struct ht_flow *f, const uint8_t *tcp, size_t len, uint16_t *seq,
                        enum ht_reply_kind *kind)
@@ -141,7 +180,7 @@ int ht_tcp_match_reply(const struct ht_flow *f, const uint8_t *tcp, size_t len, 
 	if (f->classic) {
 		if ((uint16_t)(dport - f->sport) != pseq)
 			return -ENOENT;
-	} else if (dport != f->sport) {
+	} else if (!tcp_port_fits(f, dport, pseq)) {
 		return -ENOENT;
 	}
 	*seq = pseq;

@@ -31,6 +31,8 @@ struct ht_flow {
 	uint8_t tos;
 	bool dont_fragment;
 	bool classic;
+	uint8_t ncols;         /* TCP, flow-stable: query columns (cfg nqueries), each
+	                        * with its own source port sport + column; 0 = 1 */
 	size_t packet_len;     /* total IP packet length incl. IP header */
 };
 

@@ -42,6 +42,7 @@ static void flow_for(uint8_t sel, struct ht_flow *f)
 	f->sport = 40000;
 	f->dport = f->method == HT_METHOD_TCP ? 80 : 33434;
 	f->icmp_id = 0x1234;
+	f->ncols = 3; /* as from the default -q 3: TCP uses one source port per query */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

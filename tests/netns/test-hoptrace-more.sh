@@ -1,8 +1,9 @@
 #!/bin/bash
 # test-hoptrace-more.sh: more hoptrace cases on the netns lab, beside
-# test-hoptrace.sh: every traceroute-style option on a real path, and a trace
+# test-hoptrace.sh: every traceroute-style option on a real path, a trace
 # under a flood of unrelated ICMP (time-exceeded and echo replies from a real
-# router, caused by spoofed-source pings from a flooder namespace).
+# router, caused by spoofed-source pings from a flooder namespace), and TCP
+# through a masquerading router (connection tracking) next to traceroute -T.
 #   usage: test-hoptrace-more.sh [CASE..]   (default: every case, see ht_* below)
 #   env:   HOPTRACE=path (default build/src/hoptrace)
 set -u
@@ -148,6 +149,46 @@ ht_flood() {
 			t_le "hoptrace -$fam $f under flood: no hang" "$T_MS" 5000
 		done
 		lab_flood_stop
+	done
+}
+
+# RTTs printed on the hop line for hop $1 of T_OUT (0 when the line is missing).
+rtts_at() {
+	printf '%s\n' "$T_OUT" | awk -v h="$1" '$1 == h { n = 0; for (i = 2; i <= NF; i++) if ($i == "ms") n++; print n; found = 1 } END { if (!found) print 0 }'
+}
+
+# TCP through a masquerading router (LAB_NAT_AT=2: iptables MASQUERADE with
+# connection tracking, a home router) to the destination's closed port 80.
+# Each RST from the destination closes the router's conntrack entry of its
+# 5-tuple, so probes that reach the destination together must each have
+# their own tuple: every hop shows, the destination with 3 answers, like
+# traceroute -T in the same lab, and hoptrace is no slower than it (best of
+# two runs each; 25 ms of slack for a loaded machine).
+ht_nat_tcp() {
+	need_hoptrace
+	LAB_ROUTERS=6 LAB_DELAY_MS=${NAT_DELAY_MS:-5} LAB_NAT_AT=2 lab_up || exit 1
+	local fam d ours theirs i
+	for fam in 4 6; do
+		d=$(dest_of $fam)
+		ours=999999 theirs=999999
+		for i in 1 2; do
+			t_run 30 lab_prober traceroute -n -$fam -T "$d"
+			[ "$T_MS" -lt "$theirs" ] && theirs=$T_MS
+		done
+		t_hops "traceroute -$fam -T through MASQUERADE: every hop" "$(t_truth $fam)"
+		t_match "traceroute -$fam -T through MASQUERADE: 3 answers at the destination" \
+			"$(rtts_at "$LAB_HOPS")" '^3$'
+		for i in 1 2; do
+			t_run 30 lab_prober "$HT" -n -$fam -T "$d"
+			[ "$T_MS" -lt "$ours" ] && ours=$T_MS
+			t_rc "hoptrace -$fam -T through MASQUERADE (run $i)" 0
+			t_hops "hoptrace -$fam -T through MASQUERADE: every hop (run $i)" "$(t_truth $fam)"
+			t_match "hoptrace -$fam -T through MASQUERADE: 3 answers at the destination (run $i)" \
+				"$(rtts_at "$LAB_HOPS")" '^3$'
+			check_layout "hoptrace -$fam -T through MASQUERADE (run $i)" 3
+		done
+		echo "        hoptrace -$fam -T ${ours} ms, traceroute -$fam -T ${theirs} ms"
+		t_le "hoptrace -$fam -T no slower than traceroute -T through MASQUERADE" "$ours" $((theirs + 25))
 	done
 }
 

@@ -90,6 +90,9 @@ int sim_engine_init(struct sim_engine *e, struct sim_scenario *sc)
 void sim_engine_free(struct sim_engine *e)
 {
 	sim_heap_free(&e->heap);
+	free(e->ct);
+	e->ct = NULL;
+	e->nct = e->cap_ct = 0;
 }
 
 /* A probe as the engine sees it. */
@@ -261,6 +264,13 @@ struct walk {
 	uint8_t nsrc[16];
 	uint16_t nport;
 	uint16_t l4csum; /* transport checksum after NAT */
+	/* Conntrack NATs passed: the entry (index into e->ct) and the return
+	 * delay accumulated up to and including that NAT's link. */
+	int nct;
+	struct {
+		size_t slot;
+		uint64_t back;
+	} ct[4];
 };
 
 static uint16_t csum_update(uint16_t c, const uint8_t *old, const uint8_t *new, size_t n)
@@ -303,6 +313,83 @@ static void do_nat(struct walk *w, const struct pkt *p, const struct sim_node *n
 	if (p->proto == IPPROTO_UDP && w->l4csum == 0 && !zero_udp)
 		w->l4csum = 0xffff;
 	w->natted = true;
+}
+
+/*
+ * Connection tracking at a `conntrack` NAT, for TCP, reduced to what
+ * Linux (nf_conntrack behind MASQUERADE) does to a tracer's SYNs, as
+ * measured on the netns lab:
+ *  - a SYN opens an entry for its 5-tuple (as it reaches the NAT), or
+ *    joins the entry already open for it (SYNs on one tuple sent back to
+ *    back share one entry);
+ *  - an answer from the far side (SYN-ACK or RST) is translated back only
+ *    while the entry is open; the first RST closes it, so later answers on
+ *    the tuple (RST or SYN-ACK) are not translated back and are lost;
+ *  - a SYN that reaches the NAT after the entry was closed opens a fresh
+ *    one, whose answers pass again;
+ *  - ICMP errors about the tuple (time exceeded, unreachable) are related
+ *    and always pass; UDP and ICMP are not tracked.
+ * Times are the simulated times the packets pass the NAT. Entries are
+ * judged in the order the probes arrive, which with jitter may differ from
+ * the order their answers pass.
+ */
+static void ct_pass(struct sim_engine *e, struct walk *w, const struct pkt *p, int node,
+                    uint64_t at, uint64_t back)
+{
+	size_t alen = p->family == AF_INET ? 4 : 16, i;
+	uint16_t dport = g16(p->l4 + 2);
+
+	if (w->nct >= (int)(sizeof(w->ct) / sizeof(w->ct[0])))
+		return;
+	for (i = 0; i < e->nct; i++) {
+		struct sim_ct *t = &e->ct[i];
+		if (t->node == node && t->family == p->family && t->sport == w->nport &&
+		    t->dport == dport && !memcmp(t->src, w->nsrc, alen) &&
+		    !memcmp(t->dst, p->dst, alen))
+			break;
+	}
+	if (i == e->nct) {
+		if (e->nct == e->cap_ct) {
+			size_t cap = e->cap_ct ? e->cap_ct * 2 : 64;
+			struct sim_ct *v = realloc(e->ct, cap * sizeof(*v));
+			if (!v)
+				return;
+			e->ct = v;
+			e->cap_ct = cap;
+		}
+		struct sim_ct *t = &e->ct[e->nct++];
+		memset(t, 0, sizeof(*t));
+		t->node = node;
+		t->family = p->family;
+		memcpy(t->src, w->nsrc, alen);
+		memcpy(t->dst, p->dst, alen);
+		t->sport = w->nport;
+		t->dport = dport;
+		t->closed_at = UINT64_MAX;
+	} else if (e->ct[i].closed_at <= at) {
+		e->ct[i].closed_at = UINT64_MAX; /* closed earlier: a fresh entry */
+	}
+	w->ct[w->nct].slot = i;
+	w->ct[w->nct].back = back;
+	w->nct++;
+}
+
+/* The far side's TCP answer (RST or SYN-ACK), leaving the destination at
+ * time `left` with the whole return delay `back` ahead of it, meets the
+ * conntrack NATs of its probe from the nearest to the destination on.
+ * False when one of them has no open entry for it. */
+static bool ct_answer(struct sim_engine *e, const struct walk *w, uint64_t left, uint64_t back,
+                      bool rst)
+{
+	for (int k = w->nct - 1; k >= 0; k--) {
+		struct sim_ct *t = &e->ct[w->ct[k].slot];
+		uint64_t at = left + (back - w->ct[k].back);
+		if (t->closed_at <= at)
+			return false;
+		if (rst)
+			t->closed_at = at;
+	}
+	return true;
 }
 
 /* The probe as it arrived at the current node: TTL, TOS and NAT applied.
@@ -727,6 +814,11 @@ static void dest_answer(struct ctx *c, const struct sim_node *n, const struct si
 	else if (len && src)
 		memcpy(c->buf + 8, src, 16), sim_l4_csum(c->buf, len);
 	uint64_t when = c->now + c->fwd + c->back;
+	if (len && p->proto == IPPROTO_TCP &&
+	    !ct_answer(c->e, c->w, c->now + c->fwd, c->back, a == SIM_ACT_RST)) {
+		c->e->st.dropped_ct++;
+		return;
+	}
 	if (n->hostile)
 		send_hostile_answer(c->e, n, p->family, c->buf, len, when);
 	emit(c->e, c->buf, len, when);
@@ -906,8 +998,11 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 		w.ttl--;
 		if (n->tos >= 0)
 			w.tos = (uint8_t)n->tos;
-		if (n->nat)
+		if (n->nat) {
+			if (n->conntrack && p.proto == IPPROTO_TCP)
+				ct_pass(e, &w, &p, nx, now + c->fwd, c->back);
 			do_nat(&w, &p, n);
+		}
 	}
 	return 0;
 }

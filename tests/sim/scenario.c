@@ -281,6 +281,8 @@ static int node_opt(struct parser *p, struct sim_node *n, char *opt)
 			n->fake_dest = true;
 		else if (strcmp(opt, "redirect") == 0)
 			n->redirect = true;
+		else if (strcmp(opt, "conntrack") == 0)
+			n->conntrack = true;
 		else
 			return perr(p, "unknown option '%s'", opt);
 		return 0;

@@ -147,6 +147,7 @@ struct sim_node {
 	struct in_addr nat4;
 	struct in6_addr nat6;
 	uint16_t nat_port; /* 0: keep the port */
+	bool conntrack;    /* with nat: tracks TCP connections like Linux (engine.c) */
 	uint32_t mtu;      /* MTU of the link out of this node; 0 = unlimited */
 	enum sim_act unreach; /* answer forwarded packets with this instead */
 	bool fake_dest;       /* answers expiring probes as the destination would */
@@ -239,6 +240,17 @@ void sim_heap_free(struct sim_heap *h);
 
 struct sim_stats {
 	uint64_t probes, other, replies, dropped_loss, dropped_rl, dns;
+	uint64_t dropped_ct; /* answers a conntrack NAT did not translate back */
+};
+
+/* A connection tracking entry of a `conntrack` NAT (engine.c): the TCP
+ * 5-tuple as it reached the NAT, and when a RST from the far side closed
+ * it (UINT64_MAX: open). */
+struct sim_ct {
+	int node, family;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint64_t closed_at;
 };
 
 struct sim_engine {
@@ -249,6 +261,8 @@ struct sim_engine {
 	uint16_t ipid;
 	FILE *record;
 	struct sim_stats st;
+	struct sim_ct *ct;
+	size_t nct, cap_ct;
 };
 
 int sim_engine_init(struct sim_engine *e, struct sim_scenario *sc);

@@ -374,6 +374,123 @@ static void test_engine_path(void **state)
 	sim_scenario_free(&sc);
 }
 
+/* A 40-byte TCP SYN 198.18.0.1:sport -> dst:80 (or the IPv6 equivalent,
+ * 60 bytes, from 2001:db8::1) with the given TTL and sequence number. */
+static size_t syn_probe(uint8_t *b, int family, const char *dst, uint8_t ttl, uint16_t sport,
+                        uint32_t seq)
+{
+	size_t hl = family == AF_INET ? 20 : 40, len = hl + 20;
+	uint8_t *t = b + hl;
+
+	memset(b, 0, len);
+	if (family == AF_INET) {
+		b[0] = 0x45;
+		b[3] = (uint8_t)len;
+		b[8] = ttl;
+		b[9] = IPPROTO_TCP;
+		inet_pton(AF_INET, "198.18.0.1", b + 12);
+		inet_pton(AF_INET, dst, b + 16);
+		sim_ip4_csum(b);
+	} else {
+		b[0] = 0x60;
+		b[5] = 20;
+		b[6] = IPPROTO_TCP;
+		b[7] = ttl;
+		inet_pton(AF_INET6, "2001:db8::1", b + 8);
+		inet_pton(AF_INET6, dst, b + 24);
+	}
+	t[0] = (uint8_t)(sport >> 8);
+	t[1] = (uint8_t)sport;
+	t[3] = 80;
+	t[4] = (uint8_t)(seq >> 24);
+	t[5] = (uint8_t)(seq >> 16);
+	t[6] = (uint8_t)(seq >> 8);
+	t[7] = (uint8_t)seq;
+	t[12] = 5 << 4;
+	t[13] = 0x02;
+	sim_l4_csum(b, len);
+	return len;
+}
+
+/* Send one SYN at time `at`; the number of packets that come back, and
+ * (when one does) its TCP flags or ICMP type in *what. */
+static int ct_send(struct sim_engine *e, int family, const char *dst, uint8_t ttl, uint16_t sport,
+                   uint32_t seq, uint64_t at, int *what)
+{
+	uint8_t b[80];
+	size_t len = syn_probe(b, family, dst, ttl, sport, seq), hl = family == AF_INET ? 20 : 40;
+	struct sim_out *o;
+	int n = 0;
+
+	assert_int_equal(sim_engine_input(e, b, len, at), 0);
+	while ((o = sim_heap_pop(&e->heap))) {
+		uint8_t proto = family == AF_INET ? o->data[9] : o->data[6];
+		*what = proto == IPPROTO_TCP ? o->data[hl + 13] : o->data[hl];
+		if (proto == IPPROTO_TCP)
+			assert_int_equal(g16(o->data + hl + 2), sport);
+		n++;
+		free(o);
+	}
+	return n;
+}
+
+static void test_conntrack_nat(void **state)
+{
+	(void)state;
+	static struct sim_scenario sc;
+	struct sim_engine e;
+	char err[256];
+	int what = 0;
+	static const char *text =
+	        "[network]\n"
+	        "defaults router delay=1ms\n"
+	        "router r1 v4=198.18.1.1 v6=2001:db8:1::1\n"
+	        "router r2 v4=198.18.2.1 v6=2001:db8:2::1 nat=198.18.2.1 nat=2001:db8:2::1 "
+	        "conntrack\n"
+	        "router r3 v4=198.18.3.1 v6=2001:db8:3::1\n"
+	        "host dst v4=198.18.200.1 v6=2001:db8:200::1 delay=2ms\n"
+	        "host web v4=198.18.201.1 v6=2001:db8:201::1 delay=2ms tcp=synack\n"
+	        "path prober r1 r2 r3 dst\n"
+	        "link r3 web\n";
+
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(sim_scenario_parse(&sc, text, err, sizeof(err)), 0);
+	assert_true(sc.nodes[2].conntrack);
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		const char *dst = fam == AF_INET ? "198.18.200.1" : "2001:db8:200::1";
+		const char *web = fam == AF_INET ? "198.18.201.1" : "2001:db8:201::1";
+		uint8_t te = fam == AF_INET ? 11 : 3;
+
+		sim_engine_init(&e, &sc);
+		/* Three SYNs back to back on one tuple: one entry, and the first
+		 * RST closes it; the other two RSTs are lost at the NAT. */
+		assert_int_equal(ct_send(&e, fam, dst, 4, 40000, 1, 0, &what), 1);
+		assert_int_equal(what, 0x14);
+		assert_int_equal(ct_send(&e, fam, dst, 4, 40000, 2, 10, &what), 0);
+		assert_int_equal(ct_send(&e, fam, dst, 4, 40000, 3, 20, &what), 0);
+		assert_int_equal(e.st.dropped_ct, 2);
+		/* Time exceeded about the tuple is related: it still passes. */
+		assert_int_equal(ct_send(&e, fam, dst, 3, 40000, 4, 30, &what), 1);
+		assert_int_equal(what, te);
+		/* A SYN after the RST went back opens a fresh entry. */
+		assert_int_equal(ct_send(&e, fam, dst, 4, 40000, 5, 50000, &what), 1);
+		assert_int_equal(what, 0x14);
+		/* One tuple per SYN: every RST comes back. */
+		for (uint16_t p = 40001; p <= 40003; p++) {
+			assert_int_equal(ct_send(&e, fam, dst, 4, p, p, 100000 + p, &what), 1);
+			assert_int_equal(what, 0x14);
+		}
+		/* SYN-ACKs do not close the entry: all three pass. */
+		for (uint32_t s = 1; s <= 3; s++) {
+			assert_int_equal(ct_send(&e, fam, web, 4, 41000, s, 200000 + s, &what), 1);
+			assert_int_equal(what, 0x12);
+		}
+		assert_int_equal(e.st.dropped_ct, 2);
+		sim_engine_free(&e);
+	}
+	sim_scenario_free(&sc);
+}
+
 /* Which r2 a probe with this source port goes through. */
 static int r2_for(struct sim_scenario *sc, uint16_t sport, uint64_t seed)
 {
@@ -573,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_ifinfo_v6),
 		cmocka_unit_test(test_echo_and_tcp),
 		cmocka_unit_test(test_engine_path),
+		cmocka_unit_test(test_conntrack_nat),
 		cmocka_unit_test(test_per_flow_deterministic),
 		cmocka_unit_test(test_refuses_out_of_range),
 		cmocka_unit_test(test_refuses_bad_numbers),

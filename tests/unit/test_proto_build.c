@@ -265,6 +265,90 @@ static void test_paris_flow_constant(void **state)
 	}
 }
 
+/*
+ * Flow-stable TCP with one source port per query column (ncols 3, as
+ * with -q 3): probe 5 is column 5 % 3 = 2 and leaves from 40002. Only
+ * the port and the checksum (2 less) differ from tcp4_paris/tcp6_paris.
+ */
+static const uint8_t tcp4_paris_col2[60] = {
+	0x45, 0x00, 0x00, 0x3c, 0x00, 0x06, 0x40, 0x00, /* v4, TOS 0, len 60, ID 6, DF */
+	0x03, 0x06, 0xeb, 0x86,                         /* TTL 3, TCP, header checksum */
+	0xc6, 0x12, 0x00, 0x01, 0xc6, 0x13, 0x00, 0x09, /* 198.18.0.1 -> 198.19.0.9 */
+	0x9c, 0x42, 0x00, 0x50,                         /* ports 40000 + column 2 -> 80 */
+	0xd4, 0x44, 0x00, 0x05,                         /* seq: tag (of the base port), probe 5 */
+	0x00, 0x00, 0x00, 0x00,                         /* ack 0 */
+	0xa0, 0x02, 0xff, 0xff,                         /* data offset 10, SYN, window 65535 */
+	0x4a, 0xf4, 0x00, 0x00,                         /* checksum, urgent 0 */
+	0x02, 0x04, 0x05, 0xb4,                         /* MSS 1460 */
+	0x04, 0x02,                                     /* SACK permitted */
+	0x08, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* timestamps 0, 0 */
+	0x01, 0x03, 0x03, 0x07,                         /* NOP, window scale 7 */
+};
+
+static const uint8_t tcp6_paris_col2[40] = {
+	0x9c, 0x42, 0x00, 0x50, /* 40000 + column 2 -> 80 */
+	0xd4, 0x44, 0x00, 0x05, /* seq: tag, probe 5 */
+	0x00, 0x00, 0x00, 0x00, /* ack 0 */
+	0xa0, 0x02, 0xff, 0xff, /* data offset 10, SYN, window 65535 */
+	0x7b, 0xbb, 0x00, 0x00, /* checksum, urgent 0 */
+	0x02, 0x04, 0x05, 0xa0, /* MSS 1440 (IPv6) */
+	0x04, 0x02, 0x08, 0x0a, /* SACK permitted, timestamps ... */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ... TSval 0, TSecr 0 */
+	0x01, 0x03, 0x03, 0x07, /* NOP, window scale 7 */
+};
+
+/* TCP, flow-stable: the source port is sport + seq % ncols, so every
+ * column keeps one 5-tuple at every TTL; one column (or none given) is
+ * the single port; classic mode is unchanged. */
+static void test_tcp_columns(void **state)
+{
+	static const int fams[] = {AF_INET, AF_INET6};
+	struct ht_flow f;
+	uint8_t buf[128], col0[3][4];
+	unsigned fi, seq;
+	size_t off;
+	int n;
+
+	(void)state;
+	tflow(&f, AF_INET, HT_METHOD_TCP, false);
+	f.ncols = 3;
+	n = ht_probe_build(&f, 5, 3, buf, sizeof(buf));
+	assert_int_equal(n, (int)sizeof(tcp4_paris_col2));
+	assert_memory_equal(buf, tcp4_paris_col2, sizeof(tcp4_paris_col2));
+	check_sums(&f, tcp4_paris_col2, sizeof(tcp4_paris_col2));
+	tflow(&f, AF_INET6, HT_METHOD_TCP, false);
+	f.ncols = 3;
+	n = ht_probe_build(&f, 5, 3, buf, sizeof(buf));
+	assert_int_equal(n, (int)sizeof(tcp6_paris_col2));
+	assert_memory_equal(buf, tcp6_paris_col2, sizeof(tcp6_paris_col2));
+	check_sums(&f, tcp6_paris_col2, sizeof(tcp6_paris_col2));
+
+	for (fi = 0; fi < 2; fi++) {
+		off = fams[fi] == AF_INET ? 20 : 0;
+		tflow(&f, fams[fi], HT_METHOD_TCP, false);
+		f.ncols = 3;
+		for (seq = 0; seq < 300; seq++) {
+			n = ht_probe_build(&f, (uint16_t)seq, (uint8_t)(1 + seq / 3), buf, sizeof(buf));
+			assert_true(n > 0);
+			check_sums(&f, buf, (size_t)n);
+			assert_int_equal(get16(buf + off), 40000 + seq % 3);
+			assert_int_equal(get16(buf + off + 6), seq);
+			if (seq < 3)
+				memcpy(col0[seq], buf + off, 4);
+			assert_memory_equal(buf + off, col0[seq % 3], 4);
+		}
+		for (f.ncols = 0; f.ncols <= 1; f.ncols++)
+			for (seq = 0; seq < 30; seq++) {
+				ht_probe_build(&f, (uint16_t)seq, 1, buf, sizeof(buf));
+				assert_int_equal(get16(buf + off), 40000);
+			}
+		tflow(&f, fams[fi], HT_METHOD_TCP, true);
+		f.ncols = 3;
+		ht_probe_build(&f, 7, 1, buf, sizeof(buf));
+		assert_int_equal(get16(buf + off), 40007);
+	}
+}
+
 /* Classic mode varies what old traceroute varied. */
 static void test_classic_varies(void **state)
 {
@@ -414,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_golden_v4),
 		cmocka_unit_test(test_golden_v6),
 		cmocka_unit_test(test_paris_flow_constant),
+		cmocka_unit_test(test_tcp_columns),
 		cmocka_unit_test(test_classic_varies),
 		cmocka_unit_test(test_udp_checksum_never_zero),
 		cmocka_unit_test(test_lengths),

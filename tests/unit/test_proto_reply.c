@@ -457,6 +457,66 @@ static void test_not_ours(void **state)
 }
 
 /*
+ * TCP with one source port per query column (ncols 3): quotes and
+ * answers name a probe only through the port of its own column. A quote
+ * or answer whose port is another column's, or past the last column, is
+ * not ours, even with our tag or IP ID.
+ */
+static void test_tcp_columns(void **state)
+{
+	struct ht_flow f;
+	struct ht_reply r;
+	uint8_t q[256], pkt[512];
+	size_t qlen, plen, ihl;
+	unsigned fi, s, col;
+	uint32_t tag = 0xd444u << 16; /* of the base port 40000 */
+
+	(void)state;
+	for (fi = 0; fi < 2; fi++) {
+		ihl = fams[fi] == AF_INET ? 20 : 40;
+		tflow(&f, fams[fi], HT_METHOD_TCP, false);
+		f.ncols = 3;
+		for (s = 0; s < sizeof(seqs) / sizeof(seqs[0]); s++) {
+			uint16_t seq = seqs[s];
+			/* The genuine quote and answers. */
+			qlen = quote(&f, seq, Q_RFC792, 1, q);
+			assert_int_equal(get16(q + ihl), 40000 + seq % 3);
+			plen = mk_time_exceeded(&f, pkt, q, qlen);
+			assert_int_equal(decode(&f, pkt, plen, &r), 0);
+			assert_int_equal(r.seq, seq);
+			plen = mk_tcp(&f, pkt, 80, (uint16_t)(40000 + seq % 3), tag + seq + 1, 0x12, 5);
+			assert_int_equal(tcp_decode(&f, pkt, plen, &r), 0);
+			assert_int_equal(r.seq, seq);
+			assert_int_equal(r.kind, HT_REPLY_TCP_SYNACK);
+			plen = mk_tcp(&f, pkt, 80, (uint16_t)(40000 + seq % 3), tag + seq + 1, 0x14, 5);
+			assert_int_equal(tcp_decode(&f, pkt, plen, &r), 0);
+			assert_int_equal(r.kind, HT_REPLY_TCP_RST);
+			/* Every other port, in and past the columns. */
+			for (col = 0; col < 5; col++) {
+				if (col == seq % 3u)
+					continue;
+				qlen = quote(&f, seq, Q_RFC792, 1, q);
+				put16(q + ihl, (uint16_t)(40000 + col));
+				plen = mk_time_exceeded(&f, pkt, q, qlen);
+				assert_int_equal(decode(&f, pkt, plen, &r), -ENOENT);
+				plen = mk_tcp(&f, pkt, 80, (uint16_t)(40000 + col), tag + seq + 1, 0x14, 5);
+				assert_int_equal(tcp_decode(&f, pkt, plen, &r), -ENOENT);
+			}
+		}
+	}
+	/* IPv4, ISN rewritten by a firewall: the IP ID names probe 5, whose
+	 * column is 2; the quote's port must still be 40002. */
+	tflow(&f, AF_INET, HT_METHOD_TCP, false);
+	f.ncols = 3;
+	expect(&f, 5, Q_RFC792, 20 + 4, 0x00, 0, 5);
+	qlen = quote(&f, 5, Q_RFC792, 1, q);
+	q[24] = 0x00;
+	put16(q + 20, 40001);
+	plen = mk_time_exceeded(&f, pkt, q, qlen);
+	assert_int_equal(decode(&f, pkt, plen, &r), -ENOENT);
+}
+
+/*
  * NAT on the path: the quoted transport checksum was rewritten (the
  * NAT changed our source address and did not restore the checksum in
  * the quote), or a firewall randomised the IP ID or the TCP ISN. See
@@ -782,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_v4),  cmocka_unit_test(test_malformed_v6),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_udp_service_answer),
+		cmocka_unit_test(test_tcp_columns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
