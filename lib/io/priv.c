@@ -182,7 +182,9 @@ int ht_priv_drop(void)
 	/* The bounding set needs CAP_SETPCAP to shrink; without it (file
 	 * capabilities) it stays, and no_new_privs makes it moot. */
 	if (have_cap(CAP_SETPCAP)) {
-		for (int c = 0; c <= cap_last(); c++)
+		/* Read once: the kernel's last capability does not change. */
+		int last = cap_last();
+		for (int c = 0; c <= last; c++)
 			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 				return -errno;
 	}
