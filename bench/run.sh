@@ -12,12 +12,21 @@
 # only the tools with a TCP mode run there (hoptrace -T, traceroute -T, mtr -T,
 # scamper -P tcp), tracepath is skipped.
 #
-#   usage: bench/run.sh [PATH..]      PATH: linear silent-hop silent-dest long nat-tcp
-#                                     slow-router back-to-back (default all)
+# Two comparisons with traceroute alone are made of many paired runs (the two
+# tools back to back, in alternating order) and printed as medians and their
+# ratio, because single runs vary by more than the difference they look for:
+#   startup  hoptrace -n 127.0.0.1 against traceroute -n 127.0.0.1 (loopback:
+#            starting, setting up, a trace of one hop, exiting)
+#   short    after its table, the 5-hop path (~40 ms round trip) the same way
+# A ratio at or below 1.00 means hoptrace took no longer than traceroute.
+#
+#   usage: bench/run.sh [PATH..]      PATH: startup short linear silent-hop silent-dest long
+#                                     nat-tcp slow-router back-to-back (default all)
 #   env:   HOPTRACE=path/to/hoptrace  (default build/src/hoptrace; "missing" if absent)
 #          BENCH_DELAY_MS=5           one-way delay per router
 #          BENCH_TIMEOUT=90           seconds before a tool run is killed
 #          BENCH_TOOLS="hoptrace traceroute tracepath mtr scamper"
+#          BENCH_PAIRS=201            paired runs for startup; short uses a tenth (at least 11)
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$BENCH_DIR/.." && pwd)
@@ -81,6 +90,76 @@ score() {
 }
 
 declare -A WALL
+PAIRS=${BENCH_PAIRS:-201}
+
+# The median of the numbers on stdin.
+median() {
+	sort -n | awk '{a[NR] = $1} END {if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+# paired_runs N ARGS..: N runs each of "hoptrace -n ARGS" and "traceroute -n
+# ARGS", back to back, which goes first alternating, output discarded. Each
+# run is timed with the shell's own clock: no process is started around it
+# (timeout(1) or ip netns exec would be half of a start-up). Prints the two
+# medians in microseconds. Run inside the namespace (see paired).
+paired_runs() {
+	local n=$1
+	shift
+	local i k s e h=() t=()
+	for ((i = 0; i < n; i++)); do
+		for k in 0 1; do
+			s=${EPOCHREALTIME/./}
+			if (((i + k) % 2)); then
+				"$HOPTRACE" -n "$@" >/dev/null 2>&1
+				e=${EPOCHREALTIME/./}
+				h+=($((10#$e - 10#$s)))
+			else
+				traceroute -n "$@" >/dev/null 2>&1
+				e=${EPOCHREALTIME/./}
+				t+=($((10#$e - 10#$s)))
+			fi
+		done
+	done
+	echo "$(printf '%s\n' "${h[@]}" | median) $(printf '%s\n' "${t[@]}" | median)"
+}
+
+# paired NAME N NS ARGS..: paired_runs in network namespace NS (this script
+# again, in there), the whole set bounded by BENCH_TIMEOUT. Prints both
+# medians, their difference and their ratio.
+paired() {
+	local name=$1 n=$2 ns=$3
+	shift 3
+	if [ ! -x "$HOPTRACE" ] || ! command -v traceroute >/dev/null; then
+		echo "$name: hoptrace or traceroute missing: no paired runs"
+		return 0
+	fi
+	local m
+	m=$(HOPTRACE=$HOPTRACE timeout -k 2 "$TMO" ip netns exec "$ns" \
+		bash "$BENCH_DIR/run.sh" --paired-runs "$n" "$@")
+	if [ -z "$m" ]; then
+		echo "$name: the paired runs failed or took over ${TMO} s"
+		return 0
+	fi
+	awk -v n="$n" -v h="${m% *}" -v t="${m#* }" -v name="$name" 'BEGIN {
+		printf "%s, median of %d paired runs: hoptrace %.2f ms, traceroute %.2f ms" \
+			" (%+.2f ms), hoptrace / traceroute %.2f (goal: 1.00 or less)\n",
+			name, n, h / 1000, t / 1000, (h - t) / 1000, h / (t > 0 ? t : 1)
+	}'
+}
+
+# In a namespace of our own with only loopback up (the benchmark sends
+# nothing outside namespaces it made), named like the lab's so that
+# lab_reap_stale removes it if this shell dies without cleaning up.
+bench_startup() {
+	local ns="ht$$x0startup"
+	echo
+	echo "== startup: '-n 127.0.0.1' on loopback (start, set up, trace one hop, exit)"
+	ip netns add "$ns" || { echo "startup: cannot create a network namespace"; return 0; }
+	LAB_NS_ALL+=("$ns")
+	ip -n "$ns" link set lo up
+	paired startup "$PAIRS" "$ns" 127.0.0.1
+	lab_down
+}
 
 # bench_path NAME ROUTERS SILENT_HOPS SILENT_DEST [NAT_ROUTER [METHOD [SLOW_HOPS]]]
 bench_path() {
@@ -155,6 +234,11 @@ bench_path() {
 		done
 		echo "$line"
 	fi
+	if [ "$name" = short ]; then
+		local np=$((PAIRS / 10))
+		[ "$np" -lt 11 ] && np=11
+		paired short "$np" "$LAB_PROBER" "$LAB_DEST4"
+	fi
 	lab_down
 }
 
@@ -197,6 +281,13 @@ src_opt() {
 	esac
 }
 
+# Inside a namespace, for paired (above).
+if [ "${1:-}" = --paired-runs ]; then
+	shift
+	paired_runs "$@"
+	exit 0
+fi
+
 trap lab_down EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -207,9 +298,11 @@ echo "columns: wall_ms wall time; x_rtt wall / round trip to the destination; pr
 echo "  entering the first router; past: probes reaching the destination with TTL > 1;"
 echo "  hops_ok: hops with the right address / hops that answer (WRONG n: wrong addresses)"
 
-PATHS=${*:-linear silent-hop silent-dest long nat-tcp slow-router back-to-back}
+PATHS=${*:-startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back}
 for p in $PATHS; do
 	case "$p" in
+	startup) bench_startup ;;
+	short) bench_path short 4 "" 0 ;;
 	linear) bench_path linear 8 "" 0 ;;
 	silent-hop) bench_path silent-hop 8 5 0 ;;
 	silent-dest) bench_path silent-dest 8 "" 1 ;;
@@ -217,7 +310,7 @@ for p in $PATHS; do
 	nat-tcp) bench_path nat-tcp 8 "" 0 2 tcp ;;
 	slow-router) bench_path slow-router 8 "" 0 "" "" "4:150" ;;
 	back-to-back) bench_back_to_back ;;
-	*) echo "unknown path $p (linear silent-hop silent-dest long nat-tcp slow-router back-to-back)" >&2; exit 2 ;;
+	*) echo "unknown path $p (startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back)" >&2; exit 2 ;;
 	esac
 done
 

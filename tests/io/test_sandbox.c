@@ -12,6 +12,7 @@
  * with SIGSYS.
  */
 #include "io/io.h"
+#include "io/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,6 +87,8 @@ static int do_op(const char *op)
 		return prlimit(0, RLIMIT_NOFILE, NULL, &rl);
 	if (!strcmp(op, "prlimit_selfpid"))
 		return prlimit(getpid(), RLIMIT_NOFILE, NULL, &rl);
+	if (!strcmp(op, "tgkill_self")) /* signal 0: only asks */
+		return (int)syscall(SYS_tgkill, getpid(), gettid(), 0);
 	if (!strcmp(op, "prlimit_other"))
 		return prlimit(other_pid, RLIMIT_NOFILE, NULL, &rl);
 	if (!strcmp(op, "prlimit_set")) {
@@ -175,7 +179,7 @@ int main(int argc, char **argv)
 	                                        "prlimit_other", "prlimit_set", "socket_packet"};
 	static const char *const allowed[] = {"mmap_rw",         "mprotect_ro", "prlimit_self0",
 	                                      "prlimit_selfpid", "socket_inet", "epoll",
-	                                      "winsize",         "bind"};
+	                                      "winsize",         "bind",        "tgkill_self"};
 	const size_t nf = sizeof(forbidden) / sizeof(forbidden[0]);
 	const size_t na = sizeof(allowed) / sizeof(allowed[0]);
 
@@ -191,14 +195,34 @@ int main(int argc, char **argv)
 	}
 #endif
 	other_pid = getpid();
-	/* The program's filter in its three modes. */
+	/* The filters compiled with the build (kill and EPERM; trap mode is
+	 * built at run time) are what libseccomp makes of the same rules for
+	 * this process. */
+	char err[256];
+	int pre = ht_sandbox_check_precompiled(err, sizeof(err));
+	checks++;
+	if (pre < 0) {
+		failures++;
+		printf("FAIL: %s\n", err);
+	} else if (pre > 0) {
+		printf("test_sandbox: %d filters compiled with the build, each the same as "
+		       "libseccomp's\n",
+		       pre);
+	} else {
+		printf("test_sandbox: no filter compiled with this build (built at run time)\n");
+	}
+	/* The program's filter in its three modes: the children have process
+	 * ids of their own, which the compiled filters get at load time. */
 	for (size_t i = 0; i < nf; i++) {
 		expect("trap", HT_SANDBOX_TRAP, forbidden[i], TRAPPED);
 		expect("errno", HT_SANDBOX_ERRNO, forbidden[i], REFUSED);
 		expect("kill", HT_SANDBOX_KILL, forbidden[i], KILLED);
 	}
-	for (size_t i = 0; i < na; i++)
+	for (size_t i = 0; i < na; i++) {
 		expect("trap", HT_SANDBOX_TRAP, allowed[i], PASSED);
+		expect("errno", HT_SANDBOX_ERRNO, allowed[i], PASSED);
+		expect("kill", HT_SANDBOX_KILL, allowed[i], PASSED);
+	}
 
 	/* This build's default: a release build kills. */
 	bool kills = !strcmp(argv[1], "kill");
@@ -224,6 +248,19 @@ int main(int argc, char **argv)
 	expect("resolver", rt, "socket_inet", PASSED);
 	expect("resolver", rt, "mmap_rw", PASSED);
 	expect("resolver", rt, "prlimit_self0", PASSED);
+	expect("resolver", rt, "prlimit_selfpid", PASSED);
+	expect("resolver", rt, "tgkill_self", PASSED);
+	/* The same through the compiled ones. */
+	for (size_t i = 0; i < nf; i++) {
+		expect("resolver errno", HT_SANDBOX_RESOLVER | HT_SANDBOX_ERRNO, forbidden[i],
+		       REFUSED);
+		expect("resolver kill", HT_SANDBOX_RESOLVER | HT_SANDBOX_KILL, forbidden[i],
+		       KILLED);
+	}
+	expect("resolver errno", HT_SANDBOX_RESOLVER | HT_SANDBOX_ERRNO, "bind", REFUSED);
+	expect("resolver kill", HT_SANDBOX_RESOLVER | HT_SANDBOX_KILL, "epoll", KILLED);
+	expect("resolver errno", HT_SANDBOX_RESOLVER | HT_SANDBOX_ERRNO, "prlimit_selfpid", PASSED);
+	expect("resolver kill", HT_SANDBOX_RESOLVER | HT_SANDBOX_KILL, "tgkill_self", PASSED);
 
 	printf("test_sandbox: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
