@@ -582,9 +582,16 @@ static int send_one(ht_session *s, struct ht_probe *p, uint64_t now)
 	return 1;
 }
 
+/* Probes handed to the I/O layer in one tick: then the front end gets to
+ * read the replies already waiting (on a short path, or loopback, they come
+ * back while the burst is still being sent) before the next tick goes on. */
+#define SEND_PER_TICK 16
+
 static int send_due(ht_session *s, uint64_t now)
 {
-	while (!s->done && s->next_send < s->nprobes) {
+	int sent = 0;
+
+	while (!s->done && s->next_send < s->nprobes && sent < SEND_PER_TICK) {
 		struct ht_probe *p = &s->probes[s->next_send];
 		int rc;
 
@@ -603,6 +610,7 @@ static int send_due(ht_session *s, uint64_t now)
 		if (rc <= 0)
 			return rc;
 		s->next_send++;
+		sent++;
 	}
 	/* Second looks, once the main sequence is out. */
 	for (int k = 0; !s->done && s->next_send >= s->nprobes && k < s->nrq;) {

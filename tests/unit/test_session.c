@@ -561,11 +561,17 @@ static void test_pps_is_paced(void **st)
 	assert_int_equal(w.sent, 2);
 	ht_session_free(s);
 
-	/* The default 10000/s lets a whole 30-hop trace leave at once. */
+	/* The default 10000/s lets a whole 30-hop trace leave at once: 16 per
+	 * tick (replies are read in between), and the next tick is due now. */
 	world_init(&w, 9, 10000);
 	cfg_init(&c);
 	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
 	assert_int_equal(ht_session_tick(s, w.now), 0);
+	assert_int_equal(w.sent, 16);
+	for (int i = 0; i < 5; i++) {
+		assert_true(ht_session_next_wakeup(s) <= w.now);
+		assert_int_equal(ht_session_tick(s, w.now), 0);
+	}
 	assert_int_equal(w.sent, 90);
 	ht_session_free(s);
 
