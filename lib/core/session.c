@@ -550,32 +550,36 @@ static uint64_t next_send_time(const ht_session *s)
 	return t == UINT64_MAX ? t : (t > g ? t : g);
 }
 
-/* Hand one probe to the I/O layer. 1: sent; 0: not now (try again later);
- * negative: a hard error. */
-static int send_one(ht_session *s, struct ht_probe *p, uint64_t now)
+/* Hand one probe to the I/O layer, as a second look at its slot when second
+ * is true. 1: sent; 0: not now (try again later); negative: a hard error. */
+static int send_one(ht_session *s, struct ht_probe *p, uint64_t now, bool second)
 {
 	struct ht_event ev = {.type = HT_EV_PROBE_SENT, .probe = p};
+	uint16_t seq = second ? (uint16_t)(s->nprobes + (p - s->probes)) : p->seq;
 	uint64_t tx = now;
 	int rc;
 
 	refill(s, now);
 	if (gate_time(s) > now)
 		return 0;
-	rc = s->io->send_probe(s->io_ctx, p->seq, p->ttl, &tx);
+	rc = s->io->send_probe(s->io_ctx, seq, p->ttl, &tx);
 	if (rc == -EAGAIN || rc == -ENOBUFS || rc == -EINTR) {
 		s->retry_us = now + 1000;
 		return 0;
 	}
 	if (rc < 0)
 		return rc;
+	if (second) {
+		p->second_look = true;
+		p->seq = seq;
+		s->stats.probes_second_look++;
+	}
 	p->state = HT_PROBE_SENT;
 	p->sent_us = tx;
 	s->inflight++;
 	s->last_send_us = now;
 	s->sent_any = true;
 	s->stats.probes_sent++;
-	if (p->second_look)
-		s->stats.probes_second_look++;
 	if (s->cfg.pps)
 		s->tokens -= 1.0;
 	emit(s, &ev);
@@ -606,7 +610,7 @@ static int send_due(ht_session *s, uint64_t now)
 			s->next_send++;
 			continue;
 		}
-		rc = send_one(s, p, now);
+		rc = send_one(s, p, now, false);
 		if (rc <= 0)
 			return rc;
 		s->next_send++;
@@ -630,11 +634,7 @@ static int send_due(ht_session *s, uint64_t now)
 			k++;
 			continue;
 		}
-		if (p->state == HT_PROBE_TIMEOUT) {
-			p->second_look = true;
-			p->seq = (uint16_t)(s->nprobes + i);
-		}
-		rc = send_one(s, p, now);
+		rc = send_one(s, p, now, p->state == HT_PROBE_TIMEOUT);
 		if (rc <= 0)
 			return rc;
 		rq_remove(s, k);
@@ -645,12 +645,7 @@ static int send_due(ht_session *s, uint64_t now)
 /* Nothing is in flight and nothing is left to send. */
 static bool quiescent(const ht_session *s)
 {
-	if (s->nrq || s->next_send < s->nprobes)
-		return false;
-	for (int i = 0; i < s->nprobes; i++)
-		if (probe_waiting(s, i) && s->probes[i].ttl <= limit_ttl(s))
-			return false;
-	return true;
+	return !s->nrq && s->next_send >= s->nprobes && s->inflight == 0;
 }
 
 /*
@@ -693,7 +688,6 @@ static void decide(ht_session *s, uint64_t now)
 		if (s->rechecked[h] || hop_replies(s, t) > 0)
 			continue;
 		s->rechecked[h] = true;
-		s->hops[h].done = false;
 		for (int k = 0; k < c->nqueries; k++) {
 			struct ht_probe *p = &s->probes[base + k];
 			if (p->state == HT_PROBE_TIMEOUT) {
