@@ -11,18 +11,6 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 
-HOPTRACE=${HOPTRACE:-$LAB_TOP/build/src/hoptrace}
-HT=$(cd "$(dirname "$HOPTRACE")" 2>/dev/null && pwd)/$(basename "$HOPTRACE")
-
-need_hoptrace() {
-	if [ ! -x "$HT" ]; then
-		echo "  FAIL  hoptrace binary not found at $HOPTRACE (set HOPTRACE=...)"
-		exit 1
-	fi
-}
-
-dest_of() { if [ "$1" = 6 ]; then echo "$LAB_DEST6"; else echo "$LAB_DEST4"; fi; }
-
 # The RTTs printed on hop line $1 of T_OUT, one per line (milliseconds).
 hop_rtts() {
 	printf '%s\n' "$T_OUT" | awk -v h="$1" '$1 == h { for (i = 2; i <= NF; i++) if ($i == "ms") print $(i - 1) }'

@@ -9,16 +9,6 @@
 set -u
 . "$(dirname "$0")/testlib.sh"
 
-HOPTRACE=${HOPTRACE:-$LAB_TOP/build/src/hoptrace}
-HT=$(cd "$(dirname "$HOPTRACE")" 2>/dev/null && pwd)/$(basename "$HOPTRACE")
-
-need_hoptrace() {
-	if [ ! -x "$HT" ]; then
-		echo "  FAIL  hoptrace binary not found at $HOPTRACE (set HOPTRACE=...)"
-		exit 1
-	fi
-}
-
 # Flags of the method named $1 (udp|icmp|tcp), for hoptrace and traceroute alike.
 mflag() {
 	case $1 in
@@ -27,8 +17,6 @@ mflag() {
 	tcp) echo "-T" ;;
 	esac
 }
-
-dest_of() { if [ "$1" = 6 ]; then echo "$LAB_DEST6"; else echo "$LAB_DEST4"; fi; }
 
 # Every hop line with an address must have exactly Q RTTs ("N.NNN ms") or '*'.
 check_layout() {

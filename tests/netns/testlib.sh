@@ -5,6 +5,20 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
+# The hoptrace binary under test (HOPTRACE, default build/src/hoptrace), as an
+# absolute path in HT; need_hoptrace fails the case when it is not built.
+HOPTRACE=${HOPTRACE:-$LAB_TOP/build/src/hoptrace}
+HT=$(cd "$(dirname "$HOPTRACE")" 2>/dev/null && pwd)/$(basename "$HOPTRACE")
+need_hoptrace() {
+	if [ ! -x "$HT" ]; then
+		echo "  FAIL  hoptrace binary not found at $HOPTRACE (set HOPTRACE=...)"
+		exit 1
+	fi
+}
+
+# The lab's destination in family $1 (4|6).
+dest_of() { if [ "$1" = 6 ]; then echo "$LAB_DEST6"; else echo "$LAB_DEST4"; fi; }
+
 T_FAILS=0
 T_OUT="" T_ERR="" T_RC=0 T_MS=0
 
