@@ -150,6 +150,23 @@ static int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/* In a child that has dropped every privilege, before it parses DNS
+ * answers: the resolver's own filter, narrower than the program's (no event
+ * loop, bind or terminal calls). Returns 0, or a negative errno with a
+ * message in err. */
+static int child_confine(const struct app *app, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!app->o.no_sandbox && (rc = ht_sandbox_enter_resolver()) < 0) {
+		snprintf(err, errlen, "cannot confine the resolver: %s", strerror(-rc));
+		return rc;
+	}
+	if (app->o.debug_status)
+		print_status("resolver status: ");
+	return 0;
+}
+
 /*
  * Resolve host names in a child process that has dropped every privilege
  * first: DNS answers, /etc/hosts and the resolver's environment variables
@@ -189,13 +206,8 @@ static int resolve_unprivileged(const struct app *app, struct target *t, size_t 
 		else if ((base = ht_dns_new(&d)) < 0)
 			snprintf(m.err, sizeof(m.err), "cannot start the resolver: %s",
 			         strerror(-base));
-		/* It parses DNS answers: a filter of its own, narrower than the
-		 * program's (no event loop, bind or terminal calls). */
-		else if (!app->o.no_sandbox && (base = ht_sandbox_enter_resolver()) < 0)
-			snprintf(m.err, sizeof(m.err), "cannot confine the resolver: %s",
-			         strerror(-base));
-		if (base >= 0 && app->o.debug_status)
-			print_status("resolver status: ");
+		else
+			base = child_confine(app, m.err, sizeof(m.err));
 		for (size_t i = 0; i < n; i++) {
 			if (t[i].addr.family || t[i].rc)
 				continue;
@@ -269,7 +281,8 @@ static _Noreturn void batch_child(int fd, const struct app *app)
 	struct ht_batch b = {0};
 	ht_dns *d = NULL;
 	int fam = app->o.family_forced, dns_rc = 0, rc;
-	bool std = !strcmp(app->o.batch, "-"), was_root = getuid() == 0;
+	bool std = !strcmp(app->o.batch, "-"), was_root = getuid() == 0, names = false;
+	char dns_err[sizeof(m.err)] = "";
 	FILE *f = NULL;
 
 	memset(&h, 0, sizeof(h));
@@ -295,9 +308,21 @@ static _Noreturn void batch_child(int fd, const struct app *app)
 		else
 			h.n = b.n;
 	}
+	/* The list is read: from here on only names are resolved (when there
+	 * are any) and results written, under the resolver's own filter. */
+	for (size_t i = 0; i < b.n && !names; i++)
+		names = ht_addr_parse(b.hosts[i], &m.addr) != 0;
+	if (h.rc == 0 && names && (dns_rc = ht_dns_new(&d)) < 0) {
+		d = NULL;
+		snprintf(dns_err, sizeof(dns_err), "cannot start the resolver: %s", strerror(-dns_rc));
+	}
+	if (h.rc == 0 && (rc = child_confine(app, h.err, sizeof(h.err))) < 0) {
+		h.rc = rc;
+		h.n = 0;
+	}
 	if (write_all(fd, &h, sizeof(h)) < 0)
 		_exit(1);
-	for (size_t i = 0; i < b.n; i++) {
+	for (size_t i = 0; i < h.n; i++) {
 		memset(&m, 0, sizeof(m));
 		m.line = b.lines[i];
 		snprintf(m.host, sizeof(m.host), "%s", b.hosts[i]);
@@ -308,17 +333,12 @@ static _Noreturn void batch_child(int fd, const struct app *app)
 				snprintf(m.err, sizeof(m.err), "not an %s address",
 				         fam == AF_INET ? "IPv4" : "IPv6");
 			}
+		} else if (!d) {
+			m.rc = dns_rc;
+			snprintf(m.err, sizeof(m.err), "%s", dns_err);
 		} else {
-			if (!d && dns_rc == 0 && (dns_rc = ht_dns_new(&d)) < 0)
-				d = NULL;
-			if (!d) {
-				m.rc = dns_rc < 0 ? dns_rc : -ENOMEM;
-				snprintf(m.err, sizeof(m.err), "cannot start the resolver: %s",
-				         strerror(-m.rc));
-			} else {
-				m.rc = ht_dns_resolve_host_noecho(d, m.host, fam ? fam : AF_UNSPEC,
-				                                  &m.addr, m.err, sizeof(m.err), 0);
-			}
+			m.rc = ht_dns_resolve_host_noecho(d, m.host, fam ? fam : AF_UNSPEC, &m.addr,
+			                                  m.err, sizeof(m.err), 0);
 		}
 		if (write_all(fd, &m, sizeof(m)) < 0)
 			_exit(1);

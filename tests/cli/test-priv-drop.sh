@@ -10,7 +10,7 @@
 #      capability.
 # Then, for each, that the running process is not dumpable (nobody can
 # attach to it while it holds raw sockets), and that the resolver child
-# that turns a name into an address is confined too.
+# that turns a name into an address is confined too, with --batch as well.
 # The traces run in a private network namespace toward its loopback only.
 # Usage: tests/cli/test-priv-drop.sh path/to/hoptrace [unused: simulator]
 set -u
@@ -158,6 +158,20 @@ for k in CapPrm CapEff; do
 done
 if [ "$RC" = 0 ] && grep -q '127\.0\.0\.1' "$TMP/out"; then ok; else
 	bad "the trace to localhost failed (exit $RC): $(grep -v 'status:' "$TMP/err" | head -n 3)"
+fi
+# The same for --batch, whose child reads the list and resolves its names.
+CASE=batch-resolver
+printf 'localhost\n' | unshare -n sh -c "ip link set lo up && exec \"$HT\" --debug-status -4 -n -q 1 -m 2 -w 1 --batch -" \
+	>"$TMP/out" 2>"$TMP/err"
+RC=$?
+v=$(rfield Seccomp)
+if [ "$v" = 2 ]; then ok; else bad "batch resolver Seccomp is '$v', want 2 (its own filter)"; fi
+for k in CapPrm CapEff; do
+	v=$(rfield $k)
+	if [ "$v" = 0000000000000000 ]; then ok; else bad "batch resolver $k is '$v'"; fi
+done
+if [ "$RC" = 0 ] && grep -q '127\.0\.0\.1' "$TMP/out"; then ok; else
+	bad "the batch trace to localhost failed (exit $RC): $(grep -v 'status:' "$TMP/err" | head -n 3)"
 fi
 
 # 5. After the drop nobody may attach to the process, which still holds its
