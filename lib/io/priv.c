@@ -317,8 +317,8 @@ static void sb_sigsys(int sig, siginfo_t *si, void *uc)
 	_exit(70);
 }
 
-/* The action for a forbidden call. */
-static int sb_action(int flags, uint32_t *def)
+/* The action for a forbidden call; kill as ht_sandbox_enter_flags decided. */
+static int sb_action(int flags, bool kill, uint32_t *def)
 {
 	if (flags & HT_SANDBOX_TRAP) {
 		struct sigaction sa;
@@ -330,7 +330,7 @@ static int sb_action(int flags, uint32_t *def)
 		*def = SCMP_ACT_TRAP;
 	} else if (flags & HT_SANDBOX_ERRNO) {
 		*def = SCMP_ACT_ERRNO(EPERM);
-	} else if ((flags & HT_SANDBOX_KILL) || ht_sandbox_default_kills()) {
+	} else if (kill) {
 		/* The whole process, not only the thread (API level 3, Linux 4.14). */
 		*def = seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_KILL;
 	} else {
@@ -578,6 +578,7 @@ int ht_sandbox_enter_flags(int flags)
 {
 	uint32_t def = SCMP_ACT_ERRNO(EPERM);
 	scmp_filter_ctx ctx;
+	bool kill;
 	int rc = 0;
 
 	if (priv_was_privileged == 0 && secure_getenv("HOPTRACE_NO_SANDBOX"))
@@ -590,14 +591,14 @@ int ht_sandbox_enter_flags(int flags)
 	if (RUNNING_ON_VALGRIND)
 		return 0;
 #endif
+	kill = !(flags & (HT_SANDBOX_TRAP | HT_SANDBOX_ERRNO)) &&
+	       ((flags & HT_SANDBOX_KILL) || ht_sandbox_default_kills());
 	if (!(flags & HT_SANDBOX_TRAP)) {
-		bool kill = !(flags & HT_SANDBOX_ERRNO) &&
-		            ((flags & HT_SANDBOX_KILL) || ht_sandbox_default_kills());
 		rc = sb_load_pre(flags, kill);
 		if (rc <= 0)
 			return rc;
 	}
-	if ((rc = sb_action(flags, &def)) < 0)
+	if ((rc = sb_action(flags, kill, &def)) < 0)
 		return rc;
 	if ((rc = sb_build(&ctx, flags, def, (scmp_datum_t)getpid())) < 0)
 		return rc;
