@@ -128,7 +128,7 @@ int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size
 {
 	/* A line's text, its "\r\n", and room to notice one byte more. */
 	char line[HT_BATCH_LINE_MAX + 3], host[HT_BATCH_HOST_MAX + 1], why[256];
-	char shown[128];
+	char shown[512];
 	unsigned long lineno = 0;
 	size_t col;
 	int rc = 0;

@@ -29,7 +29,7 @@ struct app {
 	struct ht_json *json;
 	bool text_mode;
 	bool ran;             /* some session ran (for --stats) */
-	char batch_name[128]; /* --batch: the file as messages name it */
+	char batch_name[512]; /* --batch: the file as messages name it (sanitised) */
 };
 
 static const char *name_of(void *u, const ht_addr *a)
@@ -263,7 +263,7 @@ static int resolve_unprivileged(const struct app *app, struct target *t, size_t 
 struct batch_head {
 	int rc;          /* 0, or a negative errno with err */
 	unsigned long n; /* targets that follow */
-	char err[512];
+	char err[1024];
 };
 
 struct batch_msg {
@@ -593,7 +593,7 @@ int main(int argc, char **argv)
 	struct ht_batch batch = {0};
 	struct target *t = NULL;
 	size_t n = 1;
-	char err[512] = "";
+	char err[1024] = "";
 	/* Per family: the io, why there is none, which target it points at. */
 	ht_io *io[2] = {NULL, NULL};
 	char io_err[2][512] = {"", ""};

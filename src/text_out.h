@@ -25,7 +25,7 @@ void ht_text_header(const struct ht_text_out *t, const char *target, const ht_ad
 void ht_text_hop(const struct ht_text_out *t, const struct ht_hop *h);
 /* After the last hop: one line naming the replies that ICMP rate limiting
  * suppressed, when there are any, so their `*` do not read as loss:
- * "note: 5 of the * (hops 9-13) are ICMP rate limiting, not silence: ..." */
+ * "note: 5 of the * (hops 9-13) are ICMP rate limiting, not loss: ..." */
 void ht_text_note(const struct ht_text_out *t, const ht_session *s);
 
 #endif

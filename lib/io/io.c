@@ -122,12 +122,21 @@ static int io_attach_drop_all(int fd)
  * traffic never reaches user space. IPv4 raw sockets see the IP header
  * first; IPv6 raw sockets see the TCP header first.
  */
+/* How many consecutive source ports the flow uses (and so reserves):
+ * flow-stable TCP one per query column, everything else one. */
+static int io_nports(const struct ht_io *io)
+{
+	if (io->flow.method == HT_METHOD_TCP && !io->flow.classic && io->flow.ncols > 1)
+		return io->flow.ncols;
+	return 1;
+}
+
 /* Source ports in use: classic TCP uses sport + seq for every probe,
  * flow-stable TCP sport + column for each of its ncols query columns. */
 static uint32_t io_sport_span(const struct ht_io *io)
 {
 	if (!io->flow.classic)
-		return io->flow.ncols > 1 ? io->flow.ncols : 1;
+		return (uint32_t)io_nports(io);
 	return (uint32_t)(io->cfg.max_ttl - io->cfg.first_ttl + 1) * (uint32_t)io->cfg.nqueries;
 }
 
@@ -358,15 +367,6 @@ static int io_bind_port(struct ht_io *io, int type, uint16_t want, uint16_t *got
 	}
 	*fdp = fd;
 	return 0;
-}
-
-/* How many consecutive source ports the flow uses (and so reserves):
- * flow-stable TCP one per query column, everything else one. */
-static int io_nports(const struct ht_io *io)
-{
-	if (io->flow.method == HT_METHOD_TCP && !io->flow.classic && io->flow.ncols > 1)
-		return io->flow.ncols;
-	return 1;
 }
 
 static void io_close_col_fds(struct ht_io *io)
