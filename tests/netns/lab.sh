@@ -133,6 +133,24 @@ lab_nfq_delay_bin() {
 	echo "$c"
 }
 
+# lab_nfq_start BIN NS QUEUE MS TAG: in namespace NS, hold every packet of
+# NFQUEUE QUEUE for MS milliseconds (bench/nfq-delay, stopped by lab_down);
+# lab_nfq_ready TAG WHO: wait until it is bound, so the rule can go in.
+lab_nfq_start() {
+	ip netns exec "$2" "$1" -q "$3" -d "$4" -r "$LAB_TMP/$5" 2>"$LAB_TMP/$5.log" &
+	LAB_PIDS+=($!)
+}
+lab_nfq_ready() {
+	local j
+	for j in $(seq 1 300); do
+		[ -s "$LAB_TMP/$1" ] && return 0
+		sleep 0.01
+	done
+	lab_die "nfq-delay did not start in $2"
+	cat "$LAB_TMP/$1.log" >&2
+	return 1
+}
+
 # Namespaces of an earlier lab whose shell is gone (killed by a test
 # timeout, so its EXIT trap never ran): named ht<pid>x<seq><node>. Only
 # those, and only when no process with that pid is alive.
@@ -427,22 +445,14 @@ lab_up() {
 	# One-way delay: each router holds forwarded packets in its own NFQUEUE.
 	# Packets that expire at a router never reach FORWARD, so hop k's round trip
 	# is 2 * D * (k - 1).
+	local bin
 	if [ "$delay" != 0 ]; then
-		local bin pid
 		bin=$(lab_nfq_delay_bin) || { lab_die "no nfq-delay program"; return 1; }
 		for k in $(seq 1 "$LAB_N"); do
-			ns=$(lab_ns "$k")
-			ip netns exec "$ns" "$bin" -q 0 -d "$delay" -r "$LAB_TMP/nfq.$k" \
-				2>"$LAB_TMP/nfq.$k.log" &
-			pid=$!
-			LAB_PIDS+=("$pid")
+			lab_nfq_start "$bin" "$(lab_ns "$k")" 0 "$delay" "nfq.$k"
 		done
 		for k in $(seq 1 "$LAB_N"); do
-			for j in $(seq 1 300); do
-				[ -s "$LAB_TMP/nfq.$k" ] && break
-				sleep 0.01
-			done
-			[ -s "$LAB_TMP/nfq.$k" ] || { lab_die "nfq-delay did not start in router $k"; cat "$LAB_TMP/nfq.$k.log" >&2; return 1; }
+			lab_nfq_ready "nfq.$k" "router $k" || return 1
 			ns=$(lab_ns "$k")
 			if [ "$k" = "${LAB_NAT_AT:-}" ]; then
 				# Held before connection tracking sees them (raw PREROUTING, only
@@ -465,22 +475,19 @@ lab_up() {
 	slow=${LAB_SLOW_HOPS:-}
 	for spec in $slow; do
 		sk=${spec%%:*} sms=${spec#*:}
-		case "$sk:$sms" in *[!0-9:.]* | :* | *:) lab_die "LAB_SLOW_HOPS: '$spec' is not k:MS"; return 1 ;; esac
+		case "$spec:$sk" in
+		[0-9]*:[0-9]*:*[!0-9]* | *:*:*:*) lab_die "LAB_SLOW_HOPS: '$spec' is not k:MS"; return 1 ;;
+		[0-9]*:[0-9]*:*) case "$sms" in *[!0-9.]*) lab_die "LAB_SLOW_HOPS: '$spec' is not k:MS"; return 1 ;; esac ;;
+		*) lab_die "LAB_SLOW_HOPS: '$spec' is not k:MS"; return 1 ;;
+		esac
 		if [ "$sk" -lt 1 ] || [ "$sk" -gt "$LAB_N" ]; then
 			lab_die "slow hop $sk is not a router (1..$LAB_N)"
 			return 1
 		fi
-		local bin pid
 		bin=$(lab_nfq_delay_bin) || { lab_die "no nfq-delay program"; return 1; }
 		ns=$(lab_ns "$sk")
-		ip netns exec "$ns" "$bin" -q 1 -d "$sms" -r "$LAB_TMP/nfqslow.$sk" \
-			2>"$LAB_TMP/nfqslow.$sk.log" &
-		LAB_PIDS+=($!)
-		for j in $(seq 1 300); do
-			[ -s "$LAB_TMP/nfqslow.$sk" ] && break
-			sleep 0.01
-		done
-		[ -s "$LAB_TMP/nfqslow.$sk" ] || { lab_die "nfq-delay did not start in router $sk"; return 1; }
+		lab_nfq_start "$bin" "$ns" 1 "$sms" "nfqslow.$sk"
+		lab_nfq_ready "nfqslow.$sk" "router $sk" || return 1
 		lab_ipt "$ns" 4 -t raw -A OUTPUT -p icmp --icmp-type time-exceeded -j NFQUEUE --queue-num 1
 		lab_ipt "$ns" 6 -t raw -A OUTPUT -p icmpv6 --icmpv6-type time-exceeded -j NFQUEUE --queue-num 1
 	done
