@@ -12,7 +12,8 @@
 # behind the selector byte fuzz_reply.c reads (family, method, classic,
 # TCP socket, reply-from-destination). fuzz_ext seeds are the ICMP
 # messages themselves behind a family byte.
-# Needs root, iproute2, tcpdump, traceroute, python3. Usage: make-corpus.sh
+# Needs root, iproute2, tcpdump, traceroute, python3 (no build.sh step installs
+# them: this is run by hand when the seed corpus is remade). Usage: make-corpus.sh
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || { echo "make-corpus: needs root (network namespaces)" >&2; exit 1; }
