@@ -209,6 +209,8 @@ struct ht_event {
 	enum ht_stop_reason reason;   /* TRACE_DONE */
 	int last_ttl;                 /* TRACE_DONE: last TTL reported */
 	int error;                    /* TRACE_DONE with HT_STOP_ERROR */
+	uint32_t trace;               /* the trace's id (ht_engine_start); 0 outside
+	                               * an engine unless ht_session_set_id set one */
 };
 
 typedef void (*ht_event_cb)(void *user, const struct ht_event *ev);
@@ -242,6 +244,40 @@ const struct ht_hop *ht_session_hop(const ht_session *s, int ttl);
 int ht_session_last_ttl(const ht_session *s);
 enum ht_stop_reason ht_session_stop_reason(const ht_session *s);
 
+/*
+ * The packet-rate budget (lib/core/budget.c): probes are paced, never
+ * burst. A probe may leave no sooner than 1/pps after the previous one, so
+ * every half-open window [t, t + w) holds at most ceil(pps * w) probes, for
+ * every w at once; a late probe gives the schedule no credit. pps 0: no
+ * cap. One budget may be shared by many sessions (ht_engine does).
+ */
+struct ht_budget {
+	uint32_t pps;
+	bool started;
+	uint64_t origin_us;  /* times below are relative to this */
+	uint64_t tat;        /* when the next probe may leave, in 1/pps us */
+	uint64_t sent;       /* probes spent */
+};
+void ht_budget_init(struct ht_budget *b, uint32_t pps);
+/* Earliest monotonic time the next probe may leave (0: now). */
+uint64_t ht_budget_ready(const struct ht_budget *b);
+/* A probe left at now (call only when ht_budget_ready() <= now). */
+void ht_budget_spend(struct ht_budget *b, uint64_t now);
+/* ht_budget_spend() if a probe may leave at now; false if not. */
+bool ht_budget_take(struct ht_budget *b, uint64_t now);
+
+/* Pace this session by b (shared with others) instead of its own cfg.pps
+ * budget; NULL returns to its own. */
+void ht_session_set_budget(ht_session *s, struct ht_budget *b);
+/* Tag every event of this session with id (struct ht_event.trace). */
+void ht_session_set_id(ht_session *s, uint32_t id);
+/* For a scheduler that hands out the budget itself: the next timer
+ * (a deadline, a second look, a send gap) after now, leaving out a probe
+ * that could leave at now but for the budget: then ht_session_wants_send()
+ * is true. */
+uint64_t ht_session_next_timer(const ht_session *s, uint64_t now);
+bool ht_session_wants_send(const ht_session *s, uint64_t now);
+
 struct ht_session_stats {
 	uint32_t probes_sent;
 	uint32_t replies_matched;
@@ -252,6 +288,43 @@ struct ht_session_stats {
 	uint32_t probes_rate_limited; /* unanswered, marked as ICMP rate limiting */
 };
 void ht_session_stats(const ht_session *s, struct ht_session_stats *st);
+
+/*
+ * The engine (lib/core/engine.c): many traces at once in one process, all
+ * paced by one budget of pps probes per second (0: no cap). Each trace is a
+ * session with its own config (cfg->pps is ignored) and its own I/O
+ * context; every event carries the trace's id (struct ht_event.trace).
+ * The front end feeds replies to the trace they belong to (the I/O layer
+ * finds it from the probe's identity) and ticks the engine at
+ * ht_engine_next_wakeup(). A finished trace is freed right after its
+ * TRACE_DONE event: read its results (ht_engine_session) from the event
+ * callback. The callback may start traces, not stop them.
+ */
+typedef struct ht_engine ht_engine;
+
+struct ht_engine_stats {
+	uint64_t traces_started;
+	uint64_t traces_done;
+	uint64_t probes_sent;
+	uint64_t replies_stale; /* for a trace that is over or never was */
+};
+
+int ht_engine_new(ht_engine **out, uint32_t pps, ht_event_cb cb, void *cb_user);
+void ht_engine_free(ht_engine *e);
+/* Start a trace at time now; its id in *id (never 0). */
+int ht_engine_start(ht_engine *e, const struct ht_config *cfg, const struct ht_io_ops *io,
+                    void *io_ctx, uint64_t now, uint32_t *id);
+/* Drop a trace without a TRACE_DONE event; -ENOENT for an unknown id. */
+int ht_engine_stop(ht_engine *e, uint32_t id);
+/* Feed a reply to trace id; -ENOENT when that trace is over. */
+int ht_engine_input(ht_engine *e, uint32_t id, const struct ht_reply *r, uint64_t now);
+int ht_engine_tick(ht_engine *e, uint64_t now);
+uint64_t ht_engine_next_wakeup(const ht_engine *e);
+size_t ht_engine_active(const ht_engine *e);
+/* The session of a running trace (NULL once it is over). */
+const ht_session *ht_engine_session(const ht_engine *e, uint32_t id);
+const struct ht_budget *ht_engine_budget(const ht_engine *e);
+void ht_engine_stats(const ht_engine *e, struct ht_engine_stats *st);
 
 /* Helpers shared by every front end. */
 int ht_addr_parse(const char *text, ht_addr *out);           /* numeric only */

@@ -14,10 +14,9 @@ void ht_config_defaults(struct ht_config *c)
 	c->nqueries = 3;
 	c->window = 0; /* 0: max_ttl * nqueries, every probe of a trace at once */
 	c->gap_limit = 5;
-	/* A cap that lets a whole 30-hop trace (90 probes) leave at once (the
-	 * bucket holds 10 ms of tokens), while a runaway loop or a batch cannot
-	 * flood a link. */
-	c->pps = 10000;
+	/* Paced 10 us apart: a whole 30-hop trace (90 probes) leaves within
+	 * 0.9 ms, while a runaway loop or a batch cannot flood a link. */
+	c->pps = 100000;
 	c->wait_max_us = 5000000;
 	c->wait_here = 3.0;
 	c->wait_near = 1.3;

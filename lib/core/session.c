@@ -52,8 +52,9 @@ struct ht_session {
 	int inflight;         /* sent, still waited for */
 	uint64_t last_send_us;
 	bool sent_any;
-	double tokens;        /* packet-rate bucket */
-	uint64_t tokens_us;
+	struct ht_budget own_budget; /* cfg.pps, when no shared budget is given */
+	struct ht_budget *budget;    /* the budget probes are paced by */
+	uint32_t id;                 /* trace id carried by every event */
 	uint64_t retry_us;    /* after -EAGAIN from the I/O layer */
 
 	int stop_ttl;         /* lowest TTL that reached or was unreachable; 0 unknown */
@@ -73,22 +74,11 @@ static int ttl_index(const ht_session *s, int ttl)
 
 static void emit(ht_session *s, const struct ht_event *ev)
 {
+	struct ht_event e = *ev;
+
+	e.trace = s->id;
 	if (s->cb)
-		s->cb(s->cb_user, ev);
-}
-
-/* The packet-rate bucket holds 10 ms worth of tokens (at least one), never
- * more than the window: --pps N then holds over any second to within 1%,
- * and a low cap paces probes one by one instead of sending a burst. */
-static double bucket_size(const ht_session *s)
-{
-	double b = (double)s->cfg.pps / 100.0;
-
-	if (b < 1.0)
-		b = 1.0;
-	if (b > s->cfg.window)
-		b = s->cfg.window;
-	return b;
+		s->cb(s->cb_user, &e);
 }
 
 int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct ht_io_ops *io,
@@ -138,7 +128,8 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 		s->hops[h].nprobes = cfg->nqueries;
 		s->hops[h].probes = &s->probes[h * cfg->nqueries];
 	}
-	s->tokens = bucket_size(s);
+	ht_budget_init(&s->own_budget, cfg->pps);
+	s->budget = &s->own_budget;
 	s->decided = cfg->recheck_us == 0;
 	s->next_report = cfg->first_ttl;
 	*out = s;
@@ -494,21 +485,9 @@ static uint64_t send_gap(const ht_session *s)
 	return s->cfg.send_gap_us;
 }
 
-static void refill(ht_session *s, uint64_t now)
-{
-	if (!s->cfg.pps)
-		return;
-	if (now > s->tokens_us) {
-		s->tokens += (double)(now - s->tokens_us) * s->cfg.pps / 1e6;
-		if (s->tokens > bucket_size(s))
-			s->tokens = bucket_size(s);
-	}
-	s->tokens_us = now;
-}
-
-/* Earliest time any probe may leave as far as the window, the send gap and
- * the rate cap go, or UINT64_MAX if none may. */
-static uint64_t gate_time(const ht_session *s)
+/* Earliest time any probe may leave as far as the window and the send gap
+ * go (and the rate budget, when with_budget), or UINT64_MAX if none may. */
+static uint64_t gate_time_b(const ht_session *s, bool with_budget)
 {
 	uint64_t t = 0;
 
@@ -516,14 +495,16 @@ static uint64_t gate_time(const ht_session *s)
 		return UINT64_MAX;
 	if (s->sent_any && send_gap(s))
 		t = s->last_send_us + send_gap(s);
-	if (s->cfg.pps && s->tokens < 1.0) {
-		uint64_t need = (uint64_t)((1.0 - s->tokens) * 1e6 / s->cfg.pps) + 1;
-		if (s->tokens_us + need > t)
-			t = s->tokens_us + need;
-	}
+	if (with_budget && ht_budget_ready(s->budget) > t)
+		t = ht_budget_ready(s->budget);
 	if (s->retry_us > t)
 		t = s->retry_us;
 	return t;
+}
+
+static uint64_t gate_time(const ht_session *s)
+{
+	return gate_time_b(s, true);
 }
 
 /* The earliest second look due, or UINT64_MAX. */
@@ -538,9 +519,9 @@ static uint64_t rq_due(const ht_session *s)
 }
 
 /* Earliest time the next probe may leave, or UINT64_MAX if it may not. */
-static uint64_t next_send_time(const ht_session *s)
+static uint64_t next_send_time_b(const ht_session *s, bool with_budget)
 {
-	uint64_t g = gate_time(s), t;
+	uint64_t g = gate_time_b(s, with_budget), t;
 
 	if (g == UINT64_MAX)
 		return g;
@@ -559,7 +540,6 @@ static int send_one(ht_session *s, struct ht_probe *p, uint64_t now, bool second
 	uint64_t tx = now;
 	int rc;
 
-	refill(s, now);
 	if (gate_time(s) > now)
 		return 0;
 	rc = s->io->send_probe(s->io_ctx, seq, p->ttl, &tx);
@@ -580,8 +560,7 @@ static int send_one(ht_session *s, struct ht_probe *p, uint64_t now, bool second
 	s->last_send_us = now;
 	s->sent_any = true;
 	s->stats.probes_sent++;
-	if (s->cfg.pps)
-		s->tokens -= 1.0;
+	ht_budget_spend(s->budget, now);
 	emit(s, &ev);
 	return 1;
 }
@@ -802,13 +781,18 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 	return 0;
 }
 
-uint64_t ht_session_next_wakeup(const ht_session *s)
+/* The next thing to do: a send (held by the budget only when with_budget;
+ * without it, a send already due at now is left out: the caller hands out
+ * the budget) or a probe's deadline. */
+static uint64_t next_wakeup_b(const ht_session *s, bool with_budget, uint64_t now)
 {
 	uint64_t t;
 
 	if (s->done)
 		return UINT64_MAX;
-	t = next_send_time(s);
+	t = next_send_time_b(s, with_budget);
+	if (!with_budget && t <= now)
+		t = UINT64_MAX;
 	for (int i = 0; i < s->nprobes; i++) {
 		if (!probe_waiting(s, i) || s->probes[i].ttl > limit_ttl(s))
 			continue;
@@ -817,6 +801,31 @@ uint64_t ht_session_next_wakeup(const ht_session *s)
 			t = d;
 	}
 	return t;
+}
+
+uint64_t ht_session_next_wakeup(const ht_session *s)
+{
+	return next_wakeup_b(s, true, 0);
+}
+
+uint64_t ht_session_next_timer(const ht_session *s, uint64_t now)
+{
+	return next_wakeup_b(s, false, now);
+}
+
+bool ht_session_wants_send(const ht_session *s, uint64_t now)
+{
+	return !s->done && next_send_time_b(s, false) <= now;
+}
+
+void ht_session_set_budget(ht_session *s, struct ht_budget *b)
+{
+	s->budget = b ? b : &s->own_budget;
+}
+
+void ht_session_set_id(ht_session *s, uint32_t id)
+{
+	s->id = id;
 }
 
 bool ht_session_done(const ht_session *s)

@@ -149,9 +149,13 @@ static void world_init(struct world *w, int len, uint32_t per_hop_us)
 	w->now = 1000000;
 }
 
+/* Defaults, but no rate cap: these tests time the waits to the
+ * microsecond, and the default cap paces probes 10 us apart
+ * (test_pps_is_paced and test_budget.c test the pacing). */
 static void cfg_init(struct ht_config *c)
 {
 	ht_config_defaults(c);
+	c->pps = 0;
 	assert_int_equal(ht_addr_parse("198.18.200.1", &c->dst), 0);
 }
 
@@ -542,6 +546,7 @@ static void test_pps_is_paced(void **st)
 	struct ht_config c;
 	ht_session *s;
 	struct log l = {0};
+	uint64_t t0;
 	(void)st;
 
 	world_init(&w, 255, 1000);
@@ -554,36 +559,41 @@ static void test_pps_is_paced(void **st)
 	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
 	assert_int_equal(ht_session_tick(s, w.now), 0);
 	assert_int_equal(w.sent, 1);
-	assert_int_equal(ht_session_tick(s, w.now + 999000), 0);
+	assert_int_equal(ht_session_tick(s, w.now + 999999), 0);
 	assert_int_equal(w.sent, 1);
-	assert_int_equal(ht_session_next_wakeup(s), w.now + 1000001);
-	assert_int_equal(ht_session_tick(s, w.now + 1000001), 0);
+	assert_int_equal(ht_session_next_wakeup(s), w.now + 1000000);
+	assert_int_equal(ht_session_tick(s, w.now + 1000000), 0);
 	assert_int_equal(w.sent, 2);
 	ht_session_free(s);
 
-	/* The default 10000/s lets a whole 30-hop trace leave at once: 16 per
-	 * tick (replies are read in between), and the next tick is due now. */
+	/* The default 100000/s paces a whole 30-hop trace 10 us apart: one
+	 * probe per tick at the same instant, the next due 10 us later; the
+	 * 90 probes leave within 0.9 ms. */
 	world_init(&w, 9, 10000);
-	cfg_init(&c);
+	ht_config_defaults(&c);
+	assert_int_equal(c.pps, 100000);
+	assert_int_equal(ht_addr_parse("198.18.200.1", &c.dst), 0);
 	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	t0 = w.now;
 	assert_int_equal(ht_session_tick(s, w.now), 0);
-	assert_int_equal(w.sent, 16);
-	for (int i = 0; i < 5; i++) {
-		assert_true(ht_session_next_wakeup(s) <= w.now);
-		assert_int_equal(ht_session_tick(s, w.now), 0);
-	}
+	assert_int_equal(w.sent, 1);
+	assert_int_equal(ht_session_tick(s, w.now), 0);
+	assert_int_equal(w.sent, 1);
+	assert_int_equal(ht_session_next_wakeup(s), t0 + 10);
+	for (int i = 1; i < 90; i++)
+		assert_int_equal(ht_session_tick(s, t0 + 10 * (uint64_t)i), 0);
 	assert_int_equal(w.sent, 90);
 	ht_session_free(s);
 
-	/* 1000/s: 10 at once, then one every millisecond. */
+	/* 1000/s: one every millisecond, no burst at the start. */
 	world_init(&w, 9, 10000);
 	cfg_init(&c);
 	c.pps = 1000;
 	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
 	assert_int_equal(ht_session_tick(s, w.now), 0);
-	assert_int_equal(w.sent, 10);
+	assert_int_equal(w.sent, 1);
 	assert_int_equal(ht_session_tick(s, w.now + 5001), 0);
-	assert_int_equal(w.sent, 15);
+	assert_int_equal(w.sent, 2);
 	ht_session_free(s);
 }
 
