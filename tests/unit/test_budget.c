@@ -43,7 +43,7 @@ static uint64_t worst_window(const uint64_t *ts, size_t n, uint64_t w)
 	return worst;
 }
 
-static uint64_t cap_for(uint32_t pps, uint64_t w_us)
+static uint64_t window_cap(uint32_t pps, uint64_t w_us)
 {
 	/* ceil(pps * w) with w in microseconds */
 	return ((uint64_t)pps * w_us + 999999) / 1000000;
@@ -78,10 +78,10 @@ static void check_run(uint32_t pps, uint64_t start, int mode)
 	widths[2] = 1 + next_rand() % 3000000;
 	for (int k = 0; k < 3; k++) {
 		uint64_t worst = worst_window(ts, n, widths[k]);
-		if (worst > cap_for(pps, widths[k]))
+		if (worst > window_cap(pps, widths[k]))
 			fail_msg("pps %u mode %d: %llu probes in a %llu us window, cap %llu", pps,
 			         mode, (unsigned long long)worst, (unsigned long long)widths[k],
-			         (unsigned long long)cap_for(pps, widths[k]));
+			         (unsigned long long)window_cap(pps, widths[k]));
 	}
 	if (mode == 0) {
 		/* Asked exactly when ready: the rate is the cap (within the
