@@ -13,6 +13,12 @@
  *   TCP  : ports fixed; seq in the TCP sequence number and IPv4 IP ID.
  * Classic mode (flow->classic) varies the UDP destination port
  * (port + seq) like old traceroute, and the TCP/ICMP equivalents.
+ * A random per-run tag rides along where the probe has room (constant for
+ * the flow; lib/method/method.h says where).
+ *
+ * This layer is a leaf: it parses replies without knowing any flow
+ * (ht_rx_parse, ht_rx_parse_sock); building probes and matching replies
+ * to a flow's probes are lib/method's.
  */
 #ifndef HT_PROTO_H
 #define HT_PROTO_H
