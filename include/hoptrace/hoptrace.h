@@ -232,7 +232,7 @@ void ht_session_free(ht_session *s);
 /* Send what is due and expire what is overdue at time now. */
 int ht_session_tick(ht_session *s, uint64_t now_us);
 /* Feed one decoded reply: the I/O layer has already matched it to a probe
- * (lib/proto decodes, lib/method checks the quote) and r->seq names it.
+ * (lib/proto parses, lib/method identifies the probe) and r->seq names it.
  * Replies whose seq is no outstanding probe are counted and ignored. */
 int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now_us);
 /* Absolute monotonic time of the next thing to do; UINT64_MAX if none. */

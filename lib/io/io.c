@@ -79,6 +79,15 @@ static uint32_t io_random32(void)
 	return v;
 }
 
+/* A flow's random tag (see lib/method/method.h); never 0, which would
+ * write zeros, read as "no tag". */
+static uint32_t io_tag(void)
+{
+	uint32_t t = io_random32();
+
+	return t ? t : 0x48540001u;
+}
+
 void ht_io_queue_pending(struct ht_io *io, const struct ht_reply *r)
 {
 	if (io->npending < HT_IO_PENDING_MAX)
@@ -656,6 +665,7 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 	           : cfg->method == HT_METHOD_TCP ? HT_DEFAULT_TCP_PORT
 	                                          : HT_DEFAULT_UDP_PORT;
 	f->icmp_id = (uint16_t)(io_random32() | 1);
+	f->tag = io_tag();
 	f->tos = (uint8_t)cfg->tos;
 	f->dont_fragment = cfg->dont_fragment;
 	f->classic = cfg->classic;
@@ -748,6 +758,9 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 		return rc;
 	}
 	io->npending = 0;
+	/* A new tag in either mode: late answers to the previous trace that
+	 * quote or echo it are not this one's. */
+	io->flow.tag = io_tag();
 	if (io->mode == HT_IO_RAW) {
 		/*
 		 * A new flow identity, so that late answers to the previous
@@ -794,6 +807,7 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 			io->cfg = saved_cfg;
 			io->flow.dst = saved.dst;
 			io->flow.icmp_id = saved.icmp_id;
+			io->flow.tag = saved.tag;
 			io_attach_icmp_filter(io, io->rx_icmp_fd);
 			if (io->rx_tcp_fd >= 0)
 				io_attach_tcp_filter(io->rx_tcp_fd, io->family, io->flow.sport,

@@ -7,7 +7,7 @@
 #define HT_IO_H
 
 #include "hoptrace/hoptrace.h"
-#include "proto/proto.h"
+#include "method/method.h"
 
 #include <poll.h>
 #include <stdint.h>

@@ -17,8 +17,11 @@
  *  TCP:  one non-blocking connect() per probe: SYN-ACK (connected) or RST
  *        (ECONNREFUSED) means reached; ICMP errors on the error queue.
  *
- * Replies are built from struct sock_extended_err: offender address,
- * ICMP type and code, MTU in ee_info. The quoted TTL is unknown here.
+ * Every read goes through the one decode and match path of raw sockets:
+ * ht_rx_parse_sock (lib/proto) parses what the kernel gave (struct
+ * sock_extended_err: origin, ICMP type and code, MTU in ee_info, offender;
+ * the quoted part of our datagram; msg_name), ht_rx_identify (lib/method)
+ * ties it to the flow and a probe. The quoted TTL is unknown here.
  */
 #include "io_internal.h"
 
@@ -494,26 +497,6 @@ int ht_unpriv_pollfds(struct ht_io *io, struct pollfd *pfd, int max)
 	return n;
 }
 
-/* Fill a reply from an error-queue entry; false if it is not an ICMP
- * error from the network that answers a probe (a local error such as
- * EMSGSIZE, or a redirect that ping sockets queue too). */
-static bool up_reply_from_ee(struct ht_io *io, const struct ht_rxmeta *m, struct ht_reply *r)
-{
-	if (!m->has_ee)
-		return false;
-	if (m->ee.ee_origin != SO_EE_ORIGIN_ICMP && m->ee.ee_origin != SO_EE_ORIGIN_ICMP6)
-		return false;
-	if (!ht_icmp_is_probe_error(io->family, m->ee.ee_type, m->ee.ee_code))
-		return false;
-	ht_icmp_classify(io->family, m->ee.ee_type, m->ee.ee_code, r);
-	if (r->kind == HT_REPLY_PTB)
-		r->mtu = m->ee.ee_info > 65535 ? 65535 : (uint16_t)m->ee.ee_info;
-	r->from = m->offender;
-	if (m->ttl > 0 && m->ttl <= 255)
-		r->reply_ttl = (uint8_t)m->ttl;
-	return true;
-}
-
 struct up_msg {
 	uint8_t *data;
 	size_t len;
@@ -558,15 +541,52 @@ static int up_recv(struct ht_io *io, int fd, int flags, struct up_msg *out)
 	return 1;
 }
 
-static uint16_t get16(const uint8_t *p)
+/*
+ * One decode and match path for every datagram socket: describe what the
+ * kernel gave (struct ht_rx_sock), parse it and identify it against the
+ * flow. sock_seq: the probe a per-probe socket belongs to, or -1 for a
+ * socket of the whole flow. False when it is no reply to a probe of ours.
+ */
+static bool up_decode(struct ht_io *io, enum ht_rx_kind kind, const struct up_msg *m, int sock_seq,
+                      struct ht_reply *r)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	struct ht_rx_sock d;
+	struct ht_rx rx;
+
+	if (kind == HT_RX_ERRQUEUE && !m->meta.has_ee)
+		return false;
+	memset(&d, 0, sizeof(d));
+	d.family = io->family;
+	d.proto = io->flow.method == HT_METHOD_TCP    ? IPPROTO_TCP
+	          : io->flow.method == HT_METHOD_UDP  ? IPPROTO_UDP
+	          : io->family == AF_INET             ? IPPROTO_ICMP
+	                                              : IPPROTO_ICMPV6;
+	d.data = m->data;
+	d.len = m->len;
+	d.peer = m->from;
+	d.peer_port = m->port;
+	d.local_port = io->flow.sport;
+	d.ttl = m->meta.ttl;
+	d.sock_seq = sock_seq;
+	if (kind == HT_RX_ERRQUEUE) {
+		d.ee_origin = m->meta.ee.ee_origin;
+		d.ee_type = m->meta.ee.ee_type;
+		d.ee_code = m->meta.ee.ee_code;
+		d.ee_info = m->meta.ee.ee_info;
+		d.offender = m->meta.offender;
+	}
+	if (ht_rx_parse_sock(kind, &d, &rx) < 0 || ht_rx_identify(&io->flow, &rx, r) < 0)
+		return false;
+	r->rx_us = m->meta.rx_us;
+	return true;
 }
 
+/* The ping socket: errors quote the echo request (ICMP header first, and
+ * msg_name is its destination); echo replies are datagrams, which the
+ * socket takes with its identifier from anyone: only the destination's
+ * count (the matcher checks). */
 static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u)
 {
-	uint8_t echo_req = io->family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
-	uint8_t echo_rep = io->family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
 	int total = 0;
 
 	/* Errors first, then echo replies; both bounded by the budget. */
@@ -584,32 +604,9 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 				break;
 			}
 			total++;
-			memset(&r, 0, sizeof(r));
-			r.rx_us = m.meta.rx_us;
-			if (pass == 0) {
-				/* The quoted echo request (header first). */
-				/* msg_name is the quoted packet's destination. */
-				if (m.len < 8 || m.data[0] != echo_req ||
-				    get16(m.data + 4) != io->flow.icmp_id ||
-				    !ht_addr_equal(&m.from, &io->flow.dst) ||
-				    !up_reply_from_ee(io, &m.meta, &r)) {
-					io->stats.rx_unmatched++;
-					continue;
-				}
-				r.seq = get16(m.data + 6);
-			} else {
-				/* The ping socket takes replies with its identifier
-				 * from anyone: only the destination's count. */
-				if (m.len < 8 || m.data[0] != echo_rep ||
-				    !ht_addr_equal(&m.from, &io->flow.dst)) {
-					io->stats.rx_unmatched++;
-					continue;
-				}
-				ht_icmp_classify(io->family, m.data[0], m.data[1], &r);
-				r.seq = get16(m.data + 6);
-				r.from = m.from;
-				if (m.meta.ttl > 0 && m.meta.ttl <= 255)
-					r.reply_ttl = (uint8_t)m.meta.ttl;
+			if (!up_decode(io, pass == 0 ? HT_RX_ERRQUEUE : HT_RX_PING, &m, -1, &r)) {
+				io->stats.rx_unmatched++;
+				continue;
 			}
 			io->stats.rx_matched++;
 			cb(u, &r);
@@ -619,52 +616,11 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 }
 
 /*
- * Does an error-queue entry quote one of our flow-stable UDP probes? The
- * quoted destination and port must be ours, and the quoted payload must
- * be, as far as it goes (at least 4 bytes), the payload of the probe its
- * first word names, including the checksum word solved for it when quoted.
- * A router that quoted only the UDP header (RFC 792) but padded the quote
- * for RFC 4884 extensions shows zeros there, which name no probe (every
- * payload's second word is 0x0100).
- */
-static bool up_udp_quote_ok(const struct ht_io *io, const struct up_msg *m)
-{
-	uint8_t want[HT_PROBE_MAX_LEN];
-
-	if (m->len < 4 || !ht_addr_equal(&m->from, &io->flow.dst) || m->port != io->flow.dport)
-		return false;
-	int n = ht_probe_payload(&io->flow, get16(m->data), want, sizeof(want));
-	return n >= 4 && memcmp(m->data, want, m->len < (size_t)n ? m->len : (size_t)n) == 0;
-}
-
-/*
  * A datagram on our own UDP socket: a service at the destination answering
- * a probe (a DNS server, an echo service). Its UDP header is rebuilt from
- * the sender's port so that the decoder matches it like any other reply:
- * the first payload word, which such services send back, names the probe.
+ * a probe (a DNS server, an echo service). The first payload word, which
+ * such services send back, names the probe (classic: the port it answers
+ * from).
  */
-static bool up_udp_answer(struct ht_io *io, const struct up_msg *m, struct ht_reply *r)
-{
-	uint8_t d[8 + 2];
-	size_t n = m->len < 2 ? m->len : 2;
-	size_t ulen = 8 + m->len > 0xffff ? 0xffff : 8 + m->len;
-
-	d[0] = (uint8_t)(m->port >> 8);
-	d[1] = (uint8_t)m->port;
-	d[2] = (uint8_t)(io->flow.sport >> 8);
-	d[3] = (uint8_t)io->flow.sport;
-	d[4] = (uint8_t)(ulen >> 8);
-	d[5] = (uint8_t)ulen;
-	d[6] = d[7] = 0;
-	memcpy(d + 8, m->data, n);
-	if (ht_reply_decode(&io->flow, HT_RX_UDP, d, 8 + n, &m->from, r) != 0)
-		return false;
-	r->rx_us = m->meta.rx_us;
-	if (m->meta.ttl > 0 && m->meta.ttl <= 255)
-		r->reply_ttl = (uint8_t)m->meta.ttl;
-	return true;
-}
-
 int ht_io_drain_udp_answers(struct ht_io *io, int fd, int budget, ht_io_reply_cb cb, void *u)
 {
 	int total = 0;
@@ -678,8 +634,7 @@ int ht_io_drain_udp_answers(struct ht_io *io, int fd, int budget, ht_io_reply_cb
 		total++;
 		if (rc < 0) /* a pending socket error, reported once */
 			continue;
-		memset(&r, 0, sizeof(r));
-		if (!up_udp_answer(io, &m, &r)) {
+		if (!up_decode(io, HT_RX_UDP_DATA, &m, -1, &r)) {
 			io->stats.rx_unmatched++;
 			continue;
 		}
@@ -706,13 +661,13 @@ static int up_drain_udp(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u
 		if (rc <= 0)
 			break;
 		total++;
-		memset(&r, 0, sizeof(r));
-		r.rx_us = m.meta.rx_us;
-		if (!up_udp_quote_ok(io, &m) || !up_reply_from_ee(io, &m.meta, &r)) {
+		/* The quoted payload (the kernel strips the UDP header; msg_name
+		 * is the quoted destination and port) must be, as far as it
+		 * goes, that of the probe its first word names. */
+		if (!up_decode(io, HT_RX_ERRQUEUE, &m, -1, &r)) {
 			io->stats.rx_unmatched++;
 			continue;
 		}
-		r.seq = get16(m.data);
 		io->stats.rx_matched++;
 		cb(u, &r);
 	}
@@ -746,8 +701,7 @@ static int up_drain_psock(struct ht_io *io, int i, short revents, int budget, ht
 		if (rc <= 0)
 			break;
 		total++;
-		r.rx_us = m.meta.rx_us;
-		if (up_reply_from_ee(io, &m.meta, &r)) {
+		if (up_decode(io, HT_RX_ERRQUEUE, &m, p->seq, &r)) {
 			io->stats.rx_matched++;
 			cb(u, &r);
 			psock_remove(io, i);
@@ -781,15 +735,14 @@ static int up_drain_psock(struct ht_io *io, int i, short revents, int budget, ht
 		int rc = up_recv(io, p->fd, 0, &m);
 		if (rc > 0) {
 			total++;
-			r.from = m.from;
-			r.rx_us = m.meta.rx_us;
 			/* A service answering on the port: the socket names
 			 * the probe. */
-			r.kind = HT_REPLY_UDP_REPLY;
-			if (m.meta.ttl > 0 && m.meta.ttl <= 255)
-				r.reply_ttl = (uint8_t)m.meta.ttl;
-			io->stats.rx_matched++;
-			cb(u, &r);
+			if (up_decode(io, HT_RX_UDP_DATA, &m, p->seq, &r)) {
+				io->stats.rx_matched++;
+				cb(u, &r);
+			} else {
+				io->stats.rx_unmatched++;
+			}
 			psock_remove(io, i);
 		} else if (rc < 0) {
 			/* ECONNREFUSED and the like without an error-queue entry. */

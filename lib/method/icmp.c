@@ -8,12 +8,14 @@
  *   4  id        f->icmp_id, constant
  *   6  seq       the probe sequence number
  *   8  tweak     Paris: compensates the seq so the checksum stays put
- *  10  zeros     up to the requested packet length
+ *  10  tag       the flow's random tag (when the probe has room)
+ *  14  zeros     up to the requested packet length
  *
  * Load balancers that hash on the first transport word (type, code,
  * checksum) see one flow. The constant is the checksum the seq 0 probe
- * has without any tweak, so probe 0 looks like an ordinary ping. For
- * ICMPv6 the checksum covers the pseudo-header (RFC 4443 2.3).
+ * has without any tweak, so probe 0 looks like an ordinary ping; the tag
+ * is part of it. For ICMPv6 the checksum covers the pseudo-header
+ * (RFC 4443 2.3).
  */
 #include "method/method.h"
 
@@ -32,6 +34,11 @@ static uint8_t echo_request_type(const struct ht_flow *f)
 	return f->family == AF_INET6 ? 128 : 8;
 }
 
+static bool icmp_has_tag(size_t len)
+{
+	return len >= HT_ICMP_TAG_OFF + 4;
+}
+
 /* Sum of the non-zero words of the probe except checksum and tweak. */
 static uint32_t icmp_base_sum(const struct ht_flow *f, uint16_t seq)
 {
@@ -43,7 +50,16 @@ static uint32_t icmp_base_sum(const struct ht_flow *f, uint16_t seq)
 	sum += (uint32_t)echo_request_type(f) << 8;
 	sum += f->icmp_id;
 	sum += seq;
+	if (icmp_has_tag(len))
+		sum += (f->tag >> 16) + (f->tag & 0xffff);
 	return sum;
+}
+
+int ht_icmp_check_tag(const struct ht_flow *f, const uint8_t *m, size_t len)
+{
+	if (!icmp_has_tag(len))
+		return 0;
+	return ht_tag_check(f, m + HT_ICMP_TAG_OFF);
 }
 
 uint16_t ht_icmp_probe_csum(const struct ht_flow *f, uint16_t seq)
@@ -62,6 +78,8 @@ static int icmp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t
 	l4[1] = 0;
 	ht_wr16(l4 + 4, f->icmp_id);
 	ht_wr16(l4 + 6, seq);
+	if (icmp_has_tag(len))
+		ht_wr32(l4 + HT_ICMP_TAG_OFF, f->tag);
 	c = ht_icmp_probe_csum(f, seq);
 	ht_wr16(l4 + 2, c);
 	if (!f->classic) {
@@ -77,19 +95,26 @@ static int icmp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t
  * A quoted echo request is ours when its id is ours; the echo sequence
  * is the probe seq. The checksum must be the one we sent, except that on
  * IPv4 a NAT that rewrote the id (and so the checksum) on the way out is
- * forgiven when the IP ID still carries the same seq.
+ * forgiven when the IP ID still carries the same seq. A quote that
+ * holds the tag word must carry our tag (or zeros: padding). The error
+ * queue of a ping socket quotes the echo request the kernel sent, with
+ * the checksum the kernel computed: the id, seq and tag decide.
  */
 static int icmp_match_quote(const struct ht_flow *f, const struct ht_quote *q, uint16_t *seq)
 {
 	const uint8_t *m = q->l4;
 	uint16_t s, id_seq;
 
+	if (q->l4_len < ICMP_HDR)
+		return -ENOENT;
 	if (m[0] != echo_request_type(f) || m[1] != 0)
 		return -ENOENT;
 	if (ht_rd16(m + 4) != f->icmp_id)
 		return -ENOENT;
+	if (ht_icmp_check_tag(f, m, q->l4_len) < 0)
+		return -ENOENT;
 	s = ht_rd16(m + 6);
-	if (ht_rd16(m + 2) != ht_icmp_probe_csum(f, s) &&
+	if (q->has_ip && ht_rd16(m + 2) != ht_icmp_probe_csum(f, s) &&
 	    !(ht_ip_id_to_seq(q, &id_seq) && id_seq == s))
 		return -ENOENT;
 	*seq = s;

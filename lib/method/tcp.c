@@ -5,7 +5,8 @@
  *   0  source port       f->sport + seq % ncols (Paris: one port per query
  *                        column) or f->sport + seq (classic)
  *   2  destination port  f->dport
- *   4  sequence number   tag << 16 | seq (tag: constant of the flow)
+ *   4  sequence number   tag << 16 | seq (tag: ht_tcp_tag, constant of the
+ *                        flow, from the flow's random tag)
  *   8  acknowledgement   0
  *  12  data offset       5, or 10 when there is room for options
  *  13  flags             SYN
@@ -48,9 +49,10 @@
 
 uint16_t ht_tcp_tag(const struct ht_flow *f)
 {
-	/* "HT" mixed with the base ports: stray segments from other
-	 * connections between the same ports rarely carry it. */
-	return (uint16_t)(0x4854u ^ f->sport ^ f->dport);
+	/* The upper half of the flow's random tag, mixed with "HT" and the
+	 * base ports: stray segments from other connections between the same
+	 * ports, or answers to another run, rarely carry it. */
+	return (uint16_t)(0x4854u ^ f->sport ^ f->dport ^ (f->tag >> 16));
 }
 
 /* Query columns of a flow-stable flow (one source port each). */
@@ -122,9 +124,14 @@ static int tcp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t 
 static int tcp_match_quote(const struct ht_flow *f, const struct ht_quote *q, uint16_t *seq)
 {
 	const uint8_t *t = q->l4;
-	uint16_t sport = ht_rd16(t), dport = ht_rd16(t + 2), id_seq;
-	uint32_t tseq = ht_rd32(t + 4);
+	uint16_t sport, dport, id_seq;
+	uint32_t tseq;
 
+	if (q->l4_len < 8)
+		return -ENOENT;
+	sport = ht_rd16(t);
+	dport = ht_rd16(t + 2);
+	tseq = ht_rd32(t + 4);
 	if (dport != f->dport)
 		return -ENOENT;
 	if (f->classic) {
@@ -149,21 +156,12 @@ static int tcp_match_quote(const struct ht_flow *f, const struct ht_quote *q, ui
  * number + 1. A RST without ACK carries no acknowledgement and so cannot
  * be tied to a probe.
  */
-int ht_tcp_match_reply(const struct ht_flow *f, const uint8_t *tcp, size_t len, uint16_t *seq,
-                       enum ht_reply_kind *kind)
+int ht_tcp_match_segment(const struct ht_flow *f, uint16_t sport, uint16_t dport, uint32_t ack,
+                         uint8_t flags, uint16_t *seq, enum ht_reply_kind *kind)
 {
-	uint16_t sport, dport, pseq;
-	uint32_t ack;
-	uint8_t flags;
+	uint16_t pseq;
 
-	if (len < TCP_HDR)
-		return -EINVAL;
-	if ((size_t)(tcp[12] >> 4) * 4 < TCP_HDR || (size_t)(tcp[12] >> 4) * 4 > len)
-		return -EINVAL;
-	sport = ht_rd16(tcp);
-	dport = ht_rd16(tcp + 2);
-	ack = ht_rd32(tcp + 8) - 1u;
-	flags = tcp[13];
+	ack -= 1u;
 	if (sport != f->dport)
 		return -ENOENT;
 	if (!(flags & TCP_ACK))
@@ -185,6 +183,17 @@ int ht_tcp_match_reply(const struct ht_flow *f, const uint8_t *tcp, size_t len, 
 	}
 	*seq = pseq;
 	return 0;
+}
+
+int ht_tcp_match_reply(const struct ht_flow *f, const uint8_t *tcp, size_t len, uint16_t *seq,
+                       enum ht_reply_kind *kind)
+{
+	if (len < TCP_HDR)
+		return -EINVAL;
+	if ((size_t)(tcp[12] >> 4) * 4 < TCP_HDR || (size_t)(tcp[12] >> 4) * 4 > len)
+		return -EINVAL;
+	return ht_tcp_match_segment(f, ht_rd16(tcp), ht_rd16(tcp + 2), ht_rd32(tcp + 8), tcp[13], seq,
+	                            kind);
 }
 
 const struct ht_method_ops ht_method_tcp = {

@@ -10,7 +10,8 @@
  *  10  0x0100            constant
  *  12  zeros
  *  20  tweak word        Paris: chosen so the checksum comes out as wanted
- *  22  zeros             up to the requested packet length
+ *  22  tag               the flow's random tag (when the probe has room)
+ *  26  zeros             up to the requested packet length
  *
  * The payload begins like a DNS query header (ID = seq, flags = standard
  * query with recursion desired, no records), so that a DNS server on the
@@ -44,14 +45,9 @@ static uint16_t udp_paris_csum(uint16_t seq)
 	return seq == 0xffff ? 0xffff : (uint16_t)(seq + 1u);
 }
 
-int ht_udp_match_reply(const struct ht_flow *f, const uint8_t *udp, size_t len, uint16_t *seq)
+int ht_udp_match_payload(const struct ht_flow *f, uint16_t sport, uint16_t dport,
+                         const uint8_t *payload, size_t len, uint16_t *seq)
 {
-	uint16_t sport, dport;
-
-	if (len < UDP_HDR)
-		return -EINVAL;
-	sport = ht_rd16(udp);
-	dport = ht_rd16(udp + 2);
 	if (dport != f->sport)
 		return -ENOENT;
 	if (f->classic) {
@@ -60,10 +56,18 @@ int ht_udp_match_reply(const struct ht_flow *f, const uint8_t *udp, size_t len, 
 	}
 	/* Paris: every probe goes to one port; only the answer's first
 	 * payload word can tell them apart. */
-	if (sport != f->dport || len < UDP_HDR + 2)
+	if (sport != f->dport || len < 2)
 		return -ENOENT;
-	*seq = ht_rd16(udp + UDP_HDR);
+	*seq = ht_rd16(payload);
 	return 0;
+}
+
+int ht_udp_match_reply(const struct ht_flow *f, const uint8_t *udp, size_t len, uint16_t *seq)
+{
+	if (len < UDP_HDR)
+		return -EINVAL;
+	return ht_udp_match_payload(f, ht_rd16(udp), ht_rd16(udp + 2), udp + UDP_HDR, len - UDP_HDR,
+	                            seq);
 }
 
 static int udp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t len)
@@ -79,6 +83,8 @@ static int udp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t 
 	ht_wr16(l4 + 4, (uint16_t)len);
 	ht_wr16(l4 + UDP_SEQ_OFF, seq);
 	ht_wr16(l4 + UDP_MARK_OFF, UDP_MARK);
+	if (len >= HT_UDP_TAG_OFF + 4)
+		ht_wr32(l4 + HT_UDP_TAG_OFF, f->tag);
 
 	if (f->classic) {
 		sum = ht_csum_add(ht_flow_pseudo(f, IPPROTO_UDP, len), l4, len);
@@ -122,16 +128,53 @@ static int udp_build(const struct ht_flow *f, uint16_t seq, uint8_t *l4, size_t 
  *   4. Otherwise the checksum decides (0xffff reads as 0xfffe): IPv6 has
  *      no IP ID (NAT66 is rare and NPTv6 is checksum-neutral), and some
  *      IPv4 stacks zero it.
- * A quoted checksum of 0 (no checksum) carries nothing.
+ * A quoted checksum of 0 (no checksum) carries nothing. A quote long
+ * enough to hold the tag must carry ours (or zeros: padding).
+ *
+ * The error queue of a UDP socket gives the quoted payload only (the
+ * kernel checked the ports): its first word names the probe, and the
+ * payload must be, as far as it goes (at least 4 bytes), that probe's,
+ * tweak word and tag included. A router that quoted only the UDP header
+ * (RFC 792) but padded the quote for RFC 4884 extensions shows zeros
+ * there, which name no probe (every payload's second word is 0x0100).
  */
+static int udp_match_payload(const struct ht_flow *f, const struct ht_quote *q, uint16_t *seq)
+{
+	uint8_t want[HT_PROBE_MAX_LEN];
+	size_t l4len = ht_flow_l4_len(f), n;
+	uint16_t s;
+
+	if (!q->has_ports || q->sport != f->sport || q->dport != f->dport)
+		return -ENOENT;
+	if (q->l4_len < 4 || l4len < UDP_HDR + 4 || l4len > sizeof(want))
+		return -ENOENT;
+	s = ht_rd16(q->l4);
+	if (udp_build(f, s, want, l4len) < 0)
+		return -ENOENT;
+	n = q->l4_len < l4len - UDP_HDR ? q->l4_len : l4len - UDP_HDR;
+	if (memcmp(q->l4, want + UDP_HDR, n) != 0)
+		return -ENOENT;
+	*seq = s;
+	return 0;
+}
+
 static int udp_match_quote(const struct ht_flow *f, const struct ht_quote *q, uint16_t *seq)
 {
 	const uint8_t *u = q->l4;
-	uint16_t sport = ht_rd16(u), dport = ht_rd16(u + 2), csum = ht_rd16(u + 6);
+	uint16_t sport, dport, csum;
 	uint16_t id_seq, pay_seq, csum_seq;
 	bool has_id, has_pay, has_csum;
 
+	if (q->l4_is_payload)
+		return udp_match_payload(f, q, seq);
+	if (q->l4_len < UDP_HDR)
+		return -ENOENT;
+	sport = ht_rd16(u);
+	dport = ht_rd16(u + 2);
+	csum = ht_rd16(u + 6);
 	if (sport != f->sport)
+		return -ENOENT;
+	if (q->l4_len >= HT_UDP_TAG_OFF + 4 && ht_tag_check(f, u + HT_UDP_TAG_OFF) < 0)
 		return -ENOENT;
 	if (f->classic) {
 		*seq = (uint16_t)(dport - f->dport);

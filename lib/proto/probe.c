@@ -1,68 +1,31 @@
 /*
- * Probe building: the IPv4 header (we send with IP_HDRINCL) around the
- * transport part a method writes. IPv6 probes are the transport part
- * only; the kernel writes the IPv6 header.
+ * The IPv4 header of a probe (we send with IP_HDRINCL). The transport
+ * part around it is a method's (ht_probe_build, lib/method/probe.c).
+ * IPv6 probes have no header of ours; the kernel writes it.
  */
 #include "proto/proto.h"
 
-#include "method/method.h"
 #include "proto/bytes.h"
 
-#include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define IP4_HDR 20
-#define IP6_HDR 40
-
-static size_t ip_hdr_len(int family)
-{
-	return family == AF_INET6 ? IP6_HDR : IP4_HDR;
-}
-
-size_t ht_probe_min_len(int family, enum ht_method m)
-{
-	const struct ht_method_ops *ops = ht_method_ops(m);
-
-	if (!ops || (family != AF_INET && family != AF_INET6))
-		return 0;
-	return ip_hdr_len(family) + ops->min_l4;
-}
-
-static const struct ht_method_ops *flow_check(const struct ht_flow *f)
-{
-	const struct ht_method_ops *ops;
-	size_t len;
-
-	if (!f || (f->family != AF_INET && f->family != AF_INET6))
-		return NULL;
-	if (f->src.family != f->family || f->dst.family != f->family)
-		return NULL;
-	ops = ht_method_ops(f->method);
-	if (!ops)
-		return NULL;
-	len = f->packet_len ? f->packet_len : ip_hdr_len(f->family) + ht_flow_l4_len(f);
-	if (len < ip_hdr_len(f->family) + ops->min_l4 || len > HT_PROBE_MAX_LEN)
-		return NULL;
-	return ops;
-}
 
 /*
  * IPv4 header, 20 bytes, no options:
- *   version 4, IHL 5 | TOS | total length | ID = seq + 1 |
+ *   version 4, IHL 5 | TOS | total length | ID |
  *   DF flag per flow, offset 0 | TTL | protocol | header checksum |
  *   source | destination.
  * Linux fills the checksum and total length itself on IP_HDRINCL
  * sockets, but we compute them so the bytes are exactly what goes out.
  */
-static void ip4_header(const struct ht_flow *f, uint8_t proto, uint16_t seq, uint8_t ttl,
-                       uint8_t *ip, size_t total)
+void ht_ip4_header(const struct ht_flow *f, uint8_t proto, uint16_t ip_id, uint8_t ttl,
+                   uint8_t *ip, size_t total)
 {
 	ip[0] = 0x45;
 	ip[1] = f->tos;
 	ht_wr16(ip + 2, (uint16_t)total);
-	ht_wr16(ip + 4, ht_seq_to_ip_id(seq));
+	ht_wr16(ip + 4, ip_id);
 	ht_wr16(ip + 6, f->dont_fragment ? 0x4000 : 0);
 	ip[8] = ttl;
 	ip[9] = proto;
@@ -70,59 +33,4 @@ static void ip4_header(const struct ht_flow *f, uint8_t proto, uint16_t seq, uin
 	memcpy(ip + 12, &f->src.u.v4, 4);
 	memcpy(ip + 16, &f->dst.u.v4, 4);
 	ht_wr16(ip + 10, ht_csum(ip, IP4_HDR));
-}
-
-int ht_probe_build(const struct ht_flow *f, uint16_t seq, uint8_t ttl, uint8_t *buf, size_t cap)
-{
-	const struct ht_method_ops *ops = flow_check(f);
-	size_t l4len, total;
-	int err;
-
-	if (!ops || !buf)
-		return -EINVAL;
-	l4len = ht_flow_l4_len(f);
-	total = f->family == AF_INET ? IP4_HDR + l4len : l4len;
-	if (cap < total)
-		return -ENOSPC;
-	if (f->family == AF_INET) {
-		err = ops->build(f, seq, buf + IP4_HDR, l4len);
-		if (err < 0)
-			return err;
-		ip4_header(f, ops->proto4, seq, ttl, buf, total);
-	} else {
-		err = ops->build(f, seq, buf, l4len);
-		if (err < 0)
-			return err;
-	}
-	return (int)total;
-}
-
-/*
- * For unprivileged sockets the kernel writes the headers, computing the
- * same checksum we would (same addresses, ports and, for ICMP, the id the
- * I/O layer put in f->icmp_id), so the payload from a full build works
- * unchanged. TCP connect() sockets send no payload of ours.
- */
-int ht_probe_payload(const struct ht_flow *f, uint16_t seq, uint8_t *buf, size_t cap)
-{
-	const struct ht_method_ops *ops = flow_check(f);
-	uint8_t l4[HT_PROBE_MAX_LEN];
-	size_t l4len, skip;
-	int err;
-
-	if (!ops || !buf)
-		return -EINVAL;
-	if (f->method == HT_METHOD_TCP)
-		return -EOPNOTSUPP;
-	l4len = ht_flow_l4_len(f);
-	skip = f->method == HT_METHOD_UDP ? 8 : 0;
-	if (cap < l4len - skip)
-		return -ENOSPC;
-	err = ops->build(f, seq, l4, l4len);
-	if (err < 0)
-		return err;
-	if (f->method == HT_METHOD_ICMP)
-		ht_wr16(l4 + 2, 0); /* the kernel computes it */
-	memcpy(buf, l4 + skip, l4len - skip);
-	return (int)(l4len - skip);
 }

@@ -16,7 +16,7 @@
  *             UDP header and payload
  * The rest is the packet.
  */
-#include "proto/proto.h"
+#include "method/method.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

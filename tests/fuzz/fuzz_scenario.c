@@ -7,7 +7,7 @@
  *
  * Input: the scenario text (any bytes; a NUL ends it).
  */
-#include "proto/proto.h"
+#include "method/method.h"
 #include "sim.h"
 
 #include <errno.h>

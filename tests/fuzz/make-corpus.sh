@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerate the real-capture seeds of the fuzz corpora:
-#   corpus/fuzz_reply/cap-*   and   corpus/fuzz_ext/cap-*
+#   corpus/fuzz_reply/cap-*, corpus/fuzz_ext/cap-*, corpus/fuzz_errqueue/cap-*
 # Builds a throwaway lab of network namespaces (prober - r1 - r2 - dst,
 # 198.18.0.0/15 and 2001:db8::/32 only, real Linux routers), runs Debian's
 # traceroute through it with each method and family and a few failure
@@ -11,7 +11,11 @@
 #   IPv6: the ICMPv6 message or TCP segment, without the IP header;
 # behind the selector byte fuzz_reply.c reads (family, method, classic,
 # TCP socket, reply-from-destination). fuzz_ext seeds are the ICMP
-# messages themselves behind a family byte.
+# messages themselves behind a family byte. fuzz_errqueue seeds are the
+# same ICMP errors and echo replies as a datagram socket would have read
+# them (the error queue: origin, type, code, info, the quoted destination
+# port, and our datagram from its ICMP/TCP header or UDP payload; a ping
+# socket: the echo reply), behind the 12-byte header fuzz_errqueue.c reads.
 # Needs root, iproute2, tcpdump, traceroute, python3 (no build.sh step installs
 # them: this is run by hand when the seed corpus is remade). Usage: make-corpus.sh
 set -eu
@@ -151,12 +155,55 @@ linktype = struct.unpack('<I', data[20:24])[0]
 assert linktype == 1, 'expected Ethernet captures'
 off = 24
 seen = {}
-written = {'fuzz_reply': 0, 'fuzz_ext': 0}
-for d in ('fuzz_reply', 'fuzz_ext'):
+written = {'fuzz_reply': 0, 'fuzz_ext': 0, 'fuzz_errqueue': 0}
+for d in ('fuzz_reply', 'fuzz_ext', 'fuzz_errqueue'):
     os.makedirs(os.path.join(out, d), exist_ok=True)
     for f in os.listdir(os.path.join(out, d)):
         if f.startswith('cap-'):
             os.unlink(os.path.join(out, d, f))
+
+DST4 = bytes([198, 19, 0, 9])
+DST6 = bytes.fromhex('20010db8000100000000000000000009')
+
+def errqueue_seed(sel, fam, icmp):
+    """An ICMP error or echo reply as a datagram socket reads it, behind
+    fuzz_errqueue.c's header; None when it is neither."""
+    method = (sel >> 1) & 3
+    classic = sel & 8
+    echo_rep = 0 if fam == 0 else 129
+    if icmp[0] == echo_rep:
+        head = bytes([fam | (method << 1) | classic | (1 << 4) | 128, 0, 0, 0, 0, 0, 0, 0,
+                      0, 0, 64, 0])
+        return head + icmp
+    q = icmp[8:]
+    if fam == 0:
+        if len(q) < 20:
+            return None
+        ihl = (q[0] & 15) * 4
+        proto, qdst = q[9], q[16:20]
+        info = struct.unpack('!H', icmp[6:8])[0] if icmp[0] == 3 and icmp[1] == 4 else 0
+        origin, to_dst = 2, qdst == DST4
+    else:
+        if len(q) < 40:
+            return None
+        ihl = 40
+        proto, qdst = q[6], q[24:40]
+        info = struct.unpack('!I', icmp[4:8])[0] if icmp[0] == 2 else 0
+        origin, to_dst = 3, qdst == DST6
+    l4 = q[ihl:]
+    if len(l4) < 8:
+        return None
+    port = 0
+    if proto == 17:
+        port = struct.unpack('!H', l4[2:4])[0]
+        data = l4[8:]
+    else:
+        data = l4
+        if proto == 6:
+            port = struct.unpack('!H', l4[2:4])[0]
+    head = bytes([fam | (method << 1) | classic | (128 if to_dst else 0), origin,
+                  icmp[0], icmp[1]]) + struct.pack('!IH', info, port) + bytes([64, 0])
+    return head + data
 
 def save(target, name, blob):
     with open(os.path.join(out, target, name), 'wb') as fh:
@@ -214,7 +261,12 @@ while off + 16 <= len(data):
     save('fuzz_reply', 'cap-%s-%s' % (name, tag), bytes([s]) + pkt)
     if icmp is not None and icmp[0] in (3, 11, 1, 2) and name.endswith(('ext', 'frag', 'ptb', 'udp')):
         save('fuzz_ext', 'cap-%s-%s' % (name, tag), bytes([fam]) + icmp)
-print('make-corpus: wrote %d fuzz_reply and %d fuzz_ext seeds' % (written['fuzz_reply'], written['fuzz_ext']))
+    if icmp is not None:
+        eq = errqueue_seed(sel, fam, icmp)
+        if eq is not None:
+            save('fuzz_errqueue', 'cap-%s-%s' % (name, tag), eq)
+print('make-corpus: wrote %d fuzz_reply, %d fuzz_ext and %d fuzz_errqueue seeds' %
+      (written['fuzz_reply'], written['fuzz_ext'], written['fuzz_errqueue']))
 PY
 for f in "$TMP"/v4-udp.txt "$TMP"/v6-tcp-open.txt "$TMP"/v4-frag.txt "$TMP"/v4-prohib.txt; do
 	echo "--- $(basename "$f" .txt)"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "proto/proto.h"
+#include "method/method.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
