@@ -5,9 +5,8 @@
  */
 #include "batch.h"
 #include "dns.h"
-#include "json_out.h"
+#include "frontend.h"
 #include "options.h"
-#include "text_out.h"
 
 #include "hoptrace/hoptrace.h"
 #include "io/io.h"
@@ -23,53 +22,24 @@
 
 struct app {
 	struct ht_opts o;
-	struct ht_text_out text;
 	ht_dns *dns;
 	ht_session *session;
-	struct ht_json *json;
-	bool text_mode;
+	const struct ht_frontend *fe; /* the output, picked from ht_frontends[] */
+	void *fe_state;
+	uint32_t trace_id;    /* the trace running (events are tagged with it) */
 	bool ran;             /* some session ran (for --stats) */
 	char batch_name[512]; /* --batch: the file as messages name it (sanitised) */
 };
-
-static const char *name_of(void *u, const ht_addr *a)
-{
-	struct app *app = u;
-
-	return app->dns ? ht_dns_ptr_lookup(app->dns, a) : NULL;
-}
-
-static void emit_hop(void *u, const struct ht_hop *h)
-{
-	struct app *app = u;
-
-	ht_text_hop(&app->text, h);
-}
 
 static void on_event(void *u, const struct ht_event *ev)
 {
 	struct app *app = u;
 
-	if (app->json)
-		ht_json_on_event(app->json, ev);
-	switch (ev->type) {
-	case HT_EV_PROBE_DONE:
-		/* Start the reverse lookup as soon as an address is known, so
-		 * names resolve while the rest of the trace is still running. */
-		if (app->dns && ev->probe->state == HT_PROBE_REPLIED)
-			ht_dns_ptr_request(app->dns, &ev->probe->reply.from);
-		break;
-	case HT_EV_HOP_DONE:
-		if (!app->text_mode)
-			break;
-		if (app->dns)
-			ht_dns_hold_push(app->dns, ev->hop, ht_now_us());
-		else
-			ht_text_hop(&app->text, ev->hop);
-		break;
-	default:
-		break;
-	}
+	app->fe->event(app->fe_state, app->trace_id, ev);
+	/* Start the reverse lookup as soon as an address is known, so names
+	 * resolve while the rest of the trace is still running. */
+	if (ev->type == HT_EV_PROBE_DONE && app->dns && ev->probe->state == HT_PROBE_REPLIED)
+		ht_dns_ptr_request(app->dns, &ev->probe->reply.from);
 }
 
 /* For the privilege tests: show what the process holds after setup, each
@@ -481,40 +451,20 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 	cfg->dst = t->addr;
 	cfg->family = t->addr.family;
 	const struct ht_flow *flow = ht_io_flow(io);
-	if (app->text_mode) {
-		if (app->dns)
-			ht_dns_hold_init(app->dns, 0, emit_hop, app);
-		ht_text_header(&app->text, t->host, &cfg->dst, cfg->max_ttl, flow->packet_len);
-	} else {
-		struct ht_json_opts jo = {
-			.mode = app->o.jsonl ? HT_JSON_LINES : HT_JSON_DOCUMENT,
-			.pretty = app->o.json,
-			.name_fn = app->dns ? name_of : NULL,
-			.name_u = app,
-			.flow = flow,
-		};
-		rc = ht_json_begin(&app->json, stdout, &jo, cfg, t->host);
-		if (rc < 0) {
-			char msg[128];
-			snprintf(msg, sizeof(msg), "cannot start JSON output: %s", strerror(-rc));
-			target_error(app, t, msg);
-			return 1;
-		}
-		if (app->dns && app->o.jsonl)
-			ht_dns_on_done(app->dns, ht_json_name_cb, app->json);
+	const struct ht_fe_trace ft = {.host = t->host, .cfg = cfg, .flow = flow};
+	char msg[128];
+	uint32_t id = app->trace_id;
+	if (app->fe->begin(app->fe_state, id, &ft, msg, sizeof(msg)) < 0) {
+		target_error(app, t, msg);
+		return 1;
 	}
 
 	rc = ht_session_new(&app->session, cfg, ht_io_ops(), io, on_event, app);
 	if (rc < 0) {
-		const char *msg = NULL;
-		ht_config_validate(cfg, &msg);
-		target_error(app, t, msg ? msg : strerror(-rc));
-		if (app->dns && app->o.jsonl)
-			ht_dns_on_done(app->dns, NULL, NULL);
-		if (app->json) {
-			ht_json_end(app->json, NULL);
-			app->json = NULL;
-		}
+		const char *why = NULL;
+		ht_config_validate(cfg, &why);
+		target_error(app, t, why ? why : strerror(-rc));
+		app->fe->end(app->fe_state, id, NULL, NULL);
 		return 2;
 	}
 
@@ -523,25 +473,16 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 	if (app->dns)
 		ht_dns_watch(app->dns, &watch);
 	rc = ht_io_run(io, app->session, app->dns ? &watch : NULL);
-	if (app->dns && app->text_mode)
-		ht_dns_hold_flush(app->dns);
-	if (app->text_mode)
-		ht_text_note(&app->text, app->session);
-	if (app->dns && !app->text_mode)
-		ht_dns_wait(app->dns, ht_now_us() + HT_DNS_HOLD_BUDGET_US);
+	struct ht_session_stats st;
+	ht_session_stats(app->session, &st);
+	int end_rc = app->fe->end(app->fe_state, id, app->session, &st);
 	if (rc < 0 || ht_session_stop_reason(app->session) == HT_STOP_ERROR) {
-		char msg[128];
 		snprintf(msg, sizeof(msg), "sending probes failed: %s", strerror(rc < 0 ? -rc : EIO));
 		target_error(app, t, msg);
 		status = 1;
 	}
-	struct ht_session_stats st;
-	ht_session_stats(app->session, &st);
-	if (app->dns && app->o.jsonl)
-		ht_dns_on_done(app->dns, NULL, NULL);
-	if (app->json && ht_json_end(app->json, &st) < 0)
+	if (end_rc < 0)
 		status = 1;
-	app->json = NULL;
 	fflush(stdout);
 	if (app->o.stats) {
 		char shown[HT_BATCH_HOST_MAX * 4 + 3] = "";
@@ -748,16 +689,21 @@ int main(int argc, char **argv)
 	if (app.o.debug_status)
 		print_status("status: ");
 
-	app.text_mode = !app.o.json && !app.o.jsonl;
-	app.text = (struct ht_text_out){
+	/* The output: one front end of the table, by the options. */
+	const struct ht_fe_ctx fe_ctx = {
 		.out = stdout,
+		.dns = app.dns,
 		.numeric = app.o.numeric,
 		.extensions = app.o.extensions,
-		.name = name_of,
-		.name_u = &app,
 	};
+	app.fe = ht_frontend_find(app.o.json ? "json" : app.o.jsonl ? "jsonl" : "text");
+	if (!app.fe || app.fe->open(&app.fe_state, &fe_ctx) < 0) {
+		fprintf(stderr, "hoptrace: out of memory\n");
+		app.fe = NULL;
+		status = 1;
+		goto out;
+	}
 
-	bool traced = false;
 	for (size_t i = 0; i < n; i++) {
 		int k = fam_index(t[i].addr.family);
 		int st;
@@ -772,11 +718,8 @@ int main(int argc, char **argv)
 			target_error(&app, &t[i], err[0] ? err : strerror(-rc));
 			st = 1;
 		} else {
-			/* A blank line between the traces of a batch. */
-			if (traced && app.text_mode)
-				putchar('\n');
+			app.trace_id = (uint32_t)i;
 			st = run_one(&app, io[k], &t[i]);
-			traced = true;
 		}
 		if (st > status)
 			status = st;
@@ -802,6 +745,8 @@ int main(int argc, char **argv)
 	if (app.o.batch && status > 1)
 		status = 1;
 out:
+	if (app.fe)
+		app.fe->close(app.fe_state);
 	ht_io_close(io[0]);
 	ht_io_close(io[1]);
 	ht_dns_free(app.dns);
