@@ -127,6 +127,14 @@ printf 'evil\033[2Jname\n' >"$TMP/escape"
 printf '# nothing here\n\n' >"$TMP/empty"
 expect_err "cannot read $TMP/missing: No such file or directory" --batch "$TMP/missing"
 expect_err "--batch needs a file name ('-' for standard input)" --batch ""
+expect_err "invalid parallel traces '0': must be 1 to 4096" --parallel 0 --batch "$TMP/empty"
+expect_err "invalid parallel traces '4097': must be 1 to 4096" --parallel=4097 $H
+expect_err "invalid parallel traces '+8': must be 1 to 4096" --parallel +8 $H
+RESUME_ONLY="--resume works with --batch and --jsonl only (it reads an earlier run's --jsonl output)"
+expect_err "$RESUME_ONLY" --resume "$TMP/empty" $H
+expect_err "$RESUME_ONLY" --jsonl --resume "$TMP/empty" $H
+expect_err "$RESUME_ONLY" --json --resume "$TMP/empty" --batch "$TMP/empty"
+expect_err "--resume needs a file name" --resume= --jsonl --batch "$TMP/empty"
 expect_err "--batch takes its targets from the file, not '$H' (try --help)" --batch "$TMP/empty" $H
 expect_bad "$TMP/two-words:2:5: more than one word on the line (one target per line)" \
 	--batch "$TMP/two-words"
