@@ -19,8 +19,12 @@ _hoptrace()
 			awk '{ sub("/.*", "", $4); print $4 }')" -- "$cur"))
 		return
 		;;
-	--batch)
+	--batch | --resume)
 		_filedir
+		return
+		;;
+	--parallel)
+		COMPREPLY=($(compgen -W '1 16 64 256 1024' -- "$cur"))
 		return
 		;;
 	-p | --port)
@@ -44,7 +48,7 @@ _hoptrace()
 			--udp --icmp --tcp --classic --first= --max-hops= --queries= --sim-queries=
 			--wait= --sendwait= --pps= --gap-limit= --slow= --recheck= --port= --source= --interface= --tos=
 			--dont-fragment --extensions --unprivileged --json --jsonl --stats
-			--batch= --no-sandbox --debug-status --help --version' -- "$cur"))
+			--batch= --parallel= --resume= --no-sandbox --debug-status --help --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		return
 	fi
@@ -55,7 +59,8 @@ _hoptrace()
 		case ${words[i]} in
 		-f | -m | -q | -N | -w | -z | -p | -s | -i | -t) ((i++)) ;;
 		--first | --max-hops | --queries | --sim-queries | --wait | --sendwait | --pps | \
-			--gap-limit | --slow | --recheck | --port | --source | --interface | --tos | --batch) ((i++)) ;;
+			--gap-limit | --slow | --recheck | --port | --source | --interface | --tos | --batch | \
+			--parallel | --resume) ((i++)) ;;
 		-*) ;;
 		*) ((args++)) ;;
 		esac

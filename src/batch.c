@@ -111,42 +111,48 @@ static int batch_add(struct ht_batch *b, const char *host, unsigned long line)
 	return 0;
 }
 
-int ht_batch_add(struct ht_batch *b, const char *host, unsigned long line)
+bool ht_batch_host_ok(const char *host)
 {
 	char again[HT_BATCH_HOST_MAX + 1], why[128];
 	size_t col, len = strnlen(host, HT_BATCH_HOST_MAX + 1);
 
-	if (len == 0 || len > HT_BATCH_HOST_MAX || line == 0 ||
-	    (b->n && line <= b->lines[b->n - 1]) || b->n >= HT_BATCH_MAX_TARGETS ||
-	    ht_batch_parse_line(host, len, again, sizeof(again), &col, why, sizeof(why)) != 1 ||
-	    strcmp(again, host))
+	return len > 0 && len <= HT_BATCH_HOST_MAX &&
+	       ht_batch_parse_line(host, len, again, sizeof(again), &col, why, sizeof(why)) == 1 &&
+	       !strcmp(again, host);
+}
+
+int ht_batch_add(struct ht_batch *b, const char *host, unsigned long line)
+{
+	if (!ht_batch_host_ok(host) || line == 0 || (b->n && line <= b->lines[b->n - 1]) ||
+	    b->n >= HT_BATCH_MAX_TARGETS)
 		return -EINVAL;
 	return batch_add(b, host, line);
 }
 
-int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size_t errlen)
+int ht_batch_next(struct ht_batch_reader *r, char *host, size_t hostcap, size_t *col, char *err,
+                  size_t errlen)
 {
 	/* A line's text, its "\r\n", and room to notice one byte more. */
-	char line[HT_BATCH_LINE_MAX + 3], host[HT_BATCH_HOST_MAX + 1], why[256];
-	char shown[512];
-	unsigned long lineno = 0;
-	size_t col;
-	int rc = 0;
+	char line[HT_BATCH_LINE_MAX + 3];
 
-	memset(b, 0, sizeof(*b));
-	ht_sanitize(shown, sizeof(shown), name, strlen(name));
 	for (;;) {
 		size_t len = 0;
 		int c = 0;
+		*col = 0;
 		/* Byte by byte: a line may hold NUL bytes, which fgets hides. */
-		while (len < sizeof(line) - 1 && (c = getc(f)) != EOF) {
+		while (len < sizeof(line) - 1 && (c = getc(r->f)) != EOF) {
 			line[len++] = (char)c;
 			if (c == '\n')
 				break;
 		}
-		if (len == 0 && c == EOF)
-			break;
-		lineno++;
+		if (len == 0 && c == EOF) {
+			if (ferror(r->f)) {
+				snprintf(err, errlen, "read error");
+				return -EIO;
+			}
+			return 0;
+		}
+		r->line++;
 		/* The limit is on the text, whatever ends the line. */
 		size_t text = len;
 		bool nl = line[text - 1] == '\n';
@@ -155,32 +161,45 @@ int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size
 		if (text && line[text - 1] == '\r')
 			text--;
 		if ((!nl && len == sizeof(line) - 1) || text > HT_BATCH_LINE_MAX) {
-			snprintf(err, errlen, "%s:%lu:%d: line longer than %d bytes", shown, lineno,
-			         HT_BATCH_LINE_MAX + 1, HT_BATCH_LINE_MAX);
-			rc = -EINVAL;
-			break;
+			/* Skip the rest of it: the next line is read on its own. */
+			while (!nl && (c = getc(r->f)) != EOF && c != '\n')
+				;
+			*col = HT_BATCH_LINE_MAX + 1;
+			snprintf(err, errlen, "line longer than %d bytes", HT_BATCH_LINE_MAX);
+			return -EINVAL;
 		}
-		rc = ht_batch_parse_line(line, len, host, sizeof(host), &col, why, sizeof(why));
-		if (rc < 0) {
-			snprintf(err, errlen, "%s:%lu:%zu: %s", shown, lineno, col, why);
-			break;
-		}
-		if (rc == 1 && b->n >= HT_BATCH_MAX_TARGETS) {
-			snprintf(err, errlen, "%s:%lu: more than %d targets", shown, lineno,
+		int rc = ht_batch_parse_line(line, len, host, hostcap, col, err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+int ht_batch_read(FILE *f, const char *name, struct ht_batch *b, char *err, size_t errlen)
+{
+	struct ht_batch_reader r = {.f = f};
+	char host[HT_BATCH_HOST_MAX + 1], why[256];
+	char shown[512];
+	size_t col;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	ht_sanitize(shown, sizeof(shown), name, strlen(name));
+	while ((rc = ht_batch_next(&r, host, sizeof(host), &col, why, sizeof(why))) > 0) {
+		if (b->n >= HT_BATCH_MAX_TARGETS) {
+			snprintf(err, errlen, "%s:%lu: more than %d targets", shown, r.line,
 			         HT_BATCH_MAX_TARGETS);
 			rc = -E2BIG;
 			break;
 		}
-		if (rc == 1 && (rc = batch_add(b, host, lineno)) < 0) {
+		if ((rc = batch_add(b, host, r.line)) < 0) {
 			snprintf(err, errlen, "%s: out of memory", shown);
 			break;
 		}
-		rc = 0;
 	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, errlen, "%s: read error", shown);
-		rc = -EIO;
-	}
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "%s:%lu:%zu: %s", shown, r.line, col, why);
+	else if (rc == -EIO)
+		snprintf(err, errlen, "%s: %s", shown, why);
 	if (rc == 0 && b->n == 0) {
 		snprintf(err, errlen, "%s: no targets", shown);
 		rc = -EINVAL;

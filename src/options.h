@@ -8,10 +8,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define HT_PARALLEL_DEFAULT 64
+#define HT_PARALLEL_MAX 4096
+
 struct ht_opts {
 	struct ht_config cfg;
 	const char *host;      /* the target as typed (NULL with --batch) */
 	const char *batch;     /* --batch FILE ("-": standard input) */
+	int parallel;          /* --parallel N: traces of a batch in flight (default 64) */
+	const char *resume;    /* --resume FILE: a --jsonl result file (with --batch --jsonl) */
 	int family_forced;     /* AF_INET / AF_INET6 from -4/-6, else 0 */
 	bool port_given;
 	bool pps_given;        /* --pps was on the command line */

@@ -37,13 +37,13 @@ daemon:*:19000:0:99999:7:::'
 
 # expect CASE EXIT "message" command...
 expect() {
-	case_=$1 want_rc=$2 want="hoptrace: $3"
+	case_=$1 want_rc=$2 want=$(printf '%s\n' "$3" | sed 's/^/hoptrace: /')
 	shift 3
 	"$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	got=$(cat "$TMP/err")
 	lines=$(wc -l <"$TMP/err")
-	if [ "$rc" = "$want_rc" ] && [ "$got" = "$want" ] && [ "$lines" = 1 ] &&
+	if [ "$rc" = "$want_rc" ] && [ "$got" = "$want" ] &&
 		[ ! -s "$TMP/out" ] && ! grep -q -e SECRET -e 'j9T' -e 'root:' "$TMP/out" "$TMP/err"; then
 		pass=$((pass + 1))
 	else
@@ -65,8 +65,10 @@ chmod 644 "$TMP/readable"
 printf '%s\n' "$SHADOW" >"$TMP/own"
 chown "$NOBODY:$NOGROUP" "$TMP/own"
 chmod 200 "$TMP/own"
-# A name-shaped secret first (never resolved: the list is refused first),
-# then a bad line.
+# A name-shaped secret first, then a bad line. A list is streamed: a
+# refused line no longer stops the batch, so the names before it are
+# looked up (inside a network namespace with no network here, so no query
+# leaves) and reported by their line only.
 printf 'SECRET-token.example\nok.example\nbad$SECRET\n' >"$TMP/names"
 chmod 644 "$TMP/names"
 
@@ -87,13 +89,21 @@ expect user-other 2 "cannot read $TMP/shadow: Permission denied" \
 	setpriv --reuid "$NOBODY" --regid "$NOGROUP" --clear-groups "$HT" -n --batch "$TMP/shadow"
 expect user-own 2 "cannot read $TMP/own: Permission denied" \
 	setpriv --reuid "$NOBODY" --regid "$NOGROUP" --clear-groups "$HT" -n --batch "$TMP/own"
-# Files that can be read: the bad line by line, column and byte value.
-expect root-readable 2 "$TMP/readable:1:6: invalid byte 0x24" "$HT" -n --batch "$TMP/readable"
-expect user-readable 2 "$TMP/readable:1:6: invalid byte 0x24" \
+# Files that can be read: each bad line by line, column and byte value;
+# the batch goes on past it and exits 1 (it no longer refuses the whole
+# list with exit 2).
+BAD2="$TMP/readable:1:6: invalid byte 0x24
+$TMP/readable:2:8: invalid byte 0x2a"
+expect root-readable 1 "$BAD2" "$HT" -n --batch "$TMP/readable"
+expect user-readable 1 "$BAD2" \
 	setpriv --reuid "$NOBODY" --regid "$NOGROUP" --clear-groups "$HT" -n --batch "$TMP/readable"
-expect names 2 "$TMP/names:3:4: invalid byte 0x24" "$HT" --batch "$TMP/names"
+NODNS="cannot resolve: Could not contact DNS servers"
+expect names 1 "$TMP/names:1: $NODNS
+$TMP/names:2: $NODNS
+$TMP/names:3:4: invalid byte 0x24" unshare -n "$HT" --batch "$TMP/names"
 # Standard input is opened by the caller's shell, with the caller's rights.
-expect stdin 2 "standard input:1:6: invalid byte 0x24" sh -c '"$1" -n --batch - <"$2"' sh "$HT" "$TMP/shadow"
+expect stdin 1 "standard input:1:6: invalid byte 0x24
+standard input:2:8: invalid byte 0x2a" sh -c '"$1" -n --batch - <"$2"' sh "$HT" "$TMP/shadow"
 
 echo "batch privacy: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -104,19 +104,49 @@ expect_err "invalid packet length '70000': must be 28 to 65000" $H 70000
 expect_err "packet length 30 is too short: this method needs at least 40" -T $H 30
 expect_err "packet length 50 is too short: this method needs at least 60" -T 2001:db8::1 50
 expect_err "--json and --jsonl cannot be combined" --json --jsonl $H
-# Batch input: the whole list is checked before any socket or lookup.
-printf 'ok.example\nbad one\n' >"$TMP/two-words"
+# Batch input. A list that cannot be read, or holds no target, is refused
+# (exit 2). A refused line is reported by FILE:LINE:COL and the batch goes
+# on with the next line (exit 1 at the end): expect_bad.
+expect_bad() {
+	want="hoptrace: $1"
+	shift
+	"$HT" "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	got=$(cat "$TMP/err")
+	if [ "$rc" = 1 ] && [ "$got" = "$want" ] && [ ! -s "$TMP/out" ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: hoptrace $*"
+		echo "  want exit 1, stderr: $want"
+		echo "  got  exit $rc, stderr: $got"
+	fi
+}
+printf '# fine\nbad one\n' >"$TMP/two-words"
 printf 'evil\033[2Jname\n' >"$TMP/escape"
 printf '# nothing here\n\n' >"$TMP/empty"
 expect_err "cannot read $TMP/missing: No such file or directory" --batch "$TMP/missing"
 expect_err "--batch needs a file name ('-' for standard input)" --batch ""
+expect_err "invalid parallel traces '0': must be 1 to 4096" --parallel 0 --batch "$TMP/empty"
+expect_err "invalid parallel traces '4097': must be 1 to 4096" --parallel=4097 $H
+expect_err "invalid parallel traces '+8': must be 1 to 4096" --parallel +8 $H
+RESUME_ONLY="--resume works with --batch and --jsonl only (it reads an earlier run's --jsonl output)"
+expect_err "$RESUME_ONLY" --resume "$TMP/empty" $H
+expect_err "$RESUME_ONLY" --jsonl --resume "$TMP/empty" $H
+expect_err "$RESUME_ONLY" --json --resume "$TMP/empty" --batch "$TMP/empty"
+expect_err "--resume needs a file name" --resume= --jsonl --batch "$TMP/empty"
 expect_err "--batch takes its targets from the file, not '$H' (try --help)" --batch "$TMP/empty" $H
-expect_err "$TMP/two-words:2:5: more than one word on the line (one target per line)" \
+expect_bad "$TMP/two-words:2:5: more than one word on the line (one target per line)" \
 	--batch "$TMP/two-words"
 # A refused line is never shown: its bad byte by value and column only.
-expect_err "$TMP/escape:1:5: invalid byte 0x1b" --batch "$TMP/escape"
-printf 'ok.example\n  pass=hunter2\n' >"$TMP/secret"
-expect_err "$TMP/secret:2:7: invalid byte 0x3d" --batch "$TMP/secret"
+expect_bad "$TMP/escape:1:5: invalid byte 0x1b" --batch "$TMP/escape"
+printf '  pass=hunter2\n\n  x=1\n' >"$TMP/secret"
+expect_bad "$TMP/secret:1:7: invalid byte 0x3d
+hoptrace: $TMP/secret:3:4: invalid byte 0x3d" --batch "$TMP/secret"
+# An overlong line is skipped to its end; the next line is read.
+{ head -c 5000 /dev/zero | tr '\0' a; printf '\nb$\n'; } >"$TMP/long"
+expect_bad "$TMP/long:1:4097: line longer than 4096 bytes
+hoptrace: $TMP/long:2:2: invalid byte 0x24" --batch "$TMP/long"
 expect_err "$TMP/empty: no targets" -n --batch="$TMP/empty"
 expect_err "invalid packet length '20': must be 28 to 65000" --batch "$TMP/empty" 20
 if "$HT" --batch - </dev/null >"$TMP/out" 2>"$TMP/err" ||

@@ -302,6 +302,64 @@ static void test_many(void **state)
 	free(text);
 }
 
+/* The streamed reader: a refused line is reported and the next one read;
+ * an overlong line is skipped to its end. */
+static void test_next_goes_on(void **state)
+{
+	char host[HT_BATCH_HOST_MAX + 1], err[256];
+	size_t c;
+	(void)state;
+
+	size_t n = HT_BATCH_LINE_MAX + 100;
+	char *text = malloc(n + 64);
+	assert_non_null(text);
+	size_t len = 0;
+	len += (size_t)sprintf(text + len, "a.example\nbad one\n# c\n");
+	memset(text + len, 'x', n);
+	len += n;
+	len += (size_t)sprintf(text + len, "\nb$d\n2001:db8::1\nlast");
+	FILE *f = fmemopen(text, len, "r");
+	assert_non_null(f);
+	struct ht_batch_reader r = {.f = f};
+
+	assert_int_equal(ht_batch_next(&r, host, sizeof(host), &c, err, sizeof(err)), 1);
+	assert_string_equal(host, "a.example");
+	assert_int_equal(r.line, 1);
+	assert_int_equal(ht_batch_next(&r, host, sizeof(host), &c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(r.line, 2);
+	assert_int_equal(c, 5);
+	assert_string_equal(err, "more than one word on the line (one target per line)");
+	assert_int_equal(ht_batch_next(&r, host, sizeof(host), &c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(r.line, 4);
+	assert_int_equal(c, HT_BATCH_LINE_MAX + 1);
+	assert_string_equal(err, "line longer than 4096 bytes");
+	assert_int_equal(ht_batch_next(&r, host, sizeof(host), &c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(r.line, 5);
+	assert_string_equal(err, "invalid byte 0x24");
+	assert_int_equal(ht_batch_next(&r, host, sizeof(host), &c, err, sizeof(err)), 1);
+	assert_string_equal(host, "2001:db8::1");
+	assert_int_equal(r.line, 6);
+	assert_int_equal(ht_batch_next(&r, host, sizeof(host), &c, err, sizeof(err)), 1);
+	assert_string_equal(host, "last");
+	assert_int_equal(r.line, 7);
+	assert_int_equal(ht_batch_next(&r, host, sizeof(host), &c, err, sizeof(err)), 0);
+	assert_int_equal(ht_batch_next(&r, host, sizeof(host), &c, err, sizeof(err)), 0);
+	fclose(f);
+	free(text);
+}
+
+static void test_host_ok(void **state)
+{
+	(void)state;
+	assert_true(ht_batch_host_ok("a.example"));
+	assert_true(ht_batch_host_ok("2001:db8::1"));
+	assert_false(ht_batch_host_ok(""));
+	assert_false(ht_batch_host_ok(" a"));
+	assert_false(ht_batch_host_ok("a b"));
+	assert_false(ht_batch_host_ok("a#"));
+	assert_false(ht_batch_host_ok("evil\x1b[2J"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,7 +367,8 @@ int main(void)
 		cmocka_unit_test(test_refused),     cmocka_unit_test(test_length),
 		cmocka_unit_test(test_read_file),   cmocka_unit_test(test_read_errors),
 		cmocka_unit_test(test_many),        cmocka_unit_test(test_refused_never_echoes),
-		cmocka_unit_test(test_add),
+		cmocka_unit_test(test_add),         cmocka_unit_test(test_next_goes_on),
+		cmocka_unit_test(test_host_ok),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
