@@ -84,6 +84,21 @@ int sim_engine_init(struct sim_engine *e, struct sim_scenario *sc)
 		b->last_us = 0;
 		sc->nodes[i].rr = 0;
 	}
+	for (int f = 0; f < sc->nfam; f++) {
+		struct sim_family *fm = &sc->fam[f];
+		free(fm->rl);
+		fm->rl = NULL;
+		if (!fm->tmpl.rl.on)
+			continue;
+		fm->rl = malloc(fm->count * sizeof(*fm->rl));
+		if (!fm->rl)
+			return -1;
+		for (uint32_t m = 0; m < fm->count; m++) {
+			fm->rl[m] = fm->tmpl.rl;
+			fm->rl[m].tokens = fm->rl[m].burst;
+			fm->rl[m].last_us = 0;
+		}
+	}
 	return 0;
 }
 
@@ -139,13 +154,6 @@ static void p16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
 	p[1] = v & 0xff;
-}
-
-static bool node_has(const struct sim_node *n, int family, const uint8_t *a)
-{
-	if (family == AF_INET)
-		return n->has4 && memcmp(&n->a4, a, 4) == 0;
-	return n->has6 && memcmp(&n->a6, a, 16) == 0;
 }
 
 static const void *node_addr(const struct sim_node *n, int family)
@@ -828,8 +836,27 @@ static void dest_answer(struct ctx *c, const struct sim_node *n, const struct si
 		emit(c->e, c->buf, len, when + 3000000);
 }
 
+/* Where a probe is going: a node, or a family member, which hangs off
+ * the routers par[0..npar). */
+struct dest {
+	int node;
+	int npar;
+	int par[SIM_MAX_NEXT + 1];
+};
+
+static bool leads_to(const struct sim_scenario *sc, int x, const struct dest *d)
+{
+	const uint8_t *r = sc->reach + (size_t)x * (size_t)sc->nnodes;
+	if (d->node >= 0)
+		return x == d->node || r[d->node];
+	for (int i = 0; i < d->npar; i++)
+		if (x == d->par[i] || r[d->par[i]])
+			return true;
+	return false;
+}
+
 static int pick_next(struct sim_engine *e, struct sim_node *n, const struct pkt *p,
-                     const struct walk *w, int target, uint64_t now)
+                     const struct walk *w, const struct dest *target, uint64_t now)
 {
 	const struct sim_scenario *sc = e->sc;
 	const int *nx = n->next;
@@ -842,7 +869,7 @@ static int pick_next(struct sim_engine *e, struct sim_node *n, const struct pkt 
 		nn = n->nnext2;
 	}
 	for (int i = 0; i < nn; i++)
-		if (nx[i] == target || sc->reach[(size_t)nx[i] * (size_t)sc->nnodes + (size_t)target])
+		if (leads_to(sc, nx[i], target))
 			cand[nc++] = nx[i];
 	if (nc == 0) {
 		/* Nothing leads to the target: follow the routes anyway, which
@@ -924,14 +951,29 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 	w.nport = g16(p.l4);
 	w.l4csum = g16(p.l4 + l4csum_off(p.proto));
 
-	int target = -1;
-	for (int i = 1; i < sc->nnodes; i++)
-		if (node_has(&sc->nodes[i], p.family, p.dst)) {
-			target = i;
-			break;
-		}
-	if (target < 0)
+	struct sim_target tg;
+	struct dest dst;
+	/* A family member is made from its family's template for this probe;
+	 * its rate limit bucket is its own and is copied back afterwards. */
+	static __thread struct sim_node member;
+	struct sim_bucket *member_rl = NULL;
+	struct sim_node *tnode;
+
+	if (!sim_lookup(sc, p.family, p.dst, &tg))
 		return 0; /* no such host: a black hole */
+	dst.node = tg.node;
+	dst.npar = 0;
+	if (tg.fam >= 0) {
+		sim_family_member(sc, tg.fam, tg.member, &member);
+		dst.npar = sim_family_parents(sc, tg.fam, tg.member, dst.par);
+		if (sc->fam[tg.fam].rl) {
+			member_rl = &sc->fam[tg.fam].rl[tg.member];
+			member.rl = *member_rl;
+		}
+		tnode = &member;
+	} else {
+		tnode = &sc->nodes[tg.node];
+	}
 
 	c = &cbuf;
 	c->e = e;
@@ -944,10 +986,19 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 
 	int cur = SIM_PROBER;
 	while (c->depth < 512) {
-		int nx = pick_next(e, &sc->nodes[cur], &p, &w, target, now);
-		if (nx < 0)
-			return 0;
-		struct sim_node *n = &sc->nodes[nx];
+		bool at_target = false;
+		int nx = -1;
+		/* A family member is one step past any router it hangs off. */
+		for (int i = 0; i < dst.npar; i++)
+			if (cur == dst.par[i])
+				at_target = true;
+		if (!at_target) {
+			nx = pick_next(e, &sc->nodes[cur], &p, &w, &dst, now);
+			if (nx < 0)
+				return 0;
+			at_target = nx == dst.node;
+		}
+		struct sim_node *n = at_target ? tnode : &sc->nodes[nx];
 		cur = nx;
 		c->depth++;
 		int64_t f = (int64_t)n->delay_us + rjitter(&r, n->jitter_us);
@@ -959,10 +1010,12 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 			return 0;
 		}
 		bool rlost = n->rloss > 0 && runif(&r) < n->rloss;
-		if (nx == target) {
+		if (at_target) {
 			if (rlost)
 				return 0;
 			dest_answer(c, n, n);
+			if (member_rl)
+				*member_rl = member.rl;
 			return 0;
 		}
 		const void *src = node_addr(n, p.family);
@@ -978,7 +1031,7 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 			if (rlost)
 				return 0;
 			if (n->fake_dest) {
-				dest_answer(c, n, &sc->nodes[target]);
+				dest_answer(c, n, tnode);
 				return 0;
 			}
 			uint8_t qt = n->qttl >= 0 ? (uint8_t)n->qttl : w.ttl;
