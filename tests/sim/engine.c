@@ -236,33 +236,84 @@ static int parse_probe(struct pkt *p, const uint8_t *b, size_t len)
 	return -1;
 }
 
+/* The record line is built by hand: at a few hundred thousand probes a
+ * second, fprintf and inet_ntop were half the simulator's time. */
+static char *put_u(char *o, uint64_t v)
+{
+	char t[24];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*o++ = t[--n];
+	return o;
+}
+
+static char *put_s(char *o, const char *s)
+{
+	while (*s)
+		*o++ = *s++;
+	return o;
+}
+
+static char *put_a(char *o, int family, const uint8_t *a)
+{
+	if (family == AF_INET) {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*o++ = '.';
+			o = put_u(o, a[i]);
+		}
+		return o;
+	}
+	char s[INET6_ADDRSTRLEN];
+	inet_ntop(family, a, s, sizeof(s));
+	return put_s(o, s);
+}
+
+static char *put_x16(char *o, uint16_t v)
+{
+	static const char hx[] = "0123456789abcdef";
+	o = put_s(o, "0x");
+	for (int sh = 12; sh >= 0; sh -= 4)
+		*o++ = hx[(v >> sh) & 15];
+	return o;
+}
+
 static void record(struct sim_engine *e, const struct pkt *p, uint64_t now)
 {
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-	FILE *f = e->record;
+	char line[320], *o = line;
 	const char *pn = p->proto == IPPROTO_UDP   ? "udp"
 	                 : p->proto == IPPROTO_TCP ? "tcp"
 	                                           : "icmp";
 
-	inet_ntop(p->family, p->src, s, sizeof(s));
-	inet_ntop(p->family, p->dst, d, sizeof(d));
-	fprintf(f, "t=%llu fam=%d proto=%s src=%s dst=%s ttl=%u tos=%u", (unsigned long long)now,
-	        p->family == AF_INET ? 4 : 6, pn, s, d, p->ttl, p->tos);
+	o = put_u(put_s(o, "t="), now);
+	o = put_s(put_s(put_s(o, p->family == AF_INET ? " fam=4" : " fam=6"), " proto="), pn);
+	o = put_a(put_s(o, " src="), p->family, p->src);
+	o = put_a(put_s(o, " dst="), p->family, p->dst);
+	o = put_u(put_s(o, " ttl="), p->ttl);
+	o = put_u(put_s(o, " tos="), p->tos);
 	if (p->family == AF_INET)
-		fprintf(f, " ipid=%u", g16(p->b + 4));
+		o = put_u(put_s(o, " ipid="), g16(p->b + 4));
 	else
-		fprintf(f, " flowlabel=%u", p->flowlabel);
-	if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_TCP)
-		fprintf(f, " sport=%u dport=%u", g16(p->l4), g16(p->l4 + 2));
-	else
-		fprintf(f, " icmpid=%u icmpseq=%u", g16(p->l4 + 4), g16(p->l4 + 6));
+		o = put_u(put_s(o, " flowlabel="), p->flowlabel);
+	if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_TCP) {
+		o = put_u(put_s(o, " sport="), g16(p->l4));
+		o = put_u(put_s(o, " dport="), g16(p->l4 + 2));
+	} else {
+		o = put_u(put_s(o, " icmpid="), g16(p->l4 + 4));
+		o = put_u(put_s(o, " icmpseq="), g16(p->l4 + 6));
+	}
 	if (p->proto == IPPROTO_UDP)
-		fprintf(f, " csum=0x%04x", g16(p->l4 + 6));
+		o = put_x16(put_s(o, " csum="), g16(p->l4 + 6));
 	else if (p->proto == IPPROTO_TCP)
-		fprintf(f, " tcpseq=%u", (unsigned)g16(p->l4 + 4) << 16 | g16(p->l4 + 6));
+		o = put_u(put_s(o, " tcpseq="), (uint32_t)g16(p->l4 + 4) << 16 | g16(p->l4 + 6));
 	else
-		fprintf(f, " csum=0x%04x", g16(p->l4 + 2));
-	fprintf(f, " len=%zu\n", p->len);
+		o = put_x16(put_s(o, " csum="), g16(p->l4 + 2));
+	o = put_u(put_s(o, " len="), p->len);
+	*o++ = '\n';
+	fwrite(line, 1, (size_t)(o - line), e->record);
 }
 
 /* The probe's state as it travels: what routers so far changed. */

@@ -52,7 +52,7 @@ static void usage(FILE *f)
 	        "usage: hoptrace-sim --scenario FILE [--seed N] [--record FILE] [--pcap FILE]\n"
 	        "                    [--check] [--hoptrace PATH] [-- CMD [ARGS...]]\n"
 	        "       hoptrace-sim --scenario FILE --selftest-throughput [N]\n"
-	        "       hoptrace-sim --scenario FILE --selftest-tun [N]\n"
+	        "       hoptrace-sim --scenario FILE --selftest-tun [N] [--selftest-pps R] [--record F]\n"
 	        "       hoptrace-sim --scenario FILE --targets [--family 4|6]\n"
 	        "       hoptrace-sim --scenario FILE --truth [--list FILE] [--family 4|6]\n"
 	        "                    [--method udp|icmp|tcp] [--max-ttl N]\n"
@@ -176,7 +176,7 @@ static int setup_netns(const struct sim_scenario *sc, int *tunfd, char *err, siz
 	char *c4[] = {"ip", "-6", "route", "add", "2001:db8::/32", "dev", TUN_NAME, "src", a6, NULL};
 	/* A long queue so bursts from batch-mode probing are not dropped
 	 * before the simulator reads them. */
-	char *c5[] = {"ip", "link", "set", TUN_NAME, "txqueuelen", "10000", NULL};
+	char *c5[] = {"ip", "link", "set", TUN_NAME, "txqueuelen", "100000", NULL};
 	if (run_cmd(c5) || (sc->has4 && (run_cmd(c1) || run_cmd(c2))) ||
 	    (sc->has6 && (run_cmd(c3) || run_cmd(c4)))) {
 		snprintf(err, errlen, "configuring " TUN_NAME " with ip(8) failed");
@@ -454,7 +454,7 @@ int main(int argc, char **argv)
 	const char *scn = NULL, *record_path = NULL, *pcap_path = NULL, *hoptrace = NULL;
 	bool check = false, have_seed = false;
 	uint64_t seed = 0;
-	long selftest = 0, selftest_tun = 0;
+	long selftest = 0, selftest_tun = 0, selftest_pps = 0;
 	bool truth = false, targets = false;
 	const char *list = NULL;
 	int family = 0, proto = IPPROTO_UDP, max_ttl = 30;
@@ -468,6 +468,7 @@ int main(int argc, char **argv)
 		{"hoptrace", required_argument, NULL, 'H'},
 		{"selftest-throughput", optional_argument, NULL, 'T'},
 		{"selftest-tun", optional_argument, NULL, 'U'},
+		{"selftest-pps", required_argument, NULL, 'P'},
 		{"truth", no_argument, NULL, 't'},
 		{"targets", no_argument, NULL, 'L'},
 		{"list", required_argument, NULL, 'l'},
@@ -506,6 +507,9 @@ int main(int argc, char **argv)
 			break;
 		case 'U':
 			selftest_tun = optarg ? atol(optarg) : 200000;
+			break;
+		case 'P':
+			selftest_pps = atol(optarg);
 			break;
 		case 't':
 			truth = true;
@@ -667,8 +671,16 @@ int main(int argc, char **argv)
 			static char payload[32];
 			if (host_addrs(&sc, &l) || s < 0)
 				_exit(1);
+			uint64_t start = mono_us();
 			for (long i = 0; i < selftest_tun;) {
 				int k = 0;
+				/* --selftest-pps: no faster than that on average. */
+				if (selftest_pps > 0) {
+					uint64_t due = start + (uint64_t)i * 1000000u / (uint64_t)selftest_pps;
+					uint64_t now = mono_us();
+					if (due > now)
+						usleep((useconds_t)(due - now));
+				}
 				for (; k < B && i + k < selftest_tun; k++) {
 					long j = i + k;
 					sin[k] = (struct sockaddr_in){.sin_family = AF_INET,
@@ -733,6 +745,8 @@ int main(int argc, char **argv)
 		rec = open_memstream(&recbuf, &reclen);
 	else if (record_path)
 		rec = fopen(record_path, "w");
+	if (rec && record_path && !(check && sc.record_checks))
+		setvbuf(rec, NULL, _IOFBF, 1 << 20);
 	if ((check && sc.record_checks) || record_path) {
 		if (!rec) {
 			fprintf(stderr, "hoptrace-sim: cannot open record: %s\n", strerror(errno));

@@ -254,8 +254,23 @@ static int truth_one(const struct sim_scenario *sc, FILE *out, int family, const
 				const struct sim_node *n = tgt ? t.tgt : &sc->nodes[x];
 				bool lost = lossy[s] || n->loss > 0;
 				struct answers one = {0};
+				if (n->loss >= 1 || (tgt && n->rloss >= 1)) {
+					/* A black hole: everything is dropped here. */
+					ans_add(&t.term, NULL, 0);
+					ans_add(&a, NULL, 0);
+					t.ends |= E_SILENT;
+					continue;
+				}
 				if (lost)
 					one.loss = true;
+				if (!tgt && n->rloss >= 1) {
+					/* It forwards but never answers. */
+					ans_add(&a, NULL, 0);
+					nxt[x] = 1;
+					nlossy[x] |= lost;
+					open = true;
+					continue;
+				}
 				if (tgt) {
 					t.ends |= dest_outcome(&t, n, &one);
 					ans_merge(&t.term, &one, t.alen);
