@@ -84,6 +84,21 @@ int sim_engine_init(struct sim_engine *e, struct sim_scenario *sc)
 		b->last_us = 0;
 		sc->nodes[i].rr = 0;
 	}
+	for (int f = 0; f < sc->nfam; f++) {
+		struct sim_family *fm = &sc->fam[f];
+		free(fm->rl);
+		fm->rl = NULL;
+		if (!fm->tmpl.rl.on)
+			continue;
+		fm->rl = malloc(fm->count * sizeof(*fm->rl));
+		if (!fm->rl)
+			return -1;
+		for (uint32_t m = 0; m < fm->count; m++) {
+			fm->rl[m] = fm->tmpl.rl;
+			fm->rl[m].tokens = fm->rl[m].burst;
+			fm->rl[m].last_us = 0;
+		}
+	}
 	return 0;
 }
 
@@ -139,13 +154,6 @@ static void p16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
 	p[1] = v & 0xff;
-}
-
-static bool node_has(const struct sim_node *n, int family, const uint8_t *a)
-{
-	if (family == AF_INET)
-		return n->has4 && memcmp(&n->a4, a, 4) == 0;
-	return n->has6 && memcmp(&n->a6, a, 16) == 0;
 }
 
 static const void *node_addr(const struct sim_node *n, int family)
@@ -228,33 +236,84 @@ static int parse_probe(struct pkt *p, const uint8_t *b, size_t len)
 	return -1;
 }
 
+/* The record line is built by hand: at a few hundred thousand probes a
+ * second, fprintf and inet_ntop were half the simulator's time. */
+static char *put_u(char *o, uint64_t v)
+{
+	char t[24];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*o++ = t[--n];
+	return o;
+}
+
+static char *put_s(char *o, const char *s)
+{
+	while (*s)
+		*o++ = *s++;
+	return o;
+}
+
+static char *put_a(char *o, int family, const uint8_t *a)
+{
+	if (family == AF_INET) {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*o++ = '.';
+			o = put_u(o, a[i]);
+		}
+		return o;
+	}
+	char s[INET6_ADDRSTRLEN];
+	inet_ntop(family, a, s, sizeof(s));
+	return put_s(o, s);
+}
+
+static char *put_x16(char *o, uint16_t v)
+{
+	static const char hx[] = "0123456789abcdef";
+	o = put_s(o, "0x");
+	for (int sh = 12; sh >= 0; sh -= 4)
+		*o++ = hx[(v >> sh) & 15];
+	return o;
+}
+
 static void record(struct sim_engine *e, const struct pkt *p, uint64_t now)
 {
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-	FILE *f = e->record;
+	char line[320], *o = line;
 	const char *pn = p->proto == IPPROTO_UDP   ? "udp"
 	                 : p->proto == IPPROTO_TCP ? "tcp"
 	                                           : "icmp";
 
-	inet_ntop(p->family, p->src, s, sizeof(s));
-	inet_ntop(p->family, p->dst, d, sizeof(d));
-	fprintf(f, "t=%llu fam=%d proto=%s src=%s dst=%s ttl=%u tos=%u", (unsigned long long)now,
-	        p->family == AF_INET ? 4 : 6, pn, s, d, p->ttl, p->tos);
+	o = put_u(put_s(o, "t="), now);
+	o = put_s(put_s(put_s(o, p->family == AF_INET ? " fam=4" : " fam=6"), " proto="), pn);
+	o = put_a(put_s(o, " src="), p->family, p->src);
+	o = put_a(put_s(o, " dst="), p->family, p->dst);
+	o = put_u(put_s(o, " ttl="), p->ttl);
+	o = put_u(put_s(o, " tos="), p->tos);
 	if (p->family == AF_INET)
-		fprintf(f, " ipid=%u", g16(p->b + 4));
+		o = put_u(put_s(o, " ipid="), g16(p->b + 4));
 	else
-		fprintf(f, " flowlabel=%u", p->flowlabel);
-	if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_TCP)
-		fprintf(f, " sport=%u dport=%u", g16(p->l4), g16(p->l4 + 2));
-	else
-		fprintf(f, " icmpid=%u icmpseq=%u", g16(p->l4 + 4), g16(p->l4 + 6));
+		o = put_u(put_s(o, " flowlabel="), p->flowlabel);
+	if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_TCP) {
+		o = put_u(put_s(o, " sport="), g16(p->l4));
+		o = put_u(put_s(o, " dport="), g16(p->l4 + 2));
+	} else {
+		o = put_u(put_s(o, " icmpid="), g16(p->l4 + 4));
+		o = put_u(put_s(o, " icmpseq="), g16(p->l4 + 6));
+	}
 	if (p->proto == IPPROTO_UDP)
-		fprintf(f, " csum=0x%04x", g16(p->l4 + 6));
+		o = put_x16(put_s(o, " csum="), g16(p->l4 + 6));
 	else if (p->proto == IPPROTO_TCP)
-		fprintf(f, " tcpseq=%u", (unsigned)g16(p->l4 + 4) << 16 | g16(p->l4 + 6));
+		o = put_u(put_s(o, " tcpseq="), (uint32_t)g16(p->l4 + 4) << 16 | g16(p->l4 + 6));
 	else
-		fprintf(f, " csum=0x%04x", g16(p->l4 + 2));
-	fprintf(f, " len=%zu\n", p->len);
+		o = put_x16(put_s(o, " csum="), g16(p->l4 + 2));
+	o = put_u(put_s(o, " len="), p->len);
+	*o++ = '\n';
+	fwrite(line, 1, (size_t)(o - line), e->record);
 }
 
 /* The probe's state as it travels: what routers so far changed. */
@@ -828,8 +887,27 @@ static void dest_answer(struct ctx *c, const struct sim_node *n, const struct si
 		emit(c->e, c->buf, len, when + 3000000);
 }
 
+/* Where a probe is going: a node, or a family member, which hangs off
+ * the routers par[0..npar). */
+struct dest {
+	int node;
+	int npar;
+	int par[SIM_MAX_NEXT + 1];
+};
+
+static bool leads_to(const struct sim_scenario *sc, int x, const struct dest *d)
+{
+	const uint8_t *r = sc->reach + (size_t)x * (size_t)sc->nnodes;
+	if (d->node >= 0)
+		return x == d->node || r[d->node];
+	for (int i = 0; i < d->npar; i++)
+		if (x == d->par[i] || r[d->par[i]])
+			return true;
+	return false;
+}
+
 static int pick_next(struct sim_engine *e, struct sim_node *n, const struct pkt *p,
-                     const struct walk *w, int target, uint64_t now)
+                     const struct walk *w, const struct dest *target, uint64_t now)
 {
 	const struct sim_scenario *sc = e->sc;
 	const int *nx = n->next;
@@ -842,7 +920,7 @@ static int pick_next(struct sim_engine *e, struct sim_node *n, const struct pkt 
 		nn = n->nnext2;
 	}
 	for (int i = 0; i < nn; i++)
-		if (nx[i] == target || sc->reach[(size_t)nx[i] * (size_t)sc->nnodes + (size_t)target])
+		if (leads_to(sc, nx[i], target))
 			cand[nc++] = nx[i];
 	if (nc == 0) {
 		/* Nothing leads to the target: follow the routes anyway, which
@@ -924,14 +1002,29 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 	w.nport = g16(p.l4);
 	w.l4csum = g16(p.l4 + l4csum_off(p.proto));
 
-	int target = -1;
-	for (int i = 1; i < sc->nnodes; i++)
-		if (node_has(&sc->nodes[i], p.family, p.dst)) {
-			target = i;
-			break;
-		}
-	if (target < 0)
+	struct sim_target tg;
+	struct dest dst;
+	/* A family member is made from its family's template for this probe;
+	 * its rate limit bucket is its own and is copied back afterwards. */
+	static __thread struct sim_node member;
+	struct sim_bucket *member_rl = NULL;
+	struct sim_node *tnode;
+
+	if (!sim_lookup(sc, p.family, p.dst, &tg))
 		return 0; /* no such host: a black hole */
+	dst.node = tg.node;
+	dst.npar = 0;
+	if (tg.fam >= 0) {
+		sim_family_member(sc, tg.fam, tg.member, &member);
+		dst.npar = sim_family_parents(sc, tg.fam, tg.member, dst.par);
+		if (sc->fam[tg.fam].rl) {
+			member_rl = &sc->fam[tg.fam].rl[tg.member];
+			member.rl = *member_rl;
+		}
+		tnode = &member;
+	} else {
+		tnode = &sc->nodes[tg.node];
+	}
 
 	c = &cbuf;
 	c->e = e;
@@ -944,10 +1037,19 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 
 	int cur = SIM_PROBER;
 	while (c->depth < 512) {
-		int nx = pick_next(e, &sc->nodes[cur], &p, &w, target, now);
-		if (nx < 0)
-			return 0;
-		struct sim_node *n = &sc->nodes[nx];
+		bool at_target = false;
+		int nx = -1;
+		/* A family member is one step past any router it hangs off. */
+		for (int i = 0; i < dst.npar; i++)
+			if (cur == dst.par[i])
+				at_target = true;
+		if (!at_target) {
+			nx = pick_next(e, &sc->nodes[cur], &p, &w, &dst, now);
+			if (nx < 0)
+				return 0;
+			at_target = nx == dst.node;
+		}
+		struct sim_node *n = at_target ? tnode : &sc->nodes[nx];
 		cur = nx;
 		c->depth++;
 		int64_t f = (int64_t)n->delay_us + rjitter(&r, n->jitter_us);
@@ -959,10 +1061,12 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 			return 0;
 		}
 		bool rlost = n->rloss > 0 && runif(&r) < n->rloss;
-		if (nx == target) {
+		if (at_target) {
 			if (rlost)
 				return 0;
 			dest_answer(c, n, n);
+			if (member_rl)
+				*member_rl = member.rl;
 			return 0;
 		}
 		const void *src = node_addr(n, p.family);
@@ -978,7 +1082,7 @@ int sim_engine_input(struct sim_engine *e, const uint8_t *b, size_t len, uint64_
 			if (rlost)
 				return 0;
 			if (n->fake_dest) {
-				dest_answer(c, n, &sc->nodes[target]);
+				dest_answer(c, n, tnode);
 				return 0;
 			}
 			uint8_t qt = n->qttl >= 0 ? (uint8_t)n->qttl : w.ttl;

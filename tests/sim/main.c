@@ -52,7 +52,10 @@ static void usage(FILE *f)
 	        "usage: hoptrace-sim --scenario FILE [--seed N] [--record FILE] [--pcap FILE]\n"
 	        "                    [--check] [--hoptrace PATH] [-- CMD [ARGS...]]\n"
 	        "       hoptrace-sim --scenario FILE --selftest-throughput [N]\n"
-	        "       hoptrace-sim --scenario FILE --selftest-tun [N]\n"
+	        "       hoptrace-sim --scenario FILE --selftest-tun [N] [--selftest-pps R] [--record F]\n"
+	        "       hoptrace-sim --scenario FILE --targets [--family 4|6]\n"
+	        "       hoptrace-sim --scenario FILE --truth [--list FILE] [--family 4|6]\n"
+	        "                    [--method udp|icmp|tcp] [--max-ttl N]\n"
 	        "Runs CMD in a new network namespace whose 198.18.0.0/15 and 2001:db8::/32\n"
 	        "routes lead into the simulated network. With --check, runs the scenario's\n"
 	        "[command] and compares its output and exit status with the scenario.\n");
@@ -173,7 +176,7 @@ static int setup_netns(const struct sim_scenario *sc, int *tunfd, char *err, siz
 	char *c4[] = {"ip", "-6", "route", "add", "2001:db8::/32", "dev", TUN_NAME, "src", a6, NULL};
 	/* A long queue so bursts from batch-mode probing are not dropped
 	 * before the simulator reads them. */
-	char *c5[] = {"ip", "link", "set", TUN_NAME, "txqueuelen", "10000", NULL};
+	char *c5[] = {"ip", "link", "set", TUN_NAME, "txqueuelen", "100000", NULL};
 	if (run_cmd(c5) || (sc->has4 && (run_cmd(c1) || run_cmd(c2))) ||
 	    (sc->has6 && (run_cmd(c3) || run_cmd(c4)))) {
 		snprintf(err, errlen, "configuring " TUN_NAME " with ip(8) failed");
@@ -276,20 +279,55 @@ static const struct sim_node *first_host(const struct sim_scenario *sc)
 	return NULL;
 }
 
+/* Every IPv4 host address (host nodes, family members); without any, the
+ * first node with an IPv4 address. */
+struct addrs {
+	struct in_addr *v;
+	size_t n, cap;
+};
+
+static int addrs_cb(void *user, const struct sim_target *t, const uint8_t *a)
+{
+	struct addrs *l = user;
+	(void)t;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		struct in_addr *nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		l->v = nv;
+		l->cap = nc;
+	}
+	memcpy(&l->v[l->n++], a, 4);
+	return 0;
+}
+
+static int host_addrs(const struct sim_scenario *sc, struct addrs *l)
+{
+	const struct sim_node *d;
+	memset(l, 0, sizeof(*l));
+	if (sim_each_host(sc, AF_INET, addrs_cb, l))
+		return -1;
+	if (!l->n && (d = first_host(sc)))
+		addrs_cb(l, NULL, (const uint8_t *)&d->a4);
+	return l->n ? 0 : -1;
+}
+
+/* Probes go round the targets, TTLs 1-30 for each (n probes in all). */
 static int selftest_throughput(struct sim_scenario *sc, unsigned long n)
 {
 	struct sim_engine e;
 	uint8_t b[64];
-	const struct sim_node *dst = first_host(sc);
+	struct addrs l;
 
-	if (!dst) {
+	if (host_addrs(sc, &l)) {
 		fprintf(stderr, "hoptrace-sim: the scenario has no IPv4 host\n");
 		return 2;
 	}
 	sim_engine_init(&e, sc);
 	uint64_t t0 = mono_us(), replies = 0;
 	for (unsigned long i = 0; i < n; i++) {
-		make_udp_probe(b, &sc->prober4, &dst->a4, (uint8_t)(1 + i % 30),
+		make_udp_probe(b, &sc->prober4, &l.v[(i / 30) % l.n], (uint8_t)(1 + i % 30),
 		               (uint16_t)(33000 + (i / 30) % 1000), (uint16_t)i);
 		sim_engine_input(&e, b, 60, i / 4);
 		/* Emit in batches, as the real loop does. */
@@ -301,10 +339,65 @@ static int selftest_throughput(struct sim_scenario *sc, unsigned long n)
 	}
 	uint64_t t1 = mono_us();
 	double s = (double)(t1 - t0) / 1e6;
-	printf("hoptrace-sim engine: %lu probes, %llu replies in %.3f s = %.0f probes/s\n", n,
-	       (unsigned long long)replies, s, (double)n / s);
+	printf("hoptrace-sim engine: %lu probes to %zu targets, %llu replies in %.3f s = %.0f "
+	       "probes/s\n",
+	       n, l.n, (unsigned long long)replies, s, (double)n / s);
 	sim_engine_free(&e);
+	free(l.v);
 	return 0;
+}
+
+/* --targets: every host's address, one a line. */
+static int print_cb(void *user, const struct sim_target *t, const uint8_t *a)
+{
+	char s[INET6_ADDRSTRLEN];
+	(void)t;
+	inet_ntop(*(int *)user, a, s, sizeof(s));
+	printf("%s\n", s);
+	return 0;
+}
+
+/* --truth --list FILE: the truth for each address in the file (one a
+ * line, blank lines and # comments skipped); an address nobody owns gets
+ * a line with "end":"nohost". */
+static int truth_list(const struct sim_scenario *sc, const char *path, int proto, int max_ttl)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char line[512];
+	int rc = 0;
+
+	if (!f) {
+		fprintf(stderr, "hoptrace-sim: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line, *e;
+		uint8_t a[16];
+		int fam;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		for (e = s; *e && *e != '\n' && *e != '\r' && *e != ' ' && *e != '\t' && *e != '#'; e++)
+			;
+		*e = 0;
+		if (!*s)
+			continue;
+		fam = strchr(s, ':') ? AF_INET6 : AF_INET;
+		if (inet_pton(fam, s, a) != 1) {
+			fprintf(stderr, "hoptrace-sim: %s: not an address: %s\n", path, s);
+			rc = 2;
+			continue;
+		}
+		if (sim_truth_addr(sc, stdout, fam, a, proto, max_ttl)) {
+			char t[INET6_ADDRSTRLEN];
+			inet_ntop(fam, a, t, sizeof(t));
+			printf("{\"target\":\"%s\",\"family\":%d,\"hops\":[],\"reached\":false,"
+			       "\"end\":\"nohost\"}\n",
+			       t, fam == AF_INET ? 4 : 6);
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	return rc;
 }
 
 /* ---- the main loop ---- */
@@ -361,7 +454,10 @@ int main(int argc, char **argv)
 	const char *scn = NULL, *record_path = NULL, *pcap_path = NULL, *hoptrace = NULL;
 	bool check = false, have_seed = false;
 	uint64_t seed = 0;
-	long selftest = 0, selftest_tun = 0;
+	long selftest = 0, selftest_tun = 0, selftest_pps = 0;
+	bool truth = false, targets = false;
+	const char *list = NULL;
+	int family = 0, proto = IPPROTO_UDP, max_ttl = 30;
 	char err[512];
 	static const struct option opts[] = {
 		{"scenario", required_argument, NULL, 's'},
@@ -372,6 +468,13 @@ int main(int argc, char **argv)
 		{"hoptrace", required_argument, NULL, 'H'},
 		{"selftest-throughput", optional_argument, NULL, 'T'},
 		{"selftest-tun", optional_argument, NULL, 'U'},
+		{"selftest-pps", required_argument, NULL, 'P'},
+		{"truth", no_argument, NULL, 't'},
+		{"targets", no_argument, NULL, 'L'},
+		{"list", required_argument, NULL, 'l'},
+		{"family", required_argument, NULL, 'f'},
+		{"method", required_argument, NULL, 'm'},
+		{"max-ttl", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -405,6 +508,44 @@ int main(int argc, char **argv)
 		case 'U':
 			selftest_tun = optarg ? atol(optarg) : 200000;
 			break;
+		case 'P':
+			selftest_pps = atol(optarg);
+			break;
+		case 't':
+			truth = true;
+			break;
+		case 'L':
+			targets = true;
+			break;
+		case 'l':
+			list = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "4") && strcmp(optarg, "6")) {
+				fprintf(stderr, "hoptrace-sim: --family 4 or 6\n");
+				return 2;
+			}
+			family = optarg[0] == '4' ? AF_INET : AF_INET6;
+			break;
+		case 'm':
+			if (strcmp(optarg, "udp") == 0)
+				proto = IPPROTO_UDP;
+			else if (strcmp(optarg, "tcp") == 0)
+				proto = IPPROTO_TCP;
+			else if (strcmp(optarg, "icmp") == 0)
+				proto = IPPROTO_ICMP;
+			else {
+				fprintf(stderr, "hoptrace-sim: --method udp, icmp or tcp\n");
+				return 2;
+			}
+			break;
+		case 'M':
+			max_ttl = atoi(optarg);
+			if (max_ttl < 1 || max_ttl > 255) {
+				fprintf(stderr, "hoptrace-sim: --max-ttl 1..255\n");
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -427,6 +568,22 @@ int main(int argc, char **argv)
 		sc.seed = seed;
 	if (selftest) {
 		int rc = selftest_throughput(&sc, (unsigned long)selftest);
+		sim_scenario_free(&sc);
+		return rc;
+	}
+	if (targets || truth) {
+		int rc = 0;
+		if (truth && list)
+			rc = truth_list(&sc, list, proto, max_ttl);
+		for (int f = AF_INET; !(truth && list) && f; f = f == AF_INET ? AF_INET6 : 0) {
+			if (family && f != family)
+				continue;
+			if (truth ? sim_truth(&sc, stdout, f, proto, max_ttl)
+			          : sim_each_host(&sc, f, print_cb, &f))
+				rc = 1;
+		}
+		if (fflush(stdout) || ferror(stdout))
+			rc = 1;
 		sim_scenario_free(&sc);
 		return rc;
 	}
@@ -498,21 +655,59 @@ int main(int argc, char **argv)
 			dup2(errp[1], 2);
 		}
 		if (selftest_tun) {
-			/* Flood UDP probes through the TUN as fast as we can. */
-			const struct sim_node *d = first_host(&sc);
+			/* Flood UDP probes through the TUN as fast as we can, round
+			 * the scenario's IPv4 hosts, TTLs 1-30 for each, in batches
+			 * of sendmmsg with the TTL in a control message. */
+			struct addrs l;
 			int s = socket(AF_INET, SOCK_DGRAM, 0);
-			struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(33434)};
-			char payload[32] = {0};
-			if (!d || s < 0)
+			enum { B = 64 };
+			static struct sockaddr_in sin[B];
+			static struct mmsghdr mm[B];
+			static struct iovec iov[B];
+			static union {
+				char b[CMSG_SPACE(sizeof(int))];
+				struct cmsghdr h;
+			} cb[B];
+			static char payload[32];
+			if (host_addrs(&sc, &l) || s < 0)
 				_exit(1);
-			sin.sin_addr = d->a4;
-			for (long i = 0; i < selftest_tun; i++) {
-				int ttl = 1 + (int)(i % 30);
-				setsockopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
-				while (sendto(s, payload, sizeof(payload), 0, (struct sockaddr *)&sin,
-				              sizeof(sin)) < 0 &&
-				       (errno == ENOBUFS || errno == EAGAIN))
+			uint64_t start = mono_us();
+			for (long i = 0; i < selftest_tun;) {
+				int k = 0;
+				/* --selftest-pps: no faster than that on average. */
+				if (selftest_pps > 0) {
+					uint64_t due = start + (uint64_t)i * 1000000u / (uint64_t)selftest_pps;
+					uint64_t now = mono_us();
+					if (due > now)
+						usleep((useconds_t)(due - now));
+				}
+				for (; k < B && i + k < selftest_tun; k++) {
+					long j = i + k;
+					sin[k] = (struct sockaddr_in){.sin_family = AF_INET,
+					                              .sin_port = htons(33434),
+					                              .sin_addr = l.v[(j / 30) % l.n]};
+					iov[k] = (struct iovec){payload, sizeof(payload)};
+					struct cmsghdr *c = &cb[k].h;
+					c->cmsg_level = IPPROTO_IP;
+					c->cmsg_type = IP_TTL;
+					c->cmsg_len = CMSG_LEN(sizeof(int));
+					int ttl = 1 + (int)(j % 30);
+					memcpy(CMSG_DATA(c), &ttl, sizeof(ttl));
+					mm[k].msg_hdr = (struct msghdr){.msg_name = &sin[k],
+					                                .msg_namelen = sizeof(sin[k]),
+					                                .msg_iov = &iov[k],
+					                                .msg_iovlen = 1,
+					                                .msg_control = cb[k].b,
+					                                .msg_controllen = sizeof(cb[k].b)};
+				}
+				int r = sendmmsg(s, mm, (unsigned)k, 0);
+				if (r < 0) {
+					if (errno != ENOBUFS && errno != EAGAIN)
+						_exit(1);
 					usleep(50);
+					continue;
+				}
+				i += r;
 			}
 			_exit(0);
 		}
@@ -550,6 +745,8 @@ int main(int argc, char **argv)
 		rec = open_memstream(&recbuf, &reclen);
 	else if (record_path)
 		rec = fopen(record_path, "w");
+	if (rec && record_path && !(check && sc.record_checks))
+		setvbuf(rec, NULL, _IOFBF, 1 << 20);
 	if ((check && sc.record_checks) || record_path) {
 		if (!rec) {
 			fprintf(stderr, "hoptrace-sim: cannot open record: %s\n", strerror(errno));

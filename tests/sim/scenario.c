@@ -39,6 +39,147 @@ int sim_node_find(const struct sim_scenario *sc, const char *name)
 	return -1;
 }
 
+int sim_family_find(const struct sim_scenario *sc, const char *name)
+{
+	for (int i = 0; i < sc->nfam; i++)
+		if (strcmp(sc->fam[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static uint64_t get64(const uint8_t *b)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static void put64(uint8_t *b, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (uint8_t)v;
+}
+
+void sim_family_member(const struct sim_scenario *sc, int f, uint32_t m, struct sim_node *out)
+{
+	const struct sim_family *fm = &sc->fam[f];
+	*out = fm->tmpl;
+	if (out->has4)
+		out->a4.s_addr = htonl(ntohl(fm->tmpl.a4.s_addr) + m);
+	if (out->has6)
+		put64(out->a6.s6_addr + 8, get64(fm->tmpl.a6.s6_addr + 8) + m);
+	snprintf(out->name, sizeof(out->name), "%.20s#%u", fm->name, m);
+}
+
+int sim_family_parents(const struct sim_scenario *sc, int f, uint32_t m, int *out)
+{
+	const struct sim_family *fm = &sc->fam[f];
+	int n = 0;
+	if (fm->nbehind)
+		out[n++] = fm->behind[m % (uint32_t)fm->nbehind];
+	for (int i = 0; i < fm->nparent; i++)
+		if (!n || out[0] != fm->parent[i])
+			out[n++] = fm->parent[i];
+	return n;
+}
+
+/* Address order: family, then the address bytes. */
+static int ix_cmp_key(const struct sim_addr_ix *x, int af, const uint8_t *a)
+{
+	if (x->af != af)
+		return x->af < af ? -1 : 1;
+	return memcmp(x->key, a, af == 4 ? 4 : 16);
+}
+
+static int ix_cmp(const void *pa, const void *pb)
+{
+	const struct sim_addr_ix *a = pa, *b = pb;
+	int c = ix_cmp_key(a, b->af, b->key);
+	if (c)
+		return c;
+	/* Equal addresses: nodes before families, then definition order. */
+	if ((a->fam >= 0) != (b->fam >= 0))
+		return a->fam >= 0 ? 1 : -1;
+	return a->node != b->node ? (a->node < b->node ? -1 : 1) : (a->fam < b->fam ? -1 : 1);
+}
+
+/* How far a lies past the start of entry x (same family, a >= key);
+ * false when a is beyond its range. */
+static bool ix_within(const struct sim_addr_ix *x, const uint8_t *a, uint32_t *off)
+{
+	if (x->af == 4) {
+		uint32_t k = (uint32_t)x->key[0] << 24 | (uint32_t)x->key[1] << 16 |
+		             (uint32_t)x->key[2] << 8 | x->key[3];
+		uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+		if (v - k >= x->count)
+			return false;
+		*off = v - k;
+		return true;
+	}
+	if (memcmp(x->key, a, 8) != 0)
+		return false;
+	uint64_t d = get64(a + 8) - get64(x->key + 8);
+	if (d >= x->count)
+		return false;
+	*off = (uint32_t)d;
+	return true;
+}
+
+bool sim_lookup(const struct sim_scenario *sc, int family, const uint8_t *a, struct sim_target *t)
+{
+	int af = family == AF_INET ? 4 : 6;
+	size_t lo = 0, hi = sc->nix;
+	/* The last entry that starts at or before a. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix_cmp_key(&sc->ix[mid], af, a) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return false;
+	const struct sim_addr_ix *x = &sc->ix[lo - 1];
+	uint32_t off;
+	if (x->af != af || !ix_within(x, a, &off))
+		return false;
+	t->node = x->node;
+	t->fam = x->fam;
+	t->member = off;
+	return true;
+}
+
+int sim_each_host(const struct sim_scenario *sc, int family,
+                  int (*fn)(void *user, const struct sim_target *t, const uint8_t *addr),
+                  void *user)
+{
+	struct sim_node n;
+	int rc;
+	for (int i = 1; i < sc->nnodes; i++) {
+		const struct sim_node *nd = &sc->nodes[i];
+		struct sim_target t = {.node = i, .fam = -1};
+		if (!nd->host)
+			continue;
+		if (family == AF_INET && nd->has4 && (rc = fn(user, &t, (const uint8_t *)&nd->a4)))
+			return rc;
+		if (family == AF_INET6 && nd->has6 && (rc = fn(user, &t, nd->a6.s6_addr)))
+			return rc;
+	}
+	for (int f = 0; f < sc->nfam; f++) {
+		if (!(family == AF_INET ? sc->fam[f].tmpl.has4 : sc->fam[f].tmpl.has6))
+			continue;
+		for (uint32_t m = 0; m < sc->fam[f].count; m++) {
+			struct sim_target t = {.node = -1, .fam = f, .member = m};
+			sim_family_member(sc, f, m, &n);
+			if ((rc = fn(user, &t,
+			             family == AF_INET ? (const uint8_t *)&n.a4 : n.a6.s6_addr)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
 struct parser {
 	struct sim_scenario *sc;
 	int line;
@@ -466,6 +607,18 @@ static int add_link(struct parser *p, int from, int to)
 	return 0;
 }
 
+static int add_parent(struct parser *p, int f, int node)
+{
+	struct sim_family *fm = &p->sc->fam[f];
+	for (int i = 0; i < fm->nparent; i++)
+		if (fm->parent[i] == node)
+			return 0;
+	if (fm->nparent == SIM_MAX_NEXT)
+		return perr(p, "too many routers in front of host family %s", fm->name);
+	fm->parent[fm->nparent++] = node;
+	return 0;
+}
+
 static int lookup(struct parser *p, const char *name)
 {
 	int i = sim_node_find(p->sc, name);
@@ -494,6 +647,64 @@ static int split(char *s, char **w, int max)
 			*s++ = 0;
 	}
 	return n;
+}
+
+/* "hosts NAME COUNT v4=A [v6=A] [behind=R1,R2,...] OPTIONS...": COUNT hosts
+ * at consecutive addresses from A (each family given), each with the node
+ * options of a host; member i hangs off router behind[i % nbehind]. */
+static int hosts_line(struct parser *p, char **w, int n)
+{
+	struct sim_scenario *sc = p->sc;
+	unsigned long count;
+	struct sim_family *fm;
+
+	if (sim_node_find(sc, w[1]) >= 0 || sim_family_find(sc, w[1]) >= 0)
+		return perr(p, "node '%s' defined twice", w[1]);
+	if (parse_uint(p, w[2], SIM_MAX_FAMILY_HOSTS, &count) || count == 0)
+		return perr(p, "hosts NAME COUNT ...: COUNT must be 1..%u", SIM_MAX_FAMILY_HOSTS);
+	if (sc->nfam == SIM_MAX_FAMILIES)
+		return perr(p, "too many host families");
+	fm = realloc(sc->fam, (size_t)(sc->nfam + 1) * sizeof(*fm));
+	if (!fm)
+		return perr(p, "out of memory");
+	sc->fam = fm;
+	fm = &sc->fam[sc->nfam];
+	memset(fm, 0, sizeof(*fm));
+	snprintf(fm->name, sizeof(fm->name), "%s", w[1]);
+	fm->count = (uint32_t)count;
+	fm->tmpl = p->hdef;
+	for (int i = 3; i < n; i++) {
+		if (strncmp(w[i], "behind=", 7) == 0) {
+			for (char *save = NULL, *tok = strtok_r(w[i] + 7, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				int r = lookup(p, tok);
+				if (r < 0)
+					return -1;
+				if (fm->nbehind == SIM_MAX_NEXT)
+					return perr(p, "behind= takes at most %d routers", SIM_MAX_NEXT);
+				fm->behind[fm->nbehind++] = r;
+			}
+			continue;
+		}
+		if (strncmp(w[i], "name=", 5) == 0)
+			return perr(p, "hosts: name= is not supported for host families");
+		if (node_opt(p, &fm->tmpl, w[i]))
+			return -1;
+	}
+	if (!fm->tmpl.has4 && !fm->tmpl.has6)
+		return perr(p, "host family '%s' has no address", w[1]);
+	if (fm->tmpl.has4) {
+		struct in_addr last = {htonl(ntohl(fm->tmpl.a4.s_addr) + (uint32_t)count - 1)};
+		if (!sim_addr4_allowed(last) || ntohl(last.s_addr) < ntohl(fm->tmpl.a4.s_addr))
+			return perr(p, "host family '%s' runs out of 198.18.0.0/15", w[1]);
+	}
+	if (fm->tmpl.has6 && get64(fm->tmpl.a6.s6_addr + 8) + (count - 1) <
+	                         get64(fm->tmpl.a6.s6_addr + 8))
+		return perr(p, "host family '%s': the addresses must not carry into the /64", w[1]);
+	snprintf(fm->tmpl.name, sizeof(fm->tmpl.name), "%s", w[1]);
+	fm->tmpl.host = true;
+	sc->nfam++;
+	return 0;
 }
 
 static int net_line(struct parser *p, char *line)
@@ -575,7 +786,7 @@ static int net_line(struct parser *p, char *line)
 		sc->dns4 = a4;
 	} else if ((strcmp(w[0], "router") == 0 || strcmp(w[0], "host") == 0) && n >= 2) {
 		bool host = w[0][0] == 'h';
-		if (sim_node_find(sc, w[1]) >= 0)
+		if (sim_node_find(sc, w[1]) >= 0 || sim_family_find(sc, w[1]) >= 0)
 			return perr(p, "node '%s' defined twice", w[1]);
 		if (sc->nnodes == SIM_MAX_NODES)
 			return perr(p, "too many nodes");
@@ -588,6 +799,8 @@ static int net_line(struct parser *p, char *line)
 		if (!nd->has4 && !nd->has6)
 			return perr(p, "node '%s' has no address", w[1]);
 		sc->nnodes++;
+	} else if (strcmp(w[0], "hosts") == 0 && n >= 3) {
+		return hosts_line(p, w, n);
 	} else if (strcmp(w[0], "defaults") == 0 && n >= 2) {
 		/* "defaults router|host OPTS": applies to nodes defined later. */
 		struct sim_node *d;
@@ -601,10 +814,18 @@ static int net_line(struct parser *p, char *line)
 			if (node_opt(p, d, w[i]))
 				return -1;
 	} else if (strcmp(w[0], "link") == 0 && n >= 3) {
+		if (sim_family_find(sc, w[1]) >= 0)
+			return perr(p, "host family '%s' cannot lead anywhere", w[1]);
 		int from = lookup(p, w[1]);
 		if (from < 0)
 			return -1;
 		for (int i = 2; i < n; i++) {
+			int f = sim_family_find(sc, w[i]);
+			if (f >= 0) {
+				if (add_parent(p, f, from))
+					return -1;
+				continue;
+			}
 			int to = lookup(p, w[i]);
 			if (to < 0 || add_link(p, from, to))
 				return -1;
@@ -634,6 +855,13 @@ static int net_line(struct parser *p, char *line)
 						return perr(p, "unterminated {group}");
 					s = w[i];
 				}
+			} else if (i == n - 1 && sim_family_find(sc, w[i]) >= 0) {
+				/* A host family ends a path: it hangs off the last group. */
+				int f = sim_family_find(sc, w[i]);
+				for (int a = 0; a < nprev; a++)
+					if (add_parent(p, f, prev[a]))
+						return -1;
+				break;
 			} else {
 				if ((cur[0] = lookup(p, w[i])) < 0)
 					return -1;
@@ -709,6 +937,71 @@ static void compute_reach(struct sim_scenario *sc)
 	free(stack);
 }
 
+/* Sort every node address and family range into sc->ix. Two nodes with one
+ * address: the first defined owns it (as before the index). A family may
+ * share no address with anything. */
+static int build_index(struct sim_scenario *sc, char *err, size_t errlen)
+{
+	size_t cap = (size_t)sc->nnodes * 2 + (size_t)sc->nfam * 2, n = 0, k = 0;
+	struct sim_addr_ix *v = calloc(cap ? cap : 1, sizeof(*v));
+
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 1; i < sc->nnodes; i++) {
+		const struct sim_node *nd = &sc->nodes[i];
+		if (nd->has4)
+			v[n] = (struct sim_addr_ix){.af = 4, .count = 1, .node = i, .fam = -1},
+			memcpy(v[n++].key, &nd->a4, 4);
+		if (nd->has6)
+			v[n] = (struct sim_addr_ix){.af = 6, .count = 1, .node = i, .fam = -1},
+			memcpy(v[n++].key, &nd->a6, 16);
+	}
+	for (int f = 0; f < sc->nfam; f++) {
+		const struct sim_family *fm = &sc->fam[f];
+		if (fm->tmpl.has4)
+			v[n] = (struct sim_addr_ix){.af = 4, .count = fm->count, .node = -1, .fam = f},
+			memcpy(v[n++].key, &fm->tmpl.a4, 4);
+		if (fm->tmpl.has6)
+			v[n] = (struct sim_addr_ix){.af = 6, .count = fm->count, .node = -1, .fam = f},
+			memcpy(v[n++].key, &fm->tmpl.a6, 16);
+	}
+	qsort(v, n, sizeof(*v), ix_cmp);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t off;
+		if (k && v[k - 1].af == v[i].af && ix_within(&v[k - 1], v[i].key, &off)) {
+			const struct sim_addr_ix *a = &v[k - 1], *b = &v[i];
+			if (a->fam < 0 && b->fam < 0)
+				continue; /* the same address twice: the first node keeps it */
+			char s[INET6_ADDRSTRLEN];
+			inet_ntop(b->af == 4 ? AF_INET : AF_INET6, b->key, s, sizeof(s));
+			snprintf(err, errlen, "%s: %s %s overlaps %s %s at %s", sc->path,
+			         a->fam >= 0 ? "host family" : "node",
+			         a->fam >= 0 ? sc->fam[a->fam].name : sc->nodes[a->node].name,
+			         b->fam >= 0 ? "host family" : "node",
+			         b->fam >= 0 ? sc->fam[b->fam].name : sc->nodes[b->node].name, s);
+			free(v);
+			return -1;
+		}
+		v[k++] = v[i];
+	}
+	free(sc->ix);
+	sc->ix = v;
+	sc->nix = k;
+	for (int f = 0; f < sc->nfam; f++) {
+		struct sim_family *fm = &sc->fam[f];
+		free(fm->rl);
+		fm->rl = NULL;
+		if (!fm->nbehind && !fm->nparent) {
+			snprintf(err, errlen, "%s: host family %s hangs off no router (behind=, link, path)",
+			         sc->path, fm->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int append(char **dst, const char *line)
 {
 	size_t a = *dst ? strlen(*dst) : 0, b = strlen(line);
@@ -733,6 +1026,7 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, char *err, siz
 	if (!copy)
 		return -1;
 	sc->nnodes = 0;
+	sc->nfam = 0;
 	sc->expect_exit = -1;
 	sc->timeout_s = 60;
 	sc->seed = 1;
@@ -855,7 +1149,7 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, char *err, siz
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	return 0;
+	return build_index(sc, err, errlen);
 }
 
 int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size_t errlen)
@@ -897,6 +1191,14 @@ int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size
 void sim_scenario_free(struct sim_scenario *sc)
 {
 	free(sc->reach);
+	for (int f = 0; f < sc->nfam; f++)
+		free(sc->fam[f].rl);
+	free(sc->fam);
+	free(sc->ix);
+	sc->fam = NULL;
+	sc->ix = NULL;
+	sc->nfam = 0;
+	sc->nix = 0;
 	free(sc->command);
 	free(sc->expect);
 	free(sc->expect_stderr);

@@ -22,6 +22,8 @@
 #define SIM_MAX_PKT 65536
 #define SIM_NAME_LEN 32
 #define SIM_PROBER 0 /* node index of the prober itself */
+#define SIM_MAX_FAMILIES 256
+#define SIM_MAX_FAMILY_HOSTS (1u << 20)
 
 /* Protocol bits for "answer=" and hashing. */
 enum {
@@ -171,6 +173,40 @@ struct sim_node {
 	uint32_t rr; /* per-packet round robin position */
 };
 
+/*
+ * A family of destination hosts ("hosts NAME COUNT v4=A [v6=A] ..."):
+ * COUNT hosts at consecutive addresses, all with the options of `tmpl`.
+ * They are not nodes (a scenario may hold a million of them): the engine
+ * makes member i's node on the fly from the template. Member i hangs off
+ * behind[i % nbehind] (when nbehind) and off every router in parent[]
+ * (`link R NAME`, `path ... NAME`).
+ */
+struct sim_family {
+	char name[SIM_NAME_LEN];
+	struct sim_node tmpl; /* a4 / a6: member 0's addresses */
+	uint32_t count;
+	int nbehind, behind[SIM_MAX_NEXT];
+	int nparent, parent[SIM_MAX_NEXT];
+	struct sim_bucket *rl; /* each member's ICMP error bucket, when tmpl.rl.on */
+};
+
+/* The address index: every node address and every family range, sorted by
+ * (family, address), for a binary search per probe. */
+struct sim_addr_ix {
+	uint8_t af; /* 4 or 6 */
+	uint8_t key[16];
+	uint32_t count; /* 1 for a node */
+	int node;       /* node index, or -1 */
+	int fam;        /* family index, or -1 */
+};
+
+/* Who owns an address: a node (node >= 0) or member `member` of family
+ * `fam` (fam >= 0). */
+struct sim_target {
+	int node, fam;
+	uint32_t member;
+};
+
 struct sim_scenario {
 	char path[512];
 	uint64_t seed;
@@ -181,6 +217,11 @@ struct sim_scenario {
 	struct sim_node nodes[SIM_MAX_NODES];
 	/* reach[a * nnodes + b]: node b can be reached from node a. */
 	uint8_t *reach;
+	/* Host families and the address index. */
+	int nfam;
+	struct sim_family *fam;
+	size_t nix;
+	struct sim_addr_ix *ix;
 
 	/* Environment. */
 	char run_as[64];
@@ -216,6 +257,27 @@ void sim_scenario_free(struct sim_scenario *sc);
 bool sim_addr4_allowed(struct in_addr a);
 bool sim_addr6_allowed(const struct in6_addr *a);
 int sim_node_find(const struct sim_scenario *sc, const char *name);
+int sim_family_find(const struct sim_scenario *sc, const char *name);
+/* The owner of address a (4 or 16 bytes of family AF_INET/AF_INET6):
+ * false when nobody owns it. O(log(nodes + families)). */
+bool sim_lookup(const struct sim_scenario *sc, int family, const uint8_t *a, struct sim_target *t);
+/* Member m of family f as a node (its own addresses, the family's options;
+ * the rate limit bucket is the template's, see sim_family.rl). */
+void sim_family_member(const struct sim_scenario *sc, int f, uint32_t m, struct sim_node *out);
+/* The routers member m of family f hangs off; returns how many. */
+int sim_family_parents(const struct sim_scenario *sc, int f, uint32_t m, int *out);
+/* Every host's address of one family, in order: host nodes first, then
+ * each family's members. Calls fn for each; stops when it returns nonzero. */
+int sim_each_host(const struct sim_scenario *sc, int family,
+                  int (*fn)(void *user, const struct sim_target *t, const uint8_t *addr),
+                  void *user);
+/* Ground truth (truth.c): one JSON line per host of `family` (AF_INET or
+ * AF_INET6) on out, for probes of protocol `proto` (IPPROTO_UDP, _TCP,
+ * _ICMP) with TTLs up to max_ttl. */
+int sim_truth(const struct sim_scenario *sc, FILE *out, int family, int proto, int max_ttl);
+/* The same for one address; returns -1 when nobody owns it. */
+int sim_truth_addr(const struct sim_scenario *sc, FILE *out, int family, const uint8_t *a,
+                   int proto, int max_ttl);
 
 /* One packet to emit at a given time. */
 struct sim_out {

@@ -533,6 +533,110 @@ static void test_per_flow_deterministic(void **state)
 
 /* Numbers a scenario may not hold: each refused with its reason, none
  * converted out of range (fuzz_scenario found "delay=1e300s"). */
+/* Host families: the index finds members, they hang off their routers
+ * round robin, answer with their own addresses and options; overlaps and
+ * families outside the ranges are refused. */
+static void test_host_families(void **state)
+{
+	(void)state;
+	static struct sim_scenario sc;
+	struct sim_engine e;
+	struct sim_target t;
+	struct in_addr a;
+	struct in6_addr a6;
+	char err[256];
+	uint8_t probe[80];
+
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(sim_scenario_parse(&sc,
+	                                     "[network]\n"
+	                                     "router r1 v4=198.18.1.1 v6=2001:db8:1::1\n"
+	                                     "router ea v4=198.18.2.1 v6=2001:db8:2::1\n"
+	                                     "router eb v4=198.18.2.2 v6=2001:db8:2::2\n"
+	                                     "host h v4=198.19.0.255\n"
+	                                     "path prober r1 {ea eb}\n"
+	                                     "link ea h\n"
+	                                     "hosts web 20000 v4=198.19.1.0 v6=2001:db8:100::fffe "
+	                                     "behind=ea,eb\n"
+	                                     "hosts dead 10 v4=198.19.200.0 udp=host\n"
+	                                     "path prober r1 ea dead\n",
+	                                     err, sizeof(err)),
+	                 0);
+	inet_pton(AF_INET, "198.19.1.0", &a);
+	assert_true(sim_lookup(&sc, AF_INET, (uint8_t *)&a, &t));
+	assert_int_equal(t.fam, 0);
+	assert_int_equal(t.member, 0);
+	inet_pton(AF_INET, "198.19.79.31", &a); /* 1.0 + 19999 */
+	assert_true(sim_lookup(&sc, AF_INET, (uint8_t *)&a, &t));
+	assert_int_equal(t.member, 19999);
+	inet_pton(AF_INET, "198.19.79.32", &a);
+	assert_false(sim_lookup(&sc, AF_INET, (uint8_t *)&a, &t));
+	inet_pton(AF_INET, "198.19.0.255", &a);
+	assert_true(sim_lookup(&sc, AF_INET, (uint8_t *)&a, &t));
+	assert_int_equal(t.fam, -1);
+	assert_string_equal(sc.nodes[t.node].name, "h");
+	inet_pton(AF_INET6, "2001:db8:100::1:1", &a6); /* ::fffe + 3: carries past 16 bits */
+	assert_true(sim_lookup(&sc, AF_INET6, a6.s6_addr, &t));
+	assert_int_equal(t.member, 3);
+
+	sim_engine_init(&e, &sc);
+	/* Member 1 hangs off eb: TTL 2 expires there, TTL 3 reaches it. */
+	udp4(probe, "198.19.1.1", 2);
+	sim_engine_input(&e, probe, 60, 0);
+	struct sim_out *o = sim_heap_pop(&e.heap);
+	assert_non_null(o);
+	inet_pton(AF_INET, "198.18.2.2", &a);
+	assert_memory_equal(o->data + 12, &a, 4);
+	free(o);
+	udp4(probe, "198.19.1.1", 3);
+	sim_engine_input(&e, probe, 60, 0);
+	o = sim_heap_pop(&e.heap);
+	assert_non_null(o);
+	inet_pton(AF_INET, "198.19.1.1", &a);
+	assert_memory_equal(o->data + 12, &a, 4);
+	assert_int_equal(o->data[20], 3); /* port unreachable */
+	assert_int_equal(o->data[21], 3);
+	free(o);
+	/* Member 2 of the other family answers !H itself, behind ea. */
+	udp4(probe, "198.19.200.2", 9);
+	sim_engine_input(&e, probe, 60, 0);
+	o = sim_heap_pop(&e.heap);
+	assert_non_null(o);
+	inet_pton(AF_INET, "198.19.200.2", &a);
+	assert_memory_equal(o->data + 12, &a, 4);
+	assert_int_equal(o->data[21], 1);
+	free(o);
+	/* IPv6 member 0 hangs off ea. */
+	udp6(probe, "2001:db8:100::fffe", 2);
+	sim_engine_input(&e, probe, 80, 0);
+	o = sim_heap_pop(&e.heap);
+	assert_non_null(o);
+	inet_pton(AF_INET6, "2001:db8:2::1", &a6);
+	assert_memory_equal(o->data + 8, &a6, 16);
+	free(o);
+	sim_engine_free(&e);
+	sim_scenario_free(&sc);
+
+	static const char *const bad[] = {
+		"[network]\nrouter r v4=198.18.1.1\npath prober r\nhosts a 10 v4=198.18.1.0 behind=r\n",
+		"[network]\nrouter r v4=198.18.1.1\nhosts a 10 v4=198.19.0.0 behind=r\n"
+		"hosts b 10 v4=198.19.0.9 behind=r\n",
+		"[network]\nrouter r v4=198.18.1.1\nhosts a 2 v4=198.19.255.255 behind=r\n",
+		"[network]\nrouter r v4=198.18.1.1\nhosts a 2 v4=198.19.0.0\n",
+		"[network]\nrouter r v4=198.18.1.1\nhosts a 2 v4=198.19.0.0 behind=nope\n",
+		"[network]\nrouter r v4=198.18.1.1\nhosts a 0 v4=198.19.0.0 behind=r\n",
+		"[network]\nrouter r v4=198.18.1.1\nhosts a 2 v4=198.19.0.0 behind=r\nlink a r\n",
+		"[network]\nrouter r v4=198.18.1.1\nhosts r 2 v4=198.19.0.0 behind=r\n",
+		"[network]\nrouter r v4=198.18.1.1\nhosts a 2 v6=2001:db8::ffff:ffff:ffff:ffff "
+		"behind=r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&sc, 0, sizeof(sc));
+		assert_int_equal(sim_scenario_parse(&sc, bad[i], err, sizeof(err)), -1);
+		sim_scenario_free(&sc);
+	}
+}
+
 static void test_refuses_bad_numbers(void **state)
 {
 	(void)state;
@@ -694,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_per_flow_deterministic),
 		cmocka_unit_test(test_refuses_out_of_range),
 		cmocka_unit_test(test_refuses_bad_numbers),
+		cmocka_unit_test(test_host_families),
 		cmocka_unit_test(test_matcher),
 		cmocka_unit_test(test_dns_ptr),
 	};
