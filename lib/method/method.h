@@ -144,6 +144,24 @@ struct ht_flow_key {
 };
 int ht_rx_flow_key(const struct ht_rx *rx, struct ht_flow_key *key);
 
+/*
+ * The flow table (flowtab.c): flow keys to the traces they belong to, in
+ * O(1). A key names a flow by family, method, destination and, for ICMP,
+ * the echo id, else the source port (the other field is ignored). A key
+ * found is a candidate: ht_rx_identify() against that trace's flow decides.
+ */
+typedef struct ht_flowtab ht_flowtab;
+int ht_flowtab_new(ht_flowtab **out);
+void ht_flowtab_free(ht_flowtab *t);
+/* -EEXIST when the key is taken (two traces must not share a flow). */
+int ht_flowtab_add(ht_flowtab *t, const struct ht_flow_key *key, void *user);
+int ht_flowtab_del(ht_flowtab *t, const struct ht_flow_key *key);
+void *ht_flowtab_get(const ht_flowtab *t, const struct ht_flow_key *key);
+size_t ht_flowtab_count(const ht_flowtab *t);
+/* The keys a flow's probes carry (ICMP: 1; UDP: 1; TCP: one per source
+ * port, ncols or, classic, nprobes); returns how many or -ENOSPC. */
+int ht_flow_keys(const struct ht_flow *f, int nprobes, struct ht_flow_key *keys, int max);
+
 /* Transport length a flow's probes have (packet_len minus the IP header). */
 size_t ht_flow_l4_len(const struct ht_flow *f);
 
