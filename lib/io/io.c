@@ -829,6 +829,95 @@ int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen)
 	return 0;
 }
 
+int ht_io_filters_open(struct ht_io *io)
+{
+	struct sock_filter all[] = {BPF_STMT(BPF_RET | BPF_K, 0xffff)};
+	struct sock_fprog prog = {.len = 1, .filter = all};
+	int fds[2] = {io->rx_icmp_fd, io->rx_tcp_fd};
+
+	if (io->mode != HT_IO_RAW)
+		return 0;
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0 &&
+		    setsockopt(fds[i], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+			return -errno;
+	return 0;
+}
+
+int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct ht_io *c,
+                     char *err, size_t errlen)
+{
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (cfg->dst.family != parent->family) {
+		ht_io_errf(err, errlen, "not an %s destination",
+		           parent->family == AF_INET ? "IPv4" : "IPv6");
+		return -EAFNOSUPPORT;
+	}
+	*c = *parent;
+	c->borrowed = true;
+	c->cfg = *cfg;
+	c->flow.dst = cfg->dst;
+	c->reserve_fd = c->dgram_fd = -1;
+	c->ncol_fd = 0;
+	c->ps = NULL;
+	c->nps = c->cap_ps = 0;
+	c->npending = 0;
+	memset(&c->stats, 0, sizeof(c->stats));
+	c->rx_turn = 0;
+	if (c->mode == HT_IO_UNPRIV)
+		c->send_fd = c->rx_icmp_fd = c->rx_tcp_fd = -1;
+	rc = io_find_source(c, err, errlen);
+	if (rc == 0 && !ht_addr_equal(&c->flow.src, &parent->flow.src)) {
+		char now[INET6_ADDRSTRLEN], was[INET6_ADDRSTRLEN];
+		ht_io_errf(err, errlen,
+		           "the route leaves from %s, not from %s like the first target "
+		           "of this family (give -s, or one batch per source)",
+		           ht_addr_str(&c->flow.src, now, sizeof(now)),
+		           ht_addr_str(&parent->flow.src, was, sizeof(was)));
+		rc = -EXDEV;
+	}
+	if (rc < 0)
+		return rc;
+	c->flow.icmp_id = (uint16_t)(io_random32() | 1);
+	c->flow.tag = io_tag();
+	if (c->mode == HT_IO_RAW) {
+		if (c->flow.method != HT_METHOD_ICMP) {
+			uint16_t got = 0;
+			rc = io_reserve_port(c, c->flow.method == HT_METHOD_TCP ? SOCK_STREAM
+			                                                        : SOCK_DGRAM,
+			                     cfg->sport, &got);
+			if (rc < 0) {
+				ht_io_errf(err, errlen, "cannot reserve a source port: %s",
+				           strerror(-rc));
+				return rc;
+			}
+			c->flow.sport = got;
+		}
+		return 0;
+	}
+	c->flow.sport = 0;
+	rc = ht_unpriv_open(c, err, errlen);
+	if (rc < 0)
+		ht_io_child_close(c);
+	return rc;
+}
+
+void ht_io_child_close(struct ht_io *c)
+{
+	if (c->mode == HT_IO_UNPRIV) {
+		ht_unpriv_close(c);
+		io_close_fds(c);
+		return;
+	}
+	if (c->reserve_fd >= 0)
+		close(c->reserve_fd);
+	c->reserve_fd = -1;
+	io_close_col_fds(c);
+}
+
 void ht_io_close(ht_io *io)
 {
 	if (!io)

@@ -104,6 +104,39 @@ bool ht_priv_have_raw(void);
  * and custom loops, statistics, and the seccomp sandbox.
  */
 
+/*
+ * Many traces at once (lib/io/mux.c), for the engine: one ht_io per family
+ * (opened while privileged, toward any target of that family) lends its
+ * sockets to traces opened later, each with a flow of its own (fresh
+ * source port or echo id and run tag; the source address must be the
+ * family's). A reply finds its trace in O(1) by its flow key and goes to
+ * the engine under the trace's id. With raw sockets the family's kernel
+ * filters let every reply in (the traces have many destinations).
+ */
+typedef struct ht_io_mux ht_io_mux;
+typedef struct ht_io_trace ht_io_trace;
+int ht_io_mux_new(ht_io_mux **out, ht_io *v4, ht_io *v6);
+/* Frees the traces left; the family ios stay the caller's. */
+void ht_io_mux_free(ht_io_mux *m);
+/* A trace's I/O toward cfg->dst; one line in err on failure. */
+int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **out, char *err,
+                     size_t errlen);
+/* The engine id replies are fed to (ht_engine_start's). */
+void ht_io_trace_bind(ht_io_trace *t, uint32_t id);
+/* Safe from an event callback: no reply reaches it after this. */
+void ht_io_trace_close(ht_io_trace *t);
+const struct ht_flow *ht_io_trace_flow(const ht_io_trace *t);
+/* The ctx to give ht_engine_start() with ht_io_ops(). */
+void *ht_io_trace_ctx(ht_io_trace *t);
+size_t ht_io_mux_traces(const ht_io_mux *m);
+/*
+ * Run the engine until it has no trace left and more(u) (may be NULL)
+ * says no more will come. w is watched as in ht_io_run; its process()
+ * (or the engine's event callback) may open and start traces.
+ */
+int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
+                  bool (*more)(void *u), void *u);
+
 /* Counters kept by the receive path. */
 struct ht_io_stats {
 	uint64_t rx_packets;   /* packets read from our sockets */
@@ -114,6 +147,8 @@ struct ht_io_stats {
 	uint64_t tx_errors;
 };
 void ht_io_get_stats(const ht_io *io, struct ht_io_stats *st);
+/* The shared raw sockets' counters of a mux (all its families). */
+void ht_io_mux_stats(const ht_io_mux *m, struct ht_io_stats *st);
 
 /* The send entry point behind ht_io_ops() (ctx is the ht_io). */
 int ht_io_send_probe(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx_us);

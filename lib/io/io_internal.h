@@ -5,6 +5,7 @@
 #define HT_IO_INTERNAL_H
 
 #include "io/io.h"
+#include "method/method.h"
 
 #include <net/if.h>
 #include <sys/socket.h>
@@ -55,6 +56,8 @@ struct ht_io {
 
 	struct ht_io_stats stats;
 	unsigned rx_turn; /* loop turns: which ready socket is read first */
+	bool borrowed;    /* a mux trace: send_fd, rx_icmp_fd, rx_tcp_fd, rxbuf are the
+	                   * family's, not to be closed or freed here */
 };
 
 /* Realtime kernel stamp to monotonic microseconds, using a pair of clock
@@ -99,6 +102,30 @@ int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budge
 /* Datagrams on one of our UDP sockets (fd): a service at the destination
  * answering probes; each that names a probe is passed to cb. */
 int ht_io_drain_udp_answers(struct ht_io *io, int fd, int budget, ht_io_reply_cb cb, void *u);
+
+/*
+ * Drain one raw socket (loop.c): every packet is parsed once
+ * (ht_rx_parse), route() names the flow it may answer and the user for
+ * cb (NULL: nobody's; counted unmatched), ht_rx_identify() decides. A
+ * single trace routes everything to its own flow; the mux (mux.c) looks
+ * the flow key up among its traces.
+ */
+typedef const struct ht_flow *(*ht_io_route_fn)(void *ru, const struct ht_rx *rx, void **cb_u);
+int ht_io_drain_raw_routed(struct ht_io *io, int fd, enum ht_rx_kind kind, int budget,
+                           ht_io_route_fn route, void *ru, ht_io_reply_cb cb, void *u);
+
+/*
+ * A trace of the mux (io.c): a flow of its own toward dst, on the family's
+ * raw sockets (borrowed: sent on and read by the mux, never closed here)
+ * with ports or an echo id of its own, or in unprivileged mode on sockets
+ * of its own; the parent's receive buffer is borrowed too.
+ */
+int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct ht_io *child,
+                     char *err, size_t errlen);
+void ht_io_child_close(struct ht_io *child);
+/* Let every reply through the kernel filters of the family's raw sockets
+ * (the mux's traces have many destinations and ports). */
+int ht_io_filters_open(struct ht_io *io);
 
 /* Common socket helpers (io.c). */
 int ht_io_sock_common(struct ht_io *io, int fd, bool rx);

@@ -90,9 +90,18 @@ int ht_io_pollfds(ht_io *io, struct pollfd *pfd, int max)
 	return n;
 }
 
-/* Drain one raw socket: returns packets read (bounded by budget). */
-static int io_drain_raw(struct ht_io *io, int fd, enum ht_rx_kind kind, int budget,
-                        ht_io_reply_cb cb, void *u)
+/* One trace's socket set: every packet is about its one flow. */
+static const struct ht_flow *route_own(void *ru, const struct ht_rx *rx, void **cb_u)
+{
+	struct ht_io *io = ru;
+
+	(void)rx;
+	(void)cb_u;
+	return &io->flow;
+}
+
+int ht_io_drain_raw_routed(struct ht_io *io, int fd, enum ht_rx_kind kind, int budget,
+                           ht_io_route_fn route, void *ru, ht_io_reply_cb cb, void *u)
 {
 	struct mmsghdr mm[HT_IO_BATCH];
 	struct iovec iov[HT_IO_BATCH];
@@ -142,7 +151,16 @@ static int io_drain_raw(struct ht_io *io, int fd, enum ht_rx_kind kind, int budg
 			ht_io_parse_cmsgs(&mm[i].msg_hdr, mono, &real, &m);
 			ht_io_sa_to_addr((struct sockaddr *)&from[i], &src);
 			memset(&r, 0, sizeof(r));
-			int rc = ht_reply_decode(&io->flow, kind, iov[i].iov_base, len, &src, &r);
+			/* Parsed once; the route names the flow it may answer
+			 * (and whom to tell), the flow decides. */
+			struct ht_rx rx;
+			const struct ht_flow *f;
+			void *to = u;
+			int rc = ht_rx_parse(kind, iov[i].iov_base, len, &src, &rx);
+			if (rc == 0) {
+				f = route(ru, &rx, &to);
+				rc = f ? ht_rx_identify(f, &rx, &r) : -ENOENT;
+			}
 			if (rc == -ENOENT) {
 				io->stats.rx_unmatched++;
 				continue;
@@ -155,7 +173,7 @@ static int io_drain_raw(struct ht_io *io, int fd, enum ht_rx_kind kind, int budg
 			r.rx_us = m.has_stamp ? m.rx_us : mono;
 			if (!r.reply_ttl && m.ttl > 0 && m.ttl <= 255)
 				r.reply_ttl = (uint8_t)m.ttl;
-			cb(u, &r);
+			cb(to, &r);
 		}
 		total += got;
 		if (got < want)
@@ -196,11 +214,13 @@ int ht_io_drain(ht_io *io, const struct pollfd *pfd, int n, int budget, ht_io_re
 		int fd = pfd[i].fd, rc;
 		int want = budget - total < share ? budget - total : share;
 		if (fd == io->rx_icmp_fd && io->mode == HT_IO_RAW)
-			rc = io_drain_raw(io, fd, io->family == AF_INET ? HT_RX_ICMP4 : HT_RX_ICMP6,
-			                  want, cb, u);
+			rc = ht_io_drain_raw_routed(io, fd,
+			                            io->family == AF_INET ? HT_RX_ICMP4 : HT_RX_ICMP6,
+			                            want, route_own, io, cb, u);
 		else if (fd == io->rx_tcp_fd && io->mode == HT_IO_RAW)
-			rc = io_drain_raw(io, fd, io->family == AF_INET ? HT_RX_TCP4 : HT_RX_TCP6,
-			                  want, cb, u);
+			rc = ht_io_drain_raw_routed(io, fd,
+			                            io->family == AF_INET ? HT_RX_TCP4 : HT_RX_TCP6,
+			                            want, route_own, io, cb, u);
 		else if (fd == io->reserve_fd && io->mode == HT_IO_RAW)
 			rc = ht_io_drain_udp_answers(io, fd, want, cb, u);
 		else
@@ -261,6 +281,11 @@ int ht_io_run(ht_io *io, ht_session *s, const struct ht_io_watch *w)
 		}
 		if (deadline != UINT64_MAX) {
 			uint64_t d = deadline > now ? deadline - now : 0;
+			/* A paced probe due in a few microseconds (--pps spaces
+			 * them 10 us apart by default): look at the sockets and
+			 * come back rather than oversleep by the timer slack. */
+			if (d < 200)
+				d = 0;
 			ts.tv_sec = (time_t)(d / 1000000u);
 			ts.tv_nsec = (long)(d % 1000000u) * 1000;
 			tsp = &ts;

@@ -1,0 +1,382 @@
+/*
+ * The mux: many traces at once on one set of sockets per family, for the
+ * engine (lib/core/engine.c). Each trace is an ht_io of its own (a flow
+ * with its own source port or echo id and run tag) that borrows its
+ * family's raw sockets to send. Replies on those shared sockets are parsed
+ * once, their flow key (destination, source port or echo id) finds the
+ * trace in the flow table in O(1), and the trace's flow identifies the
+ * probe; the reply then goes to the engine under the trace's id. Without
+ * raw sockets every trace has sockets of its own, polled and drained as a
+ * single trace's are. A trace closed from an event callback is unhooked
+ * at once (no reply reaches it) and freed when the loop is between reads.
+ */
+#include "io_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MUX_BUDGET 512   /* packets per loop turn */
+#define MUX_SPIN_US 200  /* closer deadlines are waited for without sleeping */
+
+struct ht_io_trace {
+	struct ht_io io;
+	ht_io_mux *mux;
+	uint32_t id;           /* engine trace id; 0 until bound */
+	struct ht_flow_key *keys;
+	int nkeys;
+	int index;             /* in mux->tr */
+	bool dead;             /* closed; freed at the next safe point */
+};
+
+struct ht_io_mux {
+	ht_io *fam[2];         /* IPv4, IPv6 (either may be NULL) */
+	ht_flowtab *tab;
+	struct ht_io_trace **tr;
+	int ntr, cap;
+	int ndead;
+	ht_engine *e;          /* while running */
+	struct pollfd *pfd;
+	int cap_pfd;
+	uint64_t now;
+};
+
+static ht_io *family_io(const ht_io_mux *m, int family)
+{
+	return m->fam[family == AF_INET6];
+}
+
+int ht_io_mux_new(ht_io_mux **out, ht_io *v4, ht_io *v6)
+{
+	ht_io_mux *m = calloc(1, sizeof(*m));
+	int rc;
+
+	*out = NULL;
+	if (!m)
+		return -ENOMEM;
+	m->fam[0] = v4;
+	m->fam[1] = v6;
+	if ((rc = ht_flowtab_new(&m->tab)) < 0) {
+		free(m);
+		return rc;
+	}
+	for (int i = 0; i < 2; i++)
+		if (m->fam[i] && (rc = ht_io_filters_open(m->fam[i])) < 0) {
+			ht_io_mux_free(m);
+			return rc;
+		}
+	*out = m;
+	return 0;
+}
+
+static void trace_free(struct ht_io_trace *t)
+{
+	ht_io_child_close(&t->io);
+	free(t->keys);
+	free(t);
+}
+
+/* Free the traces closed since the last call (between reads only). */
+static void reap(ht_io_mux *m)
+{
+	if (!m->ndead)
+		return;
+	for (int i = 0; i < m->ntr;) {
+		struct ht_io_trace *t = m->tr[i];
+		if (!t->dead) {
+			i++;
+			continue;
+		}
+		m->tr[i] = m->tr[--m->ntr];
+		m->tr[i]->index = i;
+		trace_free(t);
+	}
+	m->ndead = 0;
+}
+
+void ht_io_mux_free(ht_io_mux *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->ntr; i++)
+		trace_free(m->tr[i]);
+	free(m->tr);
+	free(m->pfd);
+	ht_flowtab_free(m->tab);
+	free(m);
+}
+
+int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **out, char *err,
+                     size_t errlen)
+{
+	ht_io *parent = family_io(m, cfg->dst.family);
+	struct ht_io_trace *t;
+	int nprobes = (cfg->max_ttl - cfg->first_ttl + 1) * cfg->nqueries, rc = 0;
+
+	*out = NULL;
+	if (!parent) {
+		ht_io_errf(err, errlen, "no %s sockets were opened for this batch",
+		           cfg->dst.family == AF_INET6 ? "IPv6" : "IPv4");
+		return -EAFNOSUPPORT;
+	}
+	if (m->ntr == m->cap) {
+		int ncap = m->cap ? m->cap * 2 : 64;
+		struct ht_io_trace **n = realloc(m->tr, (size_t)ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		m->tr = n;
+		m->cap = ncap;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->keys = calloc((size_t)nprobes, sizeof(*t->keys));
+	if (!t->keys) {
+		free(t);
+		return -ENOMEM;
+	}
+	/* A flow key already taken (two traces to one destination whose
+	 * random echo ids met): draw again. */
+	for (int tries = 0; tries < 8; tries++) {
+		rc = ht_io_child_open(parent, cfg, &t->io, err, errlen);
+		if (rc < 0)
+			break;
+		t->nkeys = ht_flow_keys(&t->io.flow, nprobes, t->keys, nprobes);
+		rc = t->nkeys < 0 ? t->nkeys : 0;
+		for (int i = 0; rc == 0 && i < t->nkeys; i++) {
+			rc = ht_flowtab_add(m->tab, &t->keys[i], t);
+			if (rc < 0)
+				while (i-- > 0)
+					ht_flowtab_del(m->tab, &t->keys[i]);
+		}
+		if (rc != -EEXIST)
+			break;
+		ht_io_child_close(&t->io);
+	}
+	if (rc < 0) {
+		if (rc == -EEXIST) {
+			ht_io_errf(err, errlen, "its flow is in use by another trace of this batch");
+			ht_io_child_close(&t->io);
+		}
+		free(t->keys);
+		free(t);
+		return rc;
+	}
+	t->mux = m;
+	t->index = m->ntr;
+	m->tr[m->ntr++] = t;
+	*out = t;
+	return 0;
+}
+
+void ht_io_trace_bind(ht_io_trace *t, uint32_t id)
+{
+	t->id = id;
+}
+
+void ht_io_trace_close(ht_io_trace *t)
+{
+	if (!t || t->dead)
+		return;
+	for (int i = 0; i < t->nkeys; i++)
+		ht_flowtab_del(t->mux->tab, &t->keys[i]);
+	t->dead = true;
+	t->mux->ndead++;
+}
+
+const struct ht_flow *ht_io_trace_flow(const ht_io_trace *t)
+{
+	return &t->io.flow;
+}
+
+void *ht_io_trace_ctx(ht_io_trace *t)
+{
+	return &t->io;
+}
+
+static void to_engine(void *u, const struct ht_reply *r)
+{
+	struct ht_io_trace *t = u;
+
+	if (!t || t->dead || !t->id)
+		return;
+	ht_engine_input(t->mux->e, t->id, r, t->mux->now);
+}
+
+static const struct ht_flow *route_key(void *ru, const struct ht_rx *rx, void **cb_u)
+{
+	ht_io_mux *m = ru;
+	struct ht_flow_key k;
+	struct ht_io_trace *t;
+
+	if (ht_rx_flow_key(rx, &k) < 0)
+		return NULL;
+	t = ht_flowtab_get(m->tab, &k);
+	if (!t)
+		return NULL;
+	*cb_u = t;
+	return &t->io.flow;
+}
+
+static int want_pfd(ht_io_mux *m, int n)
+{
+	if (n <= m->cap_pfd)
+		return 0;
+	struct pollfd *p = realloc(m->pfd, (size_t)n * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	m->pfd = p;
+	m->cap_pfd = n;
+	return 0;
+}
+
+/* Sockets a trace polls itself: all of them without raw sockets; with
+ * them, the UDP socket that holds its port (a service's answers). */
+static int trace_pollfds(struct ht_io_trace *t, struct pollfd *pfd, int max)
+{
+	struct ht_io *io = &t->io;
+
+	if (io->mode == HT_IO_UNPRIV)
+		return ht_io_pollfds(io, pfd, max);
+	if (io->flow.method == HT_METHOD_UDP && io->reserve_fd >= 0 && max > 0) {
+		pfd[0] = (struct pollfd){.fd = io->reserve_fd, .events = POLLIN};
+		return 1;
+	}
+	return 0;
+}
+
+static int trace_maxfds(const struct ht_io_trace *t)
+{
+	return t->io.mode == HT_IO_UNPRIV ? 8 + t->io.cap_ps : 1;
+}
+
+int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
+                  bool (*more)(void *u), void *u)
+{
+	int rc = 0;
+
+	m->e = e;
+	for (;;) {
+		uint64_t now = ht_now_us(), deadline;
+		int n = 0, nw = 0, need = 64 + 4, *start, pending = 0;
+
+		reap(m);
+		ht_engine_tick(e, now);
+		reap(m);
+		if (!ht_engine_active(e) && !(more && more(u)))
+			break;
+		for (int i = 0; i < m->ntr; i++) {
+			need += trace_maxfds(m->tr[i]);
+			if (m->tr[i]->io.mode == HT_IO_UNPRIV)
+				ht_unpriv_expire(&m->tr[i]->io, now);
+		}
+		if ((rc = want_pfd(m, need)) < 0)
+			break;
+		start = calloc((size_t)m->ntr + 1, sizeof(*start));
+		if (!start) {
+			rc = -ENOMEM;
+			break;
+		}
+		/* The families' shared raw sockets first, then each trace's. */
+		for (int f = 0; f < 2; f++) {
+			ht_io *io = m->fam[f];
+			if (!io || io->mode != HT_IO_RAW)
+				continue;
+			int fds[2] = {io->rx_icmp_fd, io->rx_tcp_fd == io->rx_icmp_fd ? -1
+			                                                             : io->rx_tcp_fd};
+			for (int k = 0; k < 2; k++)
+				if (fds[k] >= 0)
+					m->pfd[n++] = (struct pollfd){.fd = fds[k], .events = POLLIN};
+		}
+		int nshared = n;
+		for (int i = 0; i < m->ntr; i++) {
+			start[i] = n;
+			n += trace_pollfds(m->tr[i], m->pfd + n, need - 64 - n);
+			pending |= m->tr[i]->io.npending > 0;
+		}
+		start[m->ntr] = n;
+		deadline = ht_engine_next_wakeup(e);
+		if (w && w->collect) {
+			nw = w->collect(w->u, m->pfd + n, need - n, &deadline);
+			if (nw < 0)
+				nw = 0;
+		}
+		now = ht_now_us();
+		if (pending)
+			deadline = now;
+		struct timespec ts = {0}, *tsp = NULL;
+		if (deadline != UINT64_MAX) {
+			uint64_t d = deadline > now ? deadline - now : 0;
+			/* A paced probe due in a few microseconds: look at the
+			 * sockets and come back, rather than oversleep. */
+			if (d < MUX_SPIN_US)
+				d = 0;
+			ts.tv_sec = (time_t)(d / 1000000u);
+			ts.tv_nsec = (long)(d % 1000000u) * 1000;
+			tsp = &ts;
+		}
+		int pr = ppoll(m->pfd, (nfds_t)(n + nw), tsp, NULL);
+		if (pr < 0) {
+			free(start);
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		m->now = ht_now_us();
+		if (pr > 0) {
+			for (int k = 0; k < nshared; k++) {
+				if (!m->pfd[k].revents)
+					continue;
+				for (int f = 0; f < 2; f++) {
+					ht_io *io = m->fam[f];
+					if (!io || io->mode != HT_IO_RAW)
+						continue;
+					bool icmp = m->pfd[k].fd == io->rx_icmp_fd;
+					if (!icmp && m->pfd[k].fd != io->rx_tcp_fd)
+						continue;
+					enum ht_rx_kind kind =
+					        icmp ? (f ? HT_RX_ICMP6 : HT_RX_ICMP4)
+					             : (f ? HT_RX_TCP6 : HT_RX_TCP4);
+					ht_io_drain_raw_routed(io, m->pfd[k].fd, kind, MUX_BUDGET,
+					                       route_key, m, to_engine, NULL);
+				}
+			}
+		}
+		if (pr > 0 || pending) {
+			int ntr = m->ntr;
+			for (int i = 0; i < ntr && i < m->ntr; i++) {
+				struct ht_io_trace *t = m->tr[i];
+				if (t->dead)
+					continue;
+				if (start[i + 1] > start[i] || t->io.npending)
+					ht_io_drain(&t->io, m->pfd + start[i], start[i + 1] - start[i],
+					            MUX_BUDGET, to_engine, t);
+			}
+		}
+		free(start);
+		reap(m);
+		if (w && w->process)
+			w->process(w->u, m->pfd + n, nw, ht_now_us());
+	}
+	m->e = NULL;
+	return rc;
+}
+
+size_t ht_io_mux_traces(const ht_io_mux *m)
+{
+	return (size_t)(m->ntr - m->ndead);
+}
+
+void ht_io_mux_stats(const ht_io_mux *m, struct ht_io_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int f = 0; f < 2; f++) {
+		if (!m->fam[f])
+			continue;
+		st->rx_packets += m->fam[f]->stats.rx_packets;
+		st->rx_matched += m->fam[f]->stats.rx_matched;
+		st->rx_unmatched += m->fam[f]->stats.rx_unmatched;
+		st->rx_malformed += m->fam[f]->stats.rx_malformed;
+	}
+}
