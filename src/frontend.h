@@ -8,9 +8,14 @@
  *
  * Every per-trace call carries the trace's id (any uint32_t the caller
  * picks, unique among the traces in flight), so a front end can keep
- * several traces apart when they run at once. The text and JSON-lines
- * front ends write as events come; they do not yet buffer a trace's
- * output to keep concurrent traces from interleaving.
+ * several traces apart when they run at once. A single trace is written
+ * as its events come. In a batch (ctx.batch) traces run at once: each
+ * one's output is kept in memory and written whole, and flushed, once the
+ * trace ends (so traces never interleave, and a run that is killed loses
+ * only the traces not written yet): --jsonl the moment it ends (each line
+ * carries the trace's id), text and --json in the order the traces began,
+ * which is the list's. Names are those known by the end (no wait: the
+ * other traces are still being timed).
  */
 #ifndef HT_SRC_FRONTEND_H
 #define HT_SRC_FRONTEND_H
@@ -30,6 +35,7 @@ struct ht_fe_ctx {
 	ht_dns *dns;     /* reverse names, or NULL (-n, or no resolver) */
 	bool numeric;    /* -n */
 	bool extensions; /* -e */
+	bool batch;      /* --batch: many traces at once, each written when it ends */
 };
 
 /* One trace about to start. */
@@ -56,6 +62,9 @@ struct ht_frontend {
 	int (*end)(void *fe, uint32_t trace_id, const ht_session *s,
 	           const struct ht_session_stats *st);
 	void (*close)(void *fe);
+	/* Batch: traces that ended but wait to be written (text and --json
+	 * keep the list's order: a trace waits for those begun before it). */
+	size_t (*held)(void *fe);
 };
 
 /* The table, ended by an entry with a NULL name. */

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 /* RTTs are whole microseconds below 2^32, so ten significant digits
@@ -26,6 +27,7 @@ struct ht_json {
 	struct ht_json_opts o;
 	struct ht_config cfg;
 	char target[256];
+	char start[32]; /* batch: wall-clock start, UTC */
 	bool have_t0;
 	uint64_t t0; /* send time of the first probe: "sent_ms" is relative to it */
 	struct hop_copy *hops;
@@ -191,6 +193,8 @@ static int dump(struct ht_json *j, json_t *v, size_t flags)
 		j->nomem = true;
 		return -ENOMEM;
 	}
+	if (j->o.trace_id)
+		json_object_set_new(v, "trace", json_integer(j->o.trace_id));
 	int rc = json_dumpf(v, j->f, flags | REAL_FLAGS);
 	json_decref(v);
 	if (rc < 0 || fputc('\n', j->f) == EOF || fflush(j->f) == EOF) {
@@ -408,12 +412,22 @@ int ht_json_begin(struct ht_json **out, FILE *f, const struct ht_json_opts *o,
 	size_t n = ht_sanitize(j->target, sizeof(j->target), target_name ? target_name : "",
 	                       target_name ? strlen(target_name) : 0);
 	j->target[n < sizeof(j->target) ? n : sizeof(j->target) - 1] = '\0';
+	if (o->trace_id) {
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		size_t k = strftime(j->start, sizeof(j->start), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(j->start + k, sizeof(j->start) - k, ".%03ldZ", ts.tv_nsec / 1000000);
+	}
 	*out = j;
 	if (o->mode == HT_JSON_LINES) {
 		json_t *l = line("trace_start");
 		set_int(l, "schema", HT_JSON_SCHEMA_VERSION);
 		set(l, "version", json_string(HT_VERSION));
 		set(l, "target", target_obj(j));
+		if (j->start[0])
+			set(l, "start", json_string(j->start));
 		set(l, "source", source_obj(j));
 		set(l, "parameters", params_obj(j));
 		dump(j, l, JSON_COMPACT);
@@ -525,12 +539,16 @@ int ht_json_end(struct ht_json *j, const struct ht_session_stats *st)
 	if (j->o.mode == HT_JSON_LINES) {
 		doc = line("trace_done");
 		flags = JSON_COMPACT;
+		if (j->o.trace_id)
+			set(doc, "target", target_obj(j));
 	} else {
 		doc = json_object();
 		flags = j->o.pretty ? JSON_INDENT(2) : JSON_COMPACT;
 		set_int(doc, "schema", HT_JSON_SCHEMA_VERSION);
 		set(doc, "version", json_string(HT_VERSION));
 		set(doc, "target", target_obj(j));
+		if (j->start[0])
+			set(doc, "start", json_string(j->start));
 		set(doc, "source", source_obj(j));
 		set(doc, "parameters", params_obj(j));
 		json_t *hops = json_array();

@@ -41,6 +41,12 @@ struct ht_json_opts {
 	ht_json_name_fn name_fn; /* NULL: no names (-n) */
 	void *name_u;
 	const struct ht_flow *flow; /* optional: source address and ports in use */
+	/* A batch (--batch): the trace's id, written as "trace" on every line
+	 * (and in the document), the wall-clock start as "start" (UTC, ISO
+	 * 8601 with milliseconds) on trace_start and the document, and the
+	 * target again on trace_done, so that each trace's lines can be told
+	 * apart and a finished trace recognised (--resume). 0: none. */
+	uint32_t trace_id;
 };
 
 struct ht_json;

@@ -7,7 +7,9 @@
 #include "dns.h"
 #include "frontend.h"
 #include "options.h"
+#include "progress.h"
 #include "resolver.h"
+#include "resume.h"
 
 #include "hoptrace/hoptrace.h"
 #include "io/io.h"
@@ -148,14 +150,13 @@ static int fam_index(int family)
 	return family == AF_INET6 ? 1 : 0;
 }
 
-/* Per family: the io, or why there is none; the line of the batch
- * target it was opened toward (it needs no retargeting). */
+/* Per family: the io (its sockets serve every target of the family), or
+ * why there is none. */
 struct fam {
 	ht_io *io;
 	char err[512];
 	int status;  /* without io: the exit status of its targets */
 	bool final;  /* without io: no later target may open it */
-	unsigned long at_line;
 };
 
 /*
@@ -232,9 +233,7 @@ static int batch_lookahead(struct app *app, struct ht_batch_stream *bs, struct l
 		if (f->io || f->final)
 			continue;
 		int rc = open_io(app, f, &it->addr);
-		if (rc == 0) {
-			f->at_line = it->line;
-		} else if (!f->final) {
+		if (rc < 0 && !f->final) {
 			/* No route to this target: it alone fails. */
 			char shown[HT_BATCH_HOST_MAX * 4 + 1];
 			ht_sanitize(shown, sizeof(shown), it->host, strlen(it->host));
@@ -256,38 +255,336 @@ static int batch_lookahead(struct app *app, struct ht_batch_stream *bs, struct l
 	return 0;
 }
 
-/* The next item of the batch: the lookahead first, then the stream.
- * Returns 1, or 0 at the end. */
-static int batch_next(struct ht_batch_stream *bs, struct lookahead *q,
-                      struct ht_batch_target *out)
-{
-	if (q->head < q->n) {
-		*out = q->v[q->head++];
-		return 1;
-	}
-	return ht_batch_stream_next(bs, out, true);
-}
-
-/* Trace one target: retarget its family's io when needed. Returns its
- * exit status. */
-static int trace_target(struct app *app, struct fam *fams, const struct target *t,
-                        unsigned long line)
+/* Trace the one target of the command line. Returns its exit status. */
+static int trace_target(struct app *app, struct fam *fams, const struct target *t)
 {
 	struct fam *f = &fams[fam_index(t->addr.family)];
-	char err[512] = "";
-	int rc;
 
 	if (!f->io) {
 		target_error(app, t, f->err);
 		return f->status;
 	}
-	if (line != f->at_line && (rc = ht_io_retarget(f->io, &t->addr, err, sizeof(err))) < 0) {
-		target_error(app, t, err[0] ? err : strerror(-rc));
-		return 1;
-	}
-	f->at_line = 0;
 	app->trace_id++;
 	return run_one(app, f->io, t);
+}
+
+/*
+ * --batch on the engine: up to --parallel traces at once, one packet-rate
+ * budget for all of them, each trace's own flow on the families' sockets
+ * (lib/io/mux.c). Targets are pulled from the stream as slots free up, so
+ * memory does not grow with the list; each trace is written whole when it
+ * ends (frontend.c), and --resume skips the targets a result file already
+ * holds.
+ */
+struct bt {
+	uint32_t id;            /* 0: free */
+	ht_io_trace *iot;
+	char host[HT_BATCH_HOST_MAX + 1];
+};
+
+struct batch {
+	struct app *app;
+	struct ht_batch_stream *bs;
+	struct lookahead *q;
+	struct fam *fams;
+	ht_io_mux *mux;
+	ht_engine *e;
+	struct bt *bt;          /* by the id's slot (its low 20 bits) */
+	size_t nbt;
+	struct ht_resume *resume;
+	struct ht_progress_display pd;
+	struct ht_progress pr;
+	struct ht_io_watch dns;
+	bool eof;
+	int status;
+	unsigned long inflight, skipped;
+};
+
+#define BT_SLOT(id) ((id) & 0xfffffu)
+
+static struct bt *bt_of(struct batch *b, uint32_t id)
+{
+	size_t k = BT_SLOT(id);
+
+	return k < b->nbt && b->bt[k].id == id ? &b->bt[k] : NULL;
+}
+
+static void batch_status(struct batch *b, int st)
+{
+	if (st > b->status)
+		b->status = st;
+}
+
+static void batch_stats_line(const char *host, const struct ht_session_stats *st)
+{
+	char shown[HT_BATCH_HOST_MAX * 4 + 1];
+
+	ht_sanitize(shown, sizeof(shown), host, strlen(host));
+	fprintf(stderr,
+	        "hoptrace: %s: %u probes sent, %u replies matched, %u unmatched, %u duplicates, "
+	        "%u probes past the destination",
+	        shown, st->probes_sent, st->replies_matched, st->replies_unmatched,
+	        st->replies_duplicate, st->probes_past_dst);
+	if (st->probes_second_look || st->probes_rate_limited)
+		fprintf(stderr, ", %u second looks, %u marked rate limited", st->probes_second_look,
+		        st->probes_rate_limited);
+	fputc('\n', stderr);
+}
+
+static void batch_fill(struct batch *b);
+
+static void batch_event(void *u, const struct ht_event *ev)
+{
+	struct batch *b = u;
+	struct app *app = b->app;
+	struct bt *t = bt_of(b, ev->trace);
+
+	if (!t)
+		return;
+	app->fe->event(app->fe_state, ev->trace, ev);
+	if (ev->type == HT_EV_PROBE_DONE && app->dns && ev->probe->state == HT_PROBE_REPLIED)
+		ht_dns_ptr_request(app->dns, &ev->probe->reply.from);
+	if (ev->type != HT_EV_TRACE_DONE)
+		return;
+	/* The session lives until this callback returns: write it now. */
+	const ht_session *s = ht_engine_session(b->e, ev->trace);
+	struct ht_session_stats st;
+	ht_session_stats(s, &st);
+	if (app->fe->end(app->fe_state, ev->trace, s, &st) < 0)
+		batch_status(b, 1);
+	if (ev->reason == HT_STOP_ERROR) {
+		const struct target tg = {.host = t->host};
+		char msg[128];
+		snprintf(msg, sizeof(msg), "sending probes failed: %s",
+		         strerror(ev->error < 0 ? -ev->error : EIO));
+		target_error(app, &tg, msg);
+		batch_status(b, 1);
+	}
+	if (app->o.stats)
+		batch_stats_line(t->host, &st);
+	ht_io_trace_close(t->iot);
+	t->id = 0;
+	t->iot = NULL;
+	b->inflight--;
+	b->pr.done++;
+	batch_fill(b);
+}
+
+/* Start one target: its flow on the family's sockets, its trace on the
+ * engine, its output. */
+static void batch_start(struct batch *b, const struct ht_batch_target *it)
+{
+	struct app *app = b->app;
+	struct fam *f = &b->fams[fam_index(it->addr.family)];
+	const struct target tg = {.host = it->host, .addr = it->addr};
+	struct ht_config cfg = app->o.cfg;
+	char err[512] = "";
+	ht_io_trace *iot;
+	uint32_t id;
+	int rc;
+
+	if (!f->io) {
+		target_error(app, &tg, f->err);
+		batch_status(b, f->status);
+		b->pr.done++;
+		return;
+	}
+	cfg.dst = it->addr;
+	cfg.family = it->addr.family;
+	rc = ht_io_trace_open(b->mux, &cfg, &iot, err, sizeof(err));
+	if (rc < 0) {
+		target_error(app, &tg, err[0] ? err : strerror(-rc));
+		batch_status(b, 1);
+		b->pr.done++;
+		return;
+	}
+	rc = ht_engine_start(b->e, &cfg, ht_io_ops(), ht_io_trace_ctx(iot), ht_now_us(), &id);
+	if (rc < 0) {
+		const char *why = NULL;
+		ht_config_validate(&cfg, &why);
+		target_error(app, &tg, why ? why : strerror(-rc));
+		ht_io_trace_close(iot);
+		batch_status(b, rc == -EINVAL ? 2 : 1);
+		b->pr.done++;
+		return;
+	}
+	if (BT_SLOT(id) >= b->nbt) {
+		size_t n = b->nbt ? b->nbt : 64;
+		while (n <= BT_SLOT(id))
+			n *= 2;
+		struct bt *nb = realloc(b->bt, n * sizeof(*nb));
+		if (!nb) {
+			ht_engine_stop(b->e, id);
+			ht_io_trace_close(iot);
+			target_error(app, &tg, "out of memory");
+			batch_status(b, 1);
+			return;
+		}
+		memset(nb + b->nbt, 0, (n - b->nbt) * sizeof(*nb));
+		b->bt = nb;
+		b->nbt = n;
+	}
+	struct bt *t = &b->bt[BT_SLOT(id)];
+	t->id = id;
+	t->iot = iot;
+	snprintf(t->host, sizeof(t->host), "%s", it->host);
+	ht_io_trace_bind(iot, id);
+	const struct ht_fe_trace ft = {.host = it->host, .cfg = &cfg, .flow = ht_io_trace_flow(iot)};
+	if (app->fe->begin(app->fe_state, id, &ft, err, sizeof(err)) < 0) {
+		target_error(app, &tg, err);
+		ht_engine_stop(b->e, id);
+		ht_io_trace_close(iot);
+		t->id = 0;
+		batch_status(b, 1);
+		b->pr.done++;
+		return;
+	}
+	app->ran = true;
+	b->inflight++;
+}
+
+/* Start targets while there is room and the list has them ready. */
+static void batch_fill(struct batch *b)
+{
+	/* Finished traces waiting for an earlier, slower one to be written
+	 * (text, --json) count against the room too: memory stays bounded. */
+	while (!b->eof &&
+	       b->inflight + b->app->fe->held(b->app->fe_state) < 4ul * (unsigned long)b->app->o.parallel &&
+	       b->inflight < (unsigned long)b->app->o.parallel) {
+		struct ht_batch_target it;
+		int rc;
+
+		if (b->q->head < b->q->n) {
+			it = b->q->v[b->q->head++];
+			rc = 1;
+		} else {
+			rc = ht_batch_stream_next(b->bs, &it, false);
+		}
+		if (rc == -EAGAIN)
+			return;
+		if (rc <= 0) {
+			b->eof = true;
+			return;
+		}
+		if (it.kind != HT_BATCH_TARGET || it.rc < 0) {
+			fprintf(stderr, "hoptrace: %s\n", it.msg);
+			batch_status(b, 1);
+			continue;
+		}
+		if (b->resume && ht_resume_done(b->resume, it.host)) {
+			b->skipped++;
+			continue;
+		}
+		batch_start(b, &it);
+	}
+}
+
+static int batch_collect(void *u, struct pollfd *pfd, int max, uint64_t *deadline)
+{
+	struct batch *b = u;
+	int n = 0, fd;
+	uint64_t now = ht_now_us();
+
+	batch_fill(b);
+	if (b->app->dns) {
+		n = b->dns.collect(b->dns.u, pfd, max, deadline);
+		if (n < 0)
+			n = 0;
+	}
+	fd = ht_batch_stream_fd(b->bs);
+	if (!b->eof && fd >= 0 && n < max && b->inflight < (unsigned long)b->app->o.parallel)
+		pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+	if (b->pd.on && *deadline > now + HT_PROGRESS_EVERY_US)
+		*deadline = now + HT_PROGRESS_EVERY_US;
+	return n;
+}
+
+static void batch_process(void *u, const struct pollfd *pfd, int n, uint64_t now_us)
+{
+	struct batch *b = u;
+	int nd = n;
+
+	if (b->app->dns) {
+		/* The DNS watch's own descriptors come first. */
+		int fd = ht_batch_stream_fd(b->bs);
+		if (n > 0 && fd >= 0 && pfd[n - 1].fd == fd)
+			nd = n - 1;
+		b->dns.process(b->dns.u, pfd, nd, now_us);
+	}
+	batch_fill(b);
+	b->pr.in_flight = b->inflight;
+	b->pr.probes_sent = ht_engine_budget(b->e)->sent;
+	ht_progress_draw(&b->pd, &b->pr, now_us, false);
+}
+
+static bool batch_more(void *u)
+{
+	struct batch *b = u;
+
+	return !b->eof;
+}
+
+static int run_batch(struct app *app, struct ht_batch_stream *bs, struct lookahead *q,
+                     struct fam *fams)
+{
+	struct batch b = {.app = app, .bs = bs, .q = q, .fams = fams};
+	struct ht_io_watch w = {.collect = batch_collect, .process = batch_process, .u = &b};
+	int rc;
+
+	if (app->o.resume) {
+		char err[256];
+		FILE *f = fopen(app->o.resume, "re");
+		if (!f && errno != ENOENT) {
+			char shown[512];
+			ht_sanitize(shown, sizeof(shown), app->o.resume, strlen(app->o.resume));
+			fprintf(stderr, "hoptrace: cannot read %s: %s\n", shown, strerror(errno));
+			return 2;
+		}
+		if (f) {
+			rc = ht_resume_load(&b.resume, f, err, sizeof(err));
+			fclose(f);
+			if (rc < 0) {
+				fprintf(stderr, "hoptrace: %s\n", err);
+				return 2;
+			}
+		}
+	}
+	if ((rc = ht_io_mux_new(&b.mux, fams[0].io, fams[1].io)) < 0 ||
+	    (rc = ht_engine_new(&b.e, app->o.cfg.pps, batch_event, &b)) < 0) {
+		fprintf(stderr, "hoptrace: cannot start the batch: %s\n", strerror(-rc));
+		ht_io_mux_free(b.mux);
+		ht_resume_free(b.resume);
+		return 1;
+	}
+	if (app->dns)
+		ht_dns_watch(app->dns, &b.dns);
+	ht_progress_init(&b.pd, 2);
+	b.pr.start_us = ht_now_us();
+	batch_fill(&b);
+	rc = ht_io_mux_run(b.mux, b.e, &w, batch_more, &b);
+	ht_progress_clear(&b.pd);
+	if (rc < 0) {
+		fprintf(stderr, "hoptrace: the batch stopped: %s\n", strerror(-rc));
+		batch_status(&b, 1);
+	}
+	if (app->o.stats) {
+		struct ht_io_stats ios;
+		ht_io_mux_stats(b.mux, &ios);
+		fprintf(stderr,
+		        "hoptrace: %llu packets read: %llu replies to our probes, %llu not ours, "
+		        "%llu malformed\n",
+		        (unsigned long long)ios.rx_packets, (unsigned long long)ios.rx_matched,
+		        (unsigned long long)ios.rx_unmatched, (unsigned long long)ios.rx_malformed);
+		if (b.skipped)
+			fprintf(stderr, "hoptrace: %lu targets skipped: already in the --resume file\n",
+			        b.skipped);
+	}
+	ht_engine_free(b.e);
+	ht_io_mux_free(b.mux);
+	ht_resume_free(b.resume);
+	free(b.bt);
+	/* A batch exits 1 when any line or target failed (each one said why). */
+	return b.status > 1 ? 1 : b.status;
 }
 
 int main(int argc, char **argv)
@@ -435,6 +732,7 @@ int main(int argc, char **argv)
 		.dns = app.dns,
 		.numeric = app.o.numeric,
 		.extensions = app.o.extensions,
+		.batch = bs != NULL,
 	};
 	app.fe = ht_frontend_find(app.o.json ? "json" : app.o.jsonl ? "jsonl" : "text");
 	if (!app.fe || app.fe->open(&app.fe_state, &fe_ctx) < 0) {
@@ -444,24 +742,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (!bs) {
-		status = trace_target(&app, fams, &one, 0);
-	} else {
-		/* One after the other for now; a refused line or a target that
-		 * failed is reported in its place and the batch goes on. */
-		struct ht_batch_target it;
-		while (batch_next(bs, &q, &it) > 0) {
-			int st = 1;
-			if (it.kind != HT_BATCH_TARGET || it.rc < 0) {
-				fprintf(stderr, "hoptrace: %s\n", it.msg);
-			} else {
-				const struct target t = {.host = it.host, .addr = it.addr};
-				st = trace_target(&app, fams, &t, it.line);
-			}
-			if (st > status)
-				status = st;
-		}
+	if (bs) {
+		status = run_batch(&app, bs, &q, fams);
+		goto out;
 	}
+	status = trace_target(&app, fams, &one);
 	if (app.o.stats && app.ran) {
 		struct ht_io_stats ios = {0}, st;
 		for (int k = 0; k < 2; k++) {
@@ -479,9 +764,6 @@ int main(int argc, char **argv)
 		        (unsigned long long)ios.rx_packets, (unsigned long long)ios.rx_matched,
 		        (unsigned long long)ios.rx_unmatched, (unsigned long long)ios.rx_malformed);
 	}
-	/* A batch exits 1 when any line or target failed (each one said why). */
-	if (bs && status > 1)
-		status = 1;
 out:
 	if (app.fe)
 		app.fe->close(app.fe_state);

@@ -356,19 +356,12 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			o->batch = optarg;
 			break;
 		case OPT_PARALLEL:
-			/* TODO(concurrent batch): parsed and checked, but the batch
-			 * still runs its traces one after the other; the concurrent
-			 * engine is to run up to o->parallel at once, as --help, the
-			 * README and the man page already say. */
 			if (ht_parse_int(optarg, 1, HT_PARALLEL_MAX, &v))
 				FAIL("invalid parallel traces '%s': must be 1 to %d", optarg,
 				     HT_PARALLEL_MAX);
 			o->parallel = (int)v;
 			break;
 		case OPT_RESUME:
-			/* TODO(concurrent batch): checked here; reading the file
-			 * (src/resume.h) and skipping its finished targets is for
-			 * the concurrent engine to wire in. */
 			if (!*optarg)
 				FAIL("--resume needs a file name");
 			o->resume = optarg;
