@@ -425,12 +425,33 @@ static void set_stop(ht_session *s, int ttl, enum ht_stop_reason why)
 	}
 }
 
+/* The routers this trace saw answer time exceeded go into the stop set when
+ * it is over, not as they answer: then an address in the set always comes
+ * from a trace that has walked every TTL below it (down to the set, or to
+ * first_ttl), and neither this trace's own probes nor a trace running
+ * alongside, its walk still under way, can cut a backward walk short. */
+static void stopset_fill(ht_session *s)
+{
+	if (!s->cfg.use_stopset || !s->stopset)
+		return;
+	for (int i = 0; i < s->nprobes; i++) {
+		const struct ht_probe *p = &s->probes[i];
+		if (p->state == HT_PROBE_REPLIED && p->reply.kind == HT_REPLY_TIME_EXCEEDED)
+			(void)ht_stopset_add(s->stopset, &p->reply.from);
+	}
+	if (s->dprobe.state == HT_PROBE_REPLIED &&
+	    s->dprobe.reply.kind == HT_REPLY_TIME_EXCEEDED)
+		(void)ht_stopset_add(s->stopset, &s->dprobe.reply.from);
+}
+
 static void finish(ht_session *s, enum ht_stop_reason why, int err)
 {
 	struct ht_event ev = {.type = HT_EV_TRACE_DONE};
 
 	if (s->done)
 		return;
+	if (why != HT_STOP_ERROR)
+		stopset_fill(s);
 	s->done = true;
 	s->stop_reason = why;
 	s->error = err;
@@ -1053,8 +1074,6 @@ static int distance_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 	} else if (r->kind == HT_REPLY_TIME_EXCEEDED) {
 		/* The path is longer than max_ttl: every TTL is short of it. */
 		s->dist_safe = c->max_ttl;
-		if (c->use_stopset && s->stopset)
-			(void)ht_stopset_add(s->stopset, &r->from);
 	}
 	s->dist = DIST_DONE;
 	if (!s->done)
@@ -1104,14 +1123,10 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 	                                                            : r->rx_us - p->sent_us);
 	p->reached = reply_reaches(r->kind);
 	s->stats.replies_matched++;
-	if (s->cfg.use_stopset && s->stopset) {
-		/* Below the start TTL, a known address ends the backward walk
-		 * (checked before this reply's own address goes in). */
-		if (s->planned && p->ttl < s->start_ttl && ht_stopset_has(s->stopset, &r->from))
-			s->hit[ttl_index(s, p->ttl)] = true;
-		if (r->kind == HT_REPLY_TIME_EXCEEDED)
-			(void)ht_stopset_add(s->stopset, &r->from);
-	}
+	/* Below the start TTL, a known address ends the backward walk. */
+	if (s->cfg.use_stopset && s->stopset && s->planned && p->ttl < s->start_ttl &&
+	    ht_stopset_has(s->stopset, &r->from))
+		s->hit[ttl_index(s, p->ttl)] = true;
 	if (!s->done) {
 		probe_done(s, p);
 		if (reply_stops(p))
