@@ -708,6 +708,148 @@ static void test_stopset_shared_on_engine(void **st)
 	ht_stopset_free(set);
 }
 
+/* use_stopset alone starts at TTL 8; a destination at 5 is found by the
+ * backward walk: 8..30 and 7, 6 reach it, each lowering the stop TTL, and
+ * the trace ends at 5 with hops 1..5 in order. */
+static void test_stopset_destination_below_start(void **st)
+{
+	struct ht_stopset *set;
+	struct world w;
+	struct ht_config c;
+	struct log l = {0};
+	ht_session *s;
+	int order[64], n;
+	(void)st;
+
+	assert_int_equal(ht_stopset_new(&set, 0, 9), 0);
+	world_init(&w, 5, 1000);
+	cfg_init(&c, false, false, true);
+	assert_int_equal(ht_session_new(&s, &c, &fake_ops, &w, on_event, &l), 0);
+	ht_session_set_stopset(s, set);
+	run(s, &w);
+	n = first_sends(&w, order);
+	assert_true(n >= 5);
+	assert_int_equal(order[0], 7);
+	assert_int_equal(order[n - 5], 5);
+	assert_int_equal(order[n - 1], 1);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	assert_int_equal(l.last_ttl, 5);
+	assert_hops_in_order(&l, 5);
+	assert_true(ht_session_hop(s, 5)->reached);
+	assert_int_equal(ht_stopset_count(set), 4);
+	ht_session_free(s);
+	ht_stopset_free(set);
+}
+
+/* Two traces in flight together behind the same routers 1..6: neither
+ * sees the other's routers in the set before it is over, so both walk
+ * down to TTL 1 and nothing goes untraced; a third, started after, skips. */
+static struct world cw[3];
+static struct log tlog[3];
+static uint32_t cid[3];
+static ht_engine *ce;
+
+static void on_cevent(void *u, const struct ht_event *ev)
+{
+	(void)u;
+	for (int k = 0; k < 3; k++)
+		if (cid[k] == ev->trace) {
+			if (ev->type == HT_EV_TRACE_DONE) {
+				ht_session_stats(ht_engine_session(ce, ev->trace), &tlog[k].stats);
+				tlog[k].trace_done++;
+			} else if (ev->type == HT_EV_HOP_DONE) {
+				tlog[k].skipped[tlog[k].nhops] = ev->hop->skipped;
+				tlog[k].hops[tlog[k].nhops++] = ev->hop->ttl;
+			}
+		}
+}
+
+static void test_stopset_concurrent_traces(void **st)
+{
+	struct ht_stopset *set;
+	struct ht_config c;
+	uint32_t *id = cid;
+	long guard = 0;
+	(void)st;
+
+	memset(cid, 0, sizeof(cid));
+	assert_int_equal(ht_stopset_new(&set, 0, 5), 0);
+	assert_int_equal(ht_engine_new(&ce, 0, on_cevent, NULL), 0);
+	ht_engine_set_stopset(ce, set);
+	cfg_init(&c, true, true, true);
+	memset(tlog, 0, sizeof(tlog));
+	for (int k = 0; k < 3; k++) {
+		world_init(&cw[k], 9, 10000);
+		for (int t = 7; t <= 9; t++)
+			cw[k].ip[t] = (0xc6130001u + ((uint32_t)k << 16)) | (uint32_t)t << 8;
+	}
+	for (int k = 0; k < 3; k++) {
+		if (k == 2) {
+			/* The third starts once the first two are over. */
+			while (ht_engine_active(ce)) {
+				uint64_t t = ht_engine_next_wakeup(ce);
+				int best = -1, f = -1;
+				for (int j = 0; j < 2; j++) {
+					int i = first_reply(&cw[j]);
+					if (i >= 0 && (best < 0 || cw[j].q[i].rx_us <
+					                               cw[best].q[f].rx_us)) {
+						best = j;
+						f = i;
+					}
+				}
+				if (best >= 0 && cw[best].q[f].rx_us <= t) {
+					struct ht_reply r = cw[best].q[f];
+					cw[best].q[f] = cw[best].q[--cw[best].nq];
+					cw[0].now = cw[1].now = r.rx_us;
+					ht_engine_input(ce, id[best], &r, r.rx_us);
+				} else {
+					assert_true(t != UINT64_MAX);
+					if (t > cw[0].now)
+						cw[0].now = cw[1].now = t;
+					assert_int_equal(ht_engine_tick(ce, cw[0].now), 0);
+				}
+				assert_true(++guard < 100000);
+			}
+			cw[2].now = cw[0].now;
+		}
+		assert_int_equal(ht_engine_start(ce, &c, &fake_ops, &cw[k], cw[k].now, &id[k]), 0);
+	}
+	while (ht_engine_active(ce)) {
+		uint64_t t = ht_engine_next_wakeup(ce);
+		int i = first_reply(&cw[2]);
+		if (i >= 0 && cw[2].q[i].rx_us <= t) {
+			struct ht_reply r = cw[2].q[i];
+			cw[2].q[i] = cw[2].q[--cw[2].nq];
+			cw[2].now = r.rx_us;
+			ht_engine_input(ce, id[2], &r, r.rx_us);
+		} else {
+			assert_true(t != UINT64_MAX);
+			if (t > cw[2].now)
+				cw[2].now = t;
+			assert_int_equal(ht_engine_tick(ce, cw[2].now), 0);
+		}
+		assert_true(++guard < 100000);
+	}
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(tlog[k].trace_done, 1);
+		assert_hops_in_order(&tlog[k], 9);
+		assert_no_overshoot(&cw[k], true, 30);
+	}
+	assert_int_equal(tlog[0].stats.probes_saved_stopset, 0);
+	assert_int_equal(tlog[1].stats.probes_saved_stopset, 0);
+	assert_int_equal(cw[0].sent, 1 + 27);
+	assert_int_equal(cw[1].sent, 1 + 27);
+	/* The third: 8 and 9, then 7 (its own), then 6 (shared): 1..5 skipped. */
+	assert_int_equal(tlog[2].stats.probes_saved_stopset, 15);
+	assert_int_equal(cw[2].sent, 1 + 12);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(tlog[2].skipped[i], i + 1 <= 5);
+	/* 6 shared routers, and routers 7 and 8 of each of the three paths. */
+	assert_int_equal(ht_stopset_count(set), 6 + 3 * 2);
+	ht_engine_free(ce);
+	ht_stopset_free(set);
+}
+
 /* The set itself: IPv4 and IPv6 apart, duplicates, the bound, growth. */
 static void test_stopset_api(void **st)
 {
@@ -759,6 +901,8 @@ int main(void)
 		cmocka_unit_test(test_silent_hop_forward),
 		cmocka_unit_test(test_stopset_one_session),
 		cmocka_unit_test(test_stopset_shared_on_engine),
+		cmocka_unit_test(test_stopset_destination_below_start),
+		cmocka_unit_test(test_stopset_concurrent_traces),
 		cmocka_unit_test(test_stopset_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
