@@ -186,7 +186,8 @@ static void assert_sent(const struct world *w, const int *want, int n)
 {
 	for (int i = 0; i < n && i < w->sent; i++)
 		if (w->sent_ttl[i] != want[i])
-			fail_msg("probe %d left with TTL %d, expected %d", i, w->sent_ttl[i], want[i]);
+			fail_msg("probe %d left with TTL %d, expected %d", i, w->sent_ttl[i],
+			         want[i]);
 	assert_int_equal(w->sent, n);
 }
 
@@ -304,7 +305,8 @@ static void test_distance_estimates(void **st)
 		assert_int_equal(ss.probes_unproven, 0);
 		/* Its reply is no hop's result: nothing at TTL 30. */
 		for (int k = 0; k < 3; k++)
-			assert_int_equal(ht_session_hop(s, 30)->probes[k].state, HT_PROBE_CANCELLED);
+			assert_int_equal(ht_session_hop(s, 30)->probes[k].state,
+			                 HT_PROBE_CANCELLED);
 		assert_false(ht_session_hop(s, 30)->reached);
 		ht_session_free(s);
 	}
