@@ -77,7 +77,28 @@ struct ht_config {
 	bool dont_fragment;    /* -F */
 	bool classic;          /* --classic: vary ports per probe */
 	size_t packet_len;     /* total IP packet length; 0: method default */
+	/*
+	 * Probe economy, for batch traces (all off by default: a single trace
+	 * sends every TTL at once and finishes in one round trip). See
+	 * docs/design.md, "Probe economy (batch)".
+	 */
+	bool no_overshoot;     /* never send a TTL that may be past the destination:
+	                        *   TTL t+1 leaves once TTL t answered time exceeded
+	                        *   (or stayed silent for its whole wait: a guess,
+	                        *   counted in probes_unproven) */
+	bool learn_distance;   /* first one probe at max_ttl; the destination's reply
+	                        *   TTL gives its distance d (initial TTL 64, 128 or
+	                        *   255), and TTLs up to d count as safe */
+	bool use_stopset;      /* Doubletree: start at d (or HT_STOPSET_START_TTL),
+	                        *   go backward one TTL at a time and stop below the
+	                        *   first hop already in the stop set (needs
+	                        *   ht_session_set_stopset / ht_engine_set_stopset) */
 };
+
+/* use_stopset without a distance estimate starts the trace here (clamped to
+ * [first_ttl, max_ttl]); with no_overshoot it starts at first_ttl instead,
+ * the only TTL known not to be past the destination. */
+#define HT_STOPSET_START_TTL 8
 
 void ht_config_defaults(struct ht_config *cfg);
 /* Check ranges and consistency; on error returns -EINVAL and, when msg is
@@ -184,6 +205,9 @@ struct ht_hop {
 	bool done;    /* every probe replied, timed out or cancelled */
 	bool reached; /* some probe reached the destination at this TTL */
 	int rate_limited; /* probes marked rate_limited (set when the hop is reported) */
+	/* Not probed: below a hop in the stop set, which earlier traces from
+	 * here traced (use_stopset). Its probes are HT_PROBE_CANCELLED. */
+	bool skipped;
 };
 
 enum ht_stop_reason {
@@ -286,8 +310,40 @@ struct ht_session_stats {
 	uint32_t probes_past_dst;   /* sent with a TTL beyond the destination */
 	uint32_t probes_second_look; /* sent again to a silent hop after --recheck */
 	uint32_t probes_rate_limited; /* unanswered, marked as ICMP rate limiting */
+	/* Probe economy (struct ht_config.no_overshoot and after): */
+	uint32_t probes_distance;   /* distance probes (learn_distance), also in
+	                             * probes_sent; never a hop probe */
+	uint32_t probes_unproven;   /* sent with no_overshoot at a TTL not known to be
+	                             * short of the destination (past a silent hop) */
+	uint32_t probes_saved_stopset; /* not sent: their hops were skipped */
 };
 void ht_session_stats(const ht_session *s, struct ht_session_stats *st);
+/* The destination's distance learnt by the distance probe (learn_distance),
+ * 0 if unknown (off, no answer, or no reply TTL). */
+int ht_session_distance(const ht_session *s);
+
+/*
+ * The stop set (lib/core/stopset.c; Doubletree's local stop set): router
+ * addresses seen answering time exceeded from this vantage point, shared by
+ * every trace of a batch. A hash set of ht_addr holding at most max_entries
+ * (0: HT_STOPSET_DEFAULT_MAX; at most HT_STOPSET_LIMIT); when full, new
+ * addresses are refused (-ENOSPC) and the set keeps stopping traces at the
+ * ones it has. key seeds the hash (draw it at random: the addresses come from
+ * the network). The table is kept at most half full and doubles: 36 to 72
+ * bytes an address.
+ */
+#define HT_STOPSET_DEFAULT_MAX 262144
+#define HT_STOPSET_LIMIT (1u << 24)
+struct ht_stopset;
+int ht_stopset_new(struct ht_stopset **out, size_t max_entries, uint64_t key);
+void ht_stopset_free(struct ht_stopset *ss);
+/* 1: added; 0: already there; -ENOSPC: full; -EINVAL: family 0; -ENOMEM. */
+int ht_stopset_add(struct ht_stopset *ss, const ht_addr *a);
+bool ht_stopset_has(const struct ht_stopset *ss, const ht_addr *a);
+size_t ht_stopset_count(const struct ht_stopset *ss);
+/* The stop set this session reads and fills when cfg.use_stopset (NULL:
+ * none, and use_stopset changes nothing). Call before the first tick. */
+void ht_session_set_stopset(ht_session *s, struct ht_stopset *ss);
 
 /*
  * The engine (lib/core/engine.c): many traces at once in one process, all
@@ -314,6 +370,9 @@ void ht_engine_free(ht_engine *e);
 /* Start a trace at time now; its id in *id (never 0). */
 int ht_engine_start(ht_engine *e, const struct ht_config *cfg, const struct ht_io_ops *io,
                     void *io_ctx, uint64_t now, uint32_t *id);
+/* The stop set given to every trace started after this call (NULL: none);
+ * the engine does not own it. */
+void ht_engine_set_stopset(ht_engine *e, struct ht_stopset *ss);
 /* Drop a trace without a TRACE_DONE event; -ENOENT for an unknown id. */
 int ht_engine_stop(ht_engine *e, uint32_t id);
 /* Feed a reply to trace id; -ENOENT when that trace is over. */

@@ -51,6 +51,8 @@ struct ht_engine {
 	uint32_t *fifo;     /* ring of slots */
 	uint32_t fhead, flen;
 
+	struct ht_stopset *stopset; /* given to traces started from now on */
+
 	struct ht_engine_stats stats;
 };
 
@@ -279,12 +281,18 @@ int ht_engine_start(ht_engine *e, const struct ht_config *cfg, const struct ht_i
 	 * that had it before, and that entry now serves this one. */
 	ht_session_set_budget(t->s, &e->budget);
 	ht_session_set_id(t->s, t->id);
+	ht_session_set_stopset(t->s, e->stopset);
 	e->active++;
 	e->stats.traces_started++;
 	/* Due at once: its first tick sends what the budget allows. */
 	heap_set(e, slot, now);
 	*id = t->id;
 	return 0;
+}
+
+void ht_engine_set_stopset(ht_engine *e, struct ht_stopset *ss)
+{
+	e->stopset = ss;
 }
 
 int ht_engine_stop(ht_engine *e, uint32_t id)

@@ -22,6 +22,23 @@
  * the event stream until that is settled, so a hop is reported once, with
  * its final answers. A second look reuses the hop's last slot with the
  * sequence number nprobes + index.
+ *
+ * Probe economy (cfg.no_overshoot, learn_distance, use_stopset; for batch
+ * traces, off by default): TTLs are released rather than all sent at once.
+ * Probes of TTLs in [lo_rel, hi_rel] may leave, in index order (hop-major).
+ * hi_rel, the forward frontier, is the highest TTL known not to be past the
+ * destination: the start TTL, the distance estimate, one past the highest
+ * TTL that answered time exceeded, and past that one TTL further for each
+ * TTL that stayed silent for its whole wait (a guess: a silent destination
+ * is possible; counted in probes_unproven). Without no_overshoot it is
+ * max_ttl. lo_rel walks backward from the start TTL (use_stopset) one TTL
+ * at a time, each after the one above it has answered or timed out, and
+ * stops at the first TTL whose replies came from an address in the stop
+ * set: the hops below it are skipped (cancelled, reported with skipped
+ * set). The distance probe (learn_distance) goes first, alone, to max_ttl,
+ * with the sequence number 2 * nprobes; it is no hop's probe and has no
+ * events. econ_update() recomputes all this from the probes' states after
+ * every change.
  */
 #include "hoptrace/hoptrace.h"
 
@@ -65,6 +82,20 @@ struct ht_session {
 	int error;
 
 	struct ht_session_stats stats;
+
+	/* Probe economy (see the top of the file). */
+	bool econ;            /* any of no_overshoot, learn_distance, use_stopset */
+	struct ht_stopset *stopset;
+	enum { DIST_OFF, DIST_UNSENT, DIST_WAIT, DIST_DONE } dist;
+	struct ht_probe dprobe; /* the distance probe */
+	int dist_est;         /* distance estimate d; 0 unknown */
+	int dist_safe;        /* TTLs up to this are safe by the distance probe; 0 none */
+	bool planned;         /* start_ttl fixed; TTLs are being released */
+	int start_ttl;        /* forward from here, backward below (use_stopset) */
+	int lo_rel, hi_rel;   /* TTLs in [lo_rel, hi_rel] may be sent */
+	int proven;           /* TTLs up to this are known short of the destination */
+	int skip_below;       /* hops below this were skipped (stop set); 0 none */
+	bool *hit;            /* per hop: a reply came from an address in the stop set */
 };
 
 static int ttl_index(const ht_session *s, int ttl)
@@ -113,8 +144,9 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 	s->rechecked = calloc((size_t)s->nhops, sizeof(*s->rechecked));
 	s->rq = calloc((size_t)s->nprobes, sizeof(*s->rq));
 	s->rq_at = calloc((size_t)s->nprobes, sizeof(*s->rq_at));
+	s->hit = calloc((size_t)s->nhops, sizeof(*s->hit));
 	if (!s->probes || !s->hops || !s->abandoned || !s->queued || !s->rechecked || !s->rq ||
-	    !s->rq_at) {
+	    !s->rq_at || !s->hit) {
 		ht_session_free(s);
 		return -ENOMEM;
 	}
@@ -132,6 +164,11 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 	s->budget = &s->own_budget;
 	s->decided = cfg->recheck_us == 0;
 	s->next_report = cfg->first_ttl;
+	s->econ = cfg->no_overshoot || cfg->learn_distance || cfg->use_stopset;
+	s->dist = cfg->learn_distance ? DIST_UNSENT : DIST_OFF;
+	/* Past the second looks' range (nprobes + index): 2 * 2550 at most. */
+	s->dprobe.seq = (uint16_t)(2 * s->nprobes);
+	s->dprobe.ttl = (uint8_t)cfg->max_ttl;
 	*out = s;
 	return 0;
 }
@@ -147,6 +184,7 @@ void ht_session_free(ht_session *s)
 	free(s->rechecked);
 	free(s->rq);
 	free(s->rq_at);
+	free(s->hit);
 	free(s);
 }
 
@@ -233,6 +271,11 @@ static uint64_t probe_deadline(const ht_session *s, const struct ht_probe *p)
 		return p->sent_us + (w < wait ? w : wait);
 	}
 	r = max_rtt(s, p->ttl + 1, c->max_ttl);
+	/* The destination answered the distance probe: it is farther than
+	 * any hop, so its RTT is NEAR evidence for every hop. */
+	if (s->dprobe.state == HT_PROBE_REPLIED && s->dprobe.reached && s->dprobe.rtt_us > r &&
+	    p->ttl < c->max_ttl)
+		r = s->dprobe.rtt_us;
 	if (r && c->wait_near > 0) {
 		/* A slow control plane may answer well after the hops behind it. */
 		uint64_t w = scaled(c->wait_near, r, c->wait_min_us);
@@ -299,6 +342,8 @@ static bool hop_queued(const ht_session *s, int ttl)
  * second look. */
 static bool hop_final(const ht_session *s, int ttl)
 {
+	if (s->hops[ttl_index(s, ttl)].skipped)
+		return true;
 	if (hop_queued(s, ttl))
 		return false;
 	return s->decided || s->rechecked[ttl_index(s, ttl)] || hop_replies(s, ttl) > 0;
@@ -380,17 +425,40 @@ static void set_stop(ht_session *s, int ttl, enum ht_stop_reason why)
 	}
 }
 
+/* The routers this trace saw answer time exceeded go into the stop set when
+ * it is over, not as they answer: then an address in the set always comes
+ * from a trace that has walked every TTL below it (down to the set, or to
+ * first_ttl), and neither this trace's own probes nor a trace running
+ * alongside, its walk still under way, can cut a backward walk short. */
+static void stopset_fill(ht_session *s)
+{
+	if (!s->cfg.use_stopset || !s->stopset)
+		return;
+	for (int i = 0; i < s->nprobes; i++) {
+		const struct ht_probe *p = &s->probes[i];
+		if (p->state == HT_PROBE_REPLIED && p->reply.kind == HT_REPLY_TIME_EXCEEDED)
+			(void)ht_stopset_add(s->stopset, &p->reply.from);
+	}
+	if (s->dprobe.state == HT_PROBE_REPLIED &&
+	    s->dprobe.reply.kind == HT_REPLY_TIME_EXCEEDED)
+		(void)ht_stopset_add(s->stopset, &s->dprobe.reply.from);
+}
+
 static void finish(ht_session *s, enum ht_stop_reason why, int err)
 {
 	struct ht_event ev = {.type = HT_EV_TRACE_DONE};
 
 	if (s->done)
 		return;
+	if (why != HT_STOP_ERROR)
+		stopset_fill(s);
 	s->done = true;
 	s->stop_reason = why;
 	s->error = err;
 	while (s->nrq)
 		rq_remove(s, 0);
+	if (s->dist == DIST_UNSENT || s->dist == DIST_WAIT)
+		s->dist = DIST_DONE;
 	/* Nothing more will be sent or waited for. */
 	for (int i = 0; i < s->nprobes; i++) {
 		if (s->probes[i].state == HT_PROBE_UNSENT)
@@ -430,7 +498,8 @@ static void advance(ht_session *s)
 		/* Gap limit: this many silent hops in a row past the last
 		 * responder (or from the start) end the trace. */
 		lr = last_responder(s);
-		if (lr < ttl && ttl - (lr ? lr : s->cfg.first_ttl - 1) >= s->cfg.gap_limit) {
+		if (!h->skipped && lr < ttl &&
+		    ttl - (lr ? lr : s->cfg.first_ttl - 1) >= s->cfg.gap_limit) {
 			finish(s, HT_STOP_GAP, 0);
 			return;
 		}
@@ -446,8 +515,24 @@ static void probe_done(ht_session *s, struct ht_probe *p)
 	emit(s, &ev);
 }
 
+/* How long the distance probe is waited for: it has no RTT to scale by, so
+ * the floor of the FAR wait (enough for a geostationary hop), never beyond
+ * MAX. */
+static uint64_t dist_deadline(const ht_session *s)
+{
+	uint64_t w = s->cfg.wait_far_min_us;
+
+	if (w == 0 || w > s->cfg.wait_max_us)
+		w = s->cfg.wait_max_us;
+	return s->dprobe.sent_us + w;
+}
+
 static void expire(ht_session *s, uint64_t now)
 {
+	if (s->dist == DIST_WAIT && dist_deadline(s) <= now) {
+		s->dprobe.state = HT_PROBE_TIMEOUT;
+		s->dist = DIST_DONE;
+	}
 	for (int i = 0; i < s->nprobes; i++) {
 		struct ht_probe *p = &s->probes[i];
 		if (!probe_waiting(s, i) || p->ttl > limit_ttl(s))
@@ -458,6 +543,137 @@ static void expire(ht_session *s, uint64_t now)
 			probe_done(s, p);
 		}
 	}
+}
+
+/* ---- probe economy ---- */
+
+/* Every probe of the hop replied or timed out. */
+static bool hop_settled(const ht_session *s, int ttl)
+{
+	const struct ht_probe *p = &s->probes[ttl_index(s, ttl) * s->cfg.nqueries];
+
+	for (int k = 0; k < s->cfg.nqueries; k++)
+		if (p[k].state != HT_PROBE_REPLIED && p[k].state != HT_PROBE_TIMEOUT)
+			return false;
+	return true;
+}
+
+/* Whether probes of this TTL may leave now. */
+static bool released(const ht_session *s, int ttl)
+{
+	if (!s->econ)
+		return true;
+	return s->planned && ttl >= s->lo_rel && ttl <= s->hi_rel;
+}
+
+/* Fix the start TTL once the distance probe is settled (or at once
+ * without one). With the stop set: the distance estimate, else
+ * HT_STOPSET_START_TTL, but with no_overshoot never beyond what is known
+ * to be safe (first_ttl when nothing is known: no backward part then).
+ * Without the stop set the trace starts at first_ttl. */
+static void plan(ht_session *s)
+{
+	const struct ht_config *c = &s->cfg;
+	int h = c->first_ttl;
+
+	s->planned = true;
+	if (c->use_stopset && s->stopset) {
+		int safe = s->dist_safe > c->first_ttl ? s->dist_safe : c->first_ttl;
+
+		h = s->dist_est ? s->dist_est : HT_STOPSET_START_TTL;
+		if (c->no_overshoot && h > safe)
+			h = safe;
+		if (h < c->first_ttl)
+			h = c->first_ttl;
+		if (h > c->max_ttl)
+			h = c->max_ttl;
+	}
+	s->start_ttl = h;
+	s->lo_rel = h > c->first_ttl ? h - 1 : h;
+	s->hi_rel = h;
+	s->proven = h;
+}
+
+/* The hops below ttl are not probed: ttl answered from an address in the
+ * stop set, and earlier traces from here traced the path up to it. */
+static void skip_below(ht_session *s, int ttl)
+{
+	s->skip_below = ttl;
+	for (int t = s->cfg.first_ttl; t < ttl; t++) {
+		struct ht_probe *p = &s->probes[ttl_index(s, t) * s->cfg.nqueries];
+
+		s->hops[ttl_index(s, t)].skipped = true;
+		for (int k = 0; k < s->cfg.nqueries; k++)
+			if (p[k].state == HT_PROBE_UNSENT) {
+				p[k].state = HT_PROBE_CANCELLED;
+				s->stats.probes_saved_stopset++;
+			}
+	}
+}
+
+/* Recompute which TTLs may leave from the evidence so far. */
+static void econ_update(ht_session *s)
+{
+	const struct ht_config *c = &s->cfg;
+	int f, te = 0;
+
+	if (!s->econ || s->done || s->dist == DIST_UNSENT || s->dist == DIST_WAIT)
+		return;
+	if (!s->planned)
+		plan(s);
+	/* Backward: one TTL at a time, each once the one above is settled. */
+	while (!s->skip_below && s->lo_rel < s->start_ttl && hop_settled(s, s->lo_rel)) {
+		if (s->hit[ttl_index(s, s->lo_rel)]) {
+			skip_below(s, s->lo_rel);
+			break;
+		}
+		if (s->lo_rel == c->first_ttl)
+			break;
+		s->lo_rel--;
+	}
+	/* Forward. */
+	if (!c->no_overshoot) {
+		s->hi_rel = c->max_ttl;
+		s->proven = c->max_ttl;
+		return;
+	}
+	for (int i = s->nprobes - 1; i >= 0 && !te; i--)
+		if (s->probes[i].state == HT_PROBE_REPLIED &&
+		    s->probes[i].reply.kind == HT_REPLY_TIME_EXCEEDED)
+			te = s->probes[i].ttl;
+	f = s->start_ttl;
+	if (s->dist_safe > f)
+		f = s->dist_safe;
+	if (te + 1 > f)
+		f = te + 1;
+	if (f > c->max_ttl)
+		f = c->max_ttl;
+	if (f > s->proven)
+		s->proven = f;
+	/* A TTL that stayed silent for its whole wait is not the destination
+	 * as far as anyone can tell: the next one may go, as a guess. */
+	while (f < c->max_ttl && hop_settled(s, f))
+		f++;
+	if (f > s->hi_rel)
+		s->hi_rel = f;
+}
+
+/* The main sequence has a probe to send (or to cancel on the way). */
+static bool main_pending(const ht_session *s)
+{
+	if (!s->econ)
+		return s->next_send < s->nprobes;
+	if (s->dist == DIST_UNSENT)
+		return true;
+	if (!s->planned || s->done)
+		return false;
+	for (int t = s->lo_rel; t <= s->hi_rel && t <= limit_ttl(s); t++) {
+		const struct ht_probe *p = &s->probes[ttl_index(s, t) * s->cfg.nqueries];
+		for (int k = 0; k < s->cfg.nqueries; k++)
+			if (p[k].state == HT_PROBE_UNSENT)
+				return true;
+	}
+	return false;
 }
 
 /* Gap limit applied before sending: no point probing beyond a run of
@@ -525,7 +741,7 @@ static uint64_t next_send_time_b(const ht_session *s, bool with_budget)
 
 	if (g == UINT64_MAX)
 		return g;
-	if (s->next_send < s->nprobes)
+	if (main_pending(s))
 		return g;
 	t = rq_due(s);
 	return t == UINT64_MAX ? t : (t > g ? t : g);
@@ -570,11 +786,76 @@ static int send_one(ht_session *s, struct ht_probe *p, uint64_t now, bool second
  * back while the burst is still being sent) before the next tick goes on. */
 #define SEND_PER_TICK 16
 
+/* The distance probe: like send_one, but no hop's probe, and no event. */
+static int send_distance(ht_session *s, uint64_t now)
+{
+	struct ht_probe *p = &s->dprobe;
+	uint64_t tx = now;
+	int rc;
+
+	if (gate_time(s) > now)
+		return 0;
+	rc = s->io->send_probe(s->io_ctx, p->seq, p->ttl, &tx);
+	if (rc == -EAGAIN || rc == -ENOBUFS || rc == -EINTR) {
+		s->retry_us = now + 1000;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	p->state = HT_PROBE_SENT;
+	p->sent_us = tx;
+	s->dist = DIST_WAIT;
+	s->last_send_us = now;
+	s->sent_any = true;
+	s->stats.probes_sent++;
+	s->stats.probes_distance++;
+	ht_budget_spend(s->budget, now);
+	return 1;
+}
+
+/* The main sequence under probe economy: the released TTLs, hop-major. */
+static int send_released(ht_session *s, uint64_t now)
+{
+	int sent = 0, end;
+
+	if (s->dist == DIST_UNSENT) {
+		int rc = send_distance(s, now);
+		return rc < 0 ? rc : 0;
+	}
+	if (!s->planned)
+		return 0;
+	end = ttl_index(s, s->hi_rel + 1) * s->cfg.nqueries;
+	for (int i = ttl_index(s, s->lo_rel) * s->cfg.nqueries;
+	     !s->done && i < end && sent < SEND_PER_TICK; i++) {
+		struct ht_probe *p = &s->probes[i];
+		int rc;
+
+		if (p->state != HT_PROBE_UNSENT)
+			continue;
+		if (p->ttl > limit_ttl(s) || beyond_gap(s, p->ttl)) {
+			p->state = HT_PROBE_CANCELLED;
+			continue;
+		}
+		rc = send_one(s, p, now, false);
+		if (rc <= 0)
+			return rc;
+		if (s->cfg.no_overshoot && p->ttl > s->proven)
+			s->stats.probes_unproven++;
+		sent++;
+	}
+	return 0;
+}
+
 static int send_due(ht_session *s, uint64_t now)
 {
 	int sent = 0;
 
-	while (!s->done && s->next_send < s->nprobes && sent < SEND_PER_TICK) {
+	if (s->econ) {
+		int rc = send_released(s, now);
+		if (rc < 0)
+			return rc;
+	}
+	while (!s->econ && !s->done && s->next_send < s->nprobes && sent < SEND_PER_TICK) {
 		struct ht_probe *p = &s->probes[s->next_send];
 		int rc;
 
@@ -596,7 +877,7 @@ static int send_due(ht_session *s, uint64_t now)
 		sent++;
 	}
 	/* Second looks, once the main sequence is out. */
-	for (int k = 0; !s->done && s->next_send >= s->nprobes && k < s->nrq;) {
+	for (int k = 0; !s->done && !main_pending(s) && k < s->nrq;) {
 		int i = s->rq[k];
 		struct ht_probe *p = &s->probes[i];
 		int rc;
@@ -624,7 +905,7 @@ static int send_due(ht_session *s, uint64_t now)
 /* Nothing is in flight and nothing is left to send. */
 static bool quiescent(const ht_session *s)
 {
-	return !s->nrq && s->next_send >= s->nprobes && s->inflight == 0;
+	return !s->nrq && !main_pending(s) && s->inflight == 0 && s->dist != DIST_WAIT;
 }
 
 /*
@@ -664,7 +945,8 @@ static void decide(ht_session *s, uint64_t now)
 		int h = ttl_index(s, t), base = h * c->nqueries, slot = -1;
 		uint64_t first = UINT64_MAX;
 
-		if (s->rechecked[h] || hop_replies(s, t) > 0)
+		if (s->rechecked[h] || hop_replies(s, t) > 0 || s->hops[h].skipped ||
+		    !released(s, t))
 			continue;
 		s->rechecked[h] = true;
 		for (int k = 0; k < c->nqueries; k++) {
@@ -700,6 +982,7 @@ static void decide(ht_session *s, uint64_t now)
  * (a reply is being handed in: no sending from inside the receive path). */
 static int settle(ht_session *s, uint64_t now, bool send)
 {
+	econ_update(s);
 	advance(s);
 	while (!s->done && !s->decided && quiescent(s)) {
 		decide(s, now);
@@ -708,6 +991,14 @@ static int settle(ht_session *s, uint64_t now, bool send)
 			if (rc < 0)
 				return rc;
 		}
+		econ_update(s);
+		advance(s);
+	}
+	if (s->econ && !s->done && s->decided && quiescent(s)) {
+		/* Nothing in flight can release what is left: it is never sent. */
+		for (int i = 0; i < s->nprobes; i++)
+			if (s->probes[i].state == HT_PROBE_UNSENT)
+				s->probes[i].state = HT_PROBE_CANCELLED;
 		advance(s);
 	}
 	return 0;
@@ -720,6 +1011,7 @@ int ht_session_tick(ht_session *s, uint64_t now)
 	if (s->done)
 		return 0;
 	expire(s, now);
+	econ_update(s);
 	advance(s);
 	rc = send_due(s, now);
 	if (rc >= 0)
@@ -731,12 +1023,73 @@ int ht_session_tick(ht_session *s, uint64_t now)
 	return 0;
 }
 
+static bool reply_reaches(enum ht_reply_kind k)
+{
+	return k == HT_REPLY_PORT_UNREACH || k == HT_REPLY_ECHO_REPLY || k == HT_REPLY_TCP_SYNACK ||
+	       k == HT_REPLY_TCP_RST || k == HT_REPLY_UDP_REPLY;
+}
+
+/* The destination's distance from the TTL its reply arrived with, as
+ * FlashRoute does: it started at the smallest usual initial TTL (64, 128,
+ * 255) not below what is left, and lost one per hop after the first. */
+static int distance_of(uint8_t reply_ttl)
+{
+	int initial = reply_ttl <= 64 ? 64 : reply_ttl <= 128 ? 128 : 255;
+
+	return initial - reply_ttl + 1;
+}
+
+/* A reply to the distance probe, in time or late (then it can still raise
+ * the forward frontier; the start TTL stays). */
+static int distance_input(ht_session *s, const struct ht_reply *r, uint64_t now)
+{
+	const struct ht_config *c = &s->cfg;
+	struct ht_probe *p = &s->dprobe;
+
+	if (p->state == HT_PROBE_REPLIED) {
+		p->dups++;
+		s->stats.replies_duplicate++;
+		return 0;
+	}
+	if ((p->state != HT_PROBE_SENT && p->state != HT_PROBE_TIMEOUT) || r->rx_us < p->sent_us) {
+		s->stats.replies_unmatched++;
+		return -ENOENT;
+	}
+	p->state = HT_PROBE_REPLIED;
+	p->reply = *r;
+	p->rtt_us = (uint32_t)(r->rx_us - p->sent_us > UINT32_MAX ? UINT32_MAX
+	                                                            : r->rx_us - p->sent_us);
+	p->reached = reply_reaches(r->kind);
+	s->stats.replies_matched++;
+	if (p->reached && r->reply_ttl) {
+		int d = distance_of(r->reply_ttl);
+
+		if (d < c->first_ttl)
+			d = c->first_ttl;
+		if (d > c->max_ttl)
+			d = c->max_ttl;
+		s->dist_est = d;
+		if (d > s->dist_safe)
+			s->dist_safe = d;
+	} else if (r->kind == HT_REPLY_TIME_EXCEEDED) {
+		/* The path is longer than max_ttl: every TTL is short of it. */
+		s->dist_safe = c->max_ttl;
+	}
+	s->dist = DIST_DONE;
+	if (!s->done)
+		settle(s, now, false);
+	return 0;
+}
+
 int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 {
 	struct ht_probe *p;
 
 	int i = r->seq;
 	bool second = false;
+
+	if (s->dist != DIST_OFF && i == 2 * s->nprobes)
+		return distance_input(s, r, now);
 
 	/* A second look carries nprobes + index; the first look's sequence
 	 * number no longer names a slot that was probed again. */
@@ -768,10 +1121,12 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 	p->reply = *r;
 	p->rtt_us = (uint32_t)(r->rx_us - p->sent_us > UINT32_MAX ? UINT32_MAX
 	                                                            : r->rx_us - p->sent_us);
-	p->reached = r->kind == HT_REPLY_PORT_UNREACH || r->kind == HT_REPLY_ECHO_REPLY ||
-	             r->kind == HT_REPLY_TCP_SYNACK || r->kind == HT_REPLY_TCP_RST ||
-	             r->kind == HT_REPLY_UDP_REPLY;
+	p->reached = reply_reaches(r->kind);
 	s->stats.replies_matched++;
+	/* Below the start TTL, a known address ends the backward walk. */
+	if (s->cfg.use_stopset && s->stopset && s->planned && p->ttl < s->start_ttl &&
+	    ht_stopset_has(s->stopset, &r->from))
+		s->hit[ttl_index(s, p->ttl)] = true;
 	if (!s->done) {
 		probe_done(s, p);
 		if (reply_stops(p))
@@ -793,6 +1148,8 @@ static uint64_t next_wakeup_b(const ht_session *s, bool with_budget, uint64_t no
 	t = next_send_time_b(s, with_budget);
 	if (!with_budget && t <= now)
 		t = UINT64_MAX;
+	if (s->dist == DIST_WAIT && dist_deadline(s) < t)
+		t = dist_deadline(s);
 	for (int i = 0; i < s->nprobes; i++) {
 		if (!probe_waiting(s, i) || s->probes[i].ttl > limit_ttl(s))
 			continue;
@@ -826,6 +1183,16 @@ void ht_session_set_budget(ht_session *s, struct ht_budget *b)
 void ht_session_set_id(ht_session *s, uint32_t id)
 {
 	s->id = id;
+}
+
+void ht_session_set_stopset(ht_session *s, struct ht_stopset *ss)
+{
+	s->stopset = ss;
+}
+
+int ht_session_distance(const ht_session *s)
+{
+	return s->dist_est;
 }
 
 bool ht_session_done(const ht_session *s)
