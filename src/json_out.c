@@ -18,6 +18,7 @@
 struct hop_copy {
 	int ttl;
 	bool reached;
+	bool skipped;
 	int nprobes;
 	struct ht_probe *probes;
 };
@@ -283,11 +284,13 @@ static void probe_fields(struct ht_json *j, json_t *o, const struct ht_probe *p)
 	set(o, "reply", reply_obj(&p->reply));
 }
 
-static json_t *hop_obj(struct ht_json *j, json_t *o, int ttl, bool reached,
+static json_t *hop_obj(struct ht_json *j, json_t *o, int ttl, bool reached, bool skipped,
                        const struct ht_probe *probes, int n)
 {
 	set_int(o, "ttl", ttl);
 	set(o, "reached", json_boolean(reached));
+	if (skipped)
+		set(o, "skipped", json_true());
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++) {
 		json_t *p = json_object();
@@ -387,6 +390,11 @@ static json_t *stats_obj(const struct ht_session_stats *st)
 	set_int(o, "probes_past_dst", st->probes_past_dst);
 	set_int(o, "probes_second_look", st->probes_second_look);
 	set_int(o, "probes_rate_limited", st->probes_rate_limited);
+	if (st->probes_distance || st->probes_unproven || st->probes_saved_stopset) {
+		set_int(o, "probes_distance", st->probes_distance);
+		set_int(o, "probes_unproven", st->probes_unproven);
+		set_int(o, "probes_saved_stopset", st->probes_saved_stopset);
+	}
 	return o;
 }
 
@@ -450,6 +458,7 @@ static void keep_hop(struct ht_json *j, const struct ht_hop *h)
 	struct hop_copy *c = &j->hops[j->nhops];
 	c->ttl = h->ttl;
 	c->reached = h->reached;
+	c->skipped = h->skipped;
 	c->nprobes = 0;
 	c->probes = NULL;
 	if (h->nprobes > 0) {
@@ -501,7 +510,8 @@ void ht_json_on_event(struct ht_json *j, const struct ht_event *ev)
 			return;
 		}
 		l = line("hop_done");
-		hop_obj(j, l, ev->hop->ttl, ev->hop->reached, ev->hop->probes, ev->hop->nprobes);
+		hop_obj(j, l, ev->hop->ttl, ev->hop->reached, ev->hop->skipped, ev->hop->probes,
+		        ev->hop->nprobes);
 		dump(j, l, JSON_COMPACT);
 		return;
 	case HT_EV_TRACE_DONE:
@@ -554,7 +564,7 @@ int ht_json_end(struct ht_json *j, const struct ht_session_stats *st)
 		json_t *hops = json_array();
 		for (int i = 0; i < j->nhops; i++) {
 			json_t *h = hop_obj(j, json_object(), j->hops[i].ttl, j->hops[i].reached,
-			                    j->hops[i].probes, j->hops[i].nprobes);
+			                    j->hops[i].skipped, j->hops[i].probes, j->hops[i].nprobes);
 			if (hops)
 				json_array_append_new(hops, h);
 			else

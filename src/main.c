@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct app {
 	struct ht_opts o;
@@ -27,6 +30,7 @@ struct app {
 	const struct ht_frontend *fe; /* the output, picked from ht_frontends[] */
 	void *fe_state;
 	uint32_t trace_id;    /* the trace running (events are tagged with it) */
+	FILE *resume_f;       /* --resume, opened before the drop when root runs us */
 	bool ran;             /* some session ran (for --stats) */
 };
 
@@ -295,6 +299,7 @@ struct batch {
 	struct ht_progress_display pd;
 	struct ht_progress pr;
 	struct ht_io_watch dns;
+	struct ht_stopset *stopset;
 	bool eof;
 	int status;
 	unsigned long inflight, skipped;
@@ -391,6 +396,13 @@ static void batch_start(struct batch *b, const struct ht_batch_target *it)
 	}
 	cfg.dst = it->addr;
 	cfg.family = it->addr.family;
+	/* Probe economy: a batch trace sends nothing past its destination
+	 * (it would spend the destination's ICMP budget), learns the distance
+	 * first, and walks back from there only to the hops no earlier trace
+	 * from here has seen (docs/design.md, "Probe economy"). */
+	cfg.no_overshoot = true;
+	cfg.learn_distance = !app->o.no_distance;
+	cfg.use_stopset = !app->o.no_stopset;
 	rc = ht_io_trace_open(b->mux, &cfg, &iot, err, sizeof(err));
 	if (rc < 0) {
 		target_error(app, &tg, err[0] ? err : strerror(-rc));
@@ -533,7 +545,8 @@ static int run_batch(struct app *app, struct ht_batch_stream *bs, struct lookahe
 
 	if (app->o.resume) {
 		char err[256];
-		FILE *f = fopen(app->o.resume, "re");
+		FILE *f = app->resume_f ? app->resume_f : fopen(app->o.resume, "re");
+		app->resume_f = NULL;
 		if (!f && errno != ENOENT) {
 			char shown[512];
 			ht_sanitize(shown, sizeof(shown), app->o.resume, strlen(app->o.resume));
@@ -541,6 +554,17 @@ static int run_batch(struct app *app, struct ht_batch_stream *bs, struct lookahe
 			return 2;
 		}
 		if (f) {
+			/* Output appended to the very file (hoptrace ... >> FILE)
+			 * after a kill -9 that cut its last line: start on a line
+			 * of our own, so that line stays the only bad one. */
+			struct stat rs, os;
+			char last;
+			if (fstat(fileno(f), &rs) == 0 && fstat(STDOUT_FILENO, &os) == 0 &&
+			    rs.st_dev == os.st_dev && rs.st_ino == os.st_ino && rs.st_size > 0 &&
+			    pread(fileno(f), &last, 1, rs.st_size - 1) == 1 && last != '\n') {
+				fputc('\n', stdout);
+				fflush(stdout);
+			}
 			rc = ht_resume_load(&b.resume, f, err, sizeof(err));
 			fclose(f);
 			if (rc < 0) {
@@ -555,6 +579,20 @@ static int run_batch(struct app *app, struct ht_batch_stream *bs, struct lookahe
 		ht_io_mux_free(b.mux);
 		ht_resume_free(b.resume);
 		return 1;
+	}
+	if (!app->o.no_stopset) {
+		/* The set's hash is keyed: its addresses come from the network. */
+		uint64_t key = (uint64_t)ht_now_us() * 0x9e3779b97f4a7c15ull;
+		if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != (ssize_t)sizeof(key))
+			key ^= (uint64_t)getpid();
+		if ((rc = ht_stopset_new(&b.stopset, 0, key)) < 0) {
+			fprintf(stderr, "hoptrace: cannot start the batch: %s\n", strerror(-rc));
+			ht_engine_free(b.e);
+			ht_io_mux_free(b.mux);
+			ht_resume_free(b.resume);
+			return 1;
+		}
+		ht_engine_set_stopset(b.e, b.stopset);
 	}
 	if (app->dns)
 		ht_dns_watch(app->dns, &b.dns);
@@ -582,6 +620,7 @@ static int run_batch(struct app *app, struct ht_batch_stream *bs, struct lookahe
 	ht_engine_free(b.e);
 	ht_io_mux_free(b.mux);
 	ht_resume_free(b.resume);
+	ht_stopset_free(b.stopset);
 	free(b.bt);
 	/* A batch exits 1 when any line or target failed (each one said why). */
 	return b.status > 1 ? 1 : b.status;
@@ -703,6 +742,11 @@ int main(int argc, char **argv)
 		              !strcmp(note, ht_io_mode_note(fams[0].io))))
 			fprintf(stderr, "hoptrace: %s\n", note);
 	}
+	/* --resume names our own output file. Root's would not be readable
+	 * by nobody, whom root drops to: root opens it now. Anyone else opens
+	 * it after the drop, with no more than their own rights. */
+	if (bs && app.o.resume && start == HT_PRIV_START_ROOT)
+		app.resume_f = fopen(app.o.resume, "re");
 	rc = ht_priv_drop();
 	if (rc < 0) {
 		fprintf(stderr, "hoptrace: cannot drop privileges: %s\n", strerror(-rc));
@@ -765,6 +809,8 @@ int main(int argc, char **argv)
 		        (unsigned long long)ios.rx_unmatched, (unsigned long long)ios.rx_malformed);
 	}
 out:
+	if (app.resume_f)
+		fclose(app.resume_f);
 	if (app.fe)
 		app.fe->close(app.fe_state);
 	ht_io_close(fams[0].io);

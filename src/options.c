@@ -70,7 +70,8 @@ static const char usage_text[] =
 	"                       the RTT of farther hops (default 1.3); -w 5,0,0 waits\n"
 	"                       5 s for every probe, as traceroute does\n"
 	"  -z, --sendwait=T     minimum time between probes (seconds; >10 means ms)\n"
-	"  --pps=N              global cap on probes per second (default 10000, 0: none)\n"
+	"  --pps=N              global cap on probes per second, paced (default 100000,\n"
+	"                       0: none)\n"
 	"  --gap-limit=N        stop after N silent hops past the last answer (default 5)\n"
 	"  --slow=MS            wait for a router this much longer than the hops behind it\n"
 	"                       took (a slow control plane; default 300, 0: NEAR alone)\n"
@@ -97,6 +98,8 @@ static const char usage_text[] =
 	"                       (default 64)\n"
 	"  --resume=FILE        with --batch --jsonl: skip the targets FILE, the output\n"
 	"                       of an earlier run, shows finished\n"
+	"  --no-distance        with --batch: do not learn each target's distance first\n"
+	"  --no-stopset         with --batch: do not stop at hops earlier traces saw\n"
 	"  -h, --help           this help\n"
 	"  -V, --version        version\n";
 
@@ -108,6 +111,8 @@ enum {
 	OPT_GAP,
 	OPT_SLOW,
 	OPT_RECHECK,
+	OPT_NO_DISTANCE,
+	OPT_NO_STOPSET,
 	OPT_UNPRIV,
 	OPT_STATS,
 	OPT_NO_SANDBOX,
@@ -147,6 +152,8 @@ static const struct option long_opts[] = {
 	{"batch", required_argument, NULL, OPT_BATCH},
 	{"parallel", required_argument, NULL, OPT_PARALLEL},
 	{"resume", required_argument, NULL, OPT_RESUME},
+	{"no-distance", no_argument, NULL, OPT_NO_DISTANCE},
+	{"no-stopset", no_argument, NULL, OPT_NO_STOPSET},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -366,6 +373,12 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 				FAIL("--resume needs a file name");
 			o->resume = optarg;
 			break;
+		case OPT_NO_DISTANCE:
+			o->no_distance = true;
+			break;
+		case OPT_NO_STOPSET:
+			o->no_stopset = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return HT_OPTS_EXIT_OK;
@@ -400,6 +413,9 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 	if (o->resume && (!o->batch || !o->jsonl))
 		FAIL("--resume works with --batch and --jsonl only (it reads an earlier run's "
 		     "--jsonl output)");
+	if ((o->no_distance || o->no_stopset) && !o->batch)
+		FAIL("--no-distance and --no-stopset are for --batch (a single trace sends all its "
+		     "probes at once)");
 	if (o->batch) {
 		/* The targets come from the file; a packet length may follow. */
 		if (optind < argc && ht_parse_int(argv[optind], 0, 65535, &v))

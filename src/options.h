@@ -17,6 +17,8 @@ struct ht_opts {
 	const char *batch;     /* --batch FILE ("-": standard input) */
 	int parallel;          /* --parallel N: traces of a batch in flight (default 64) */
 	const char *resume;    /* --resume FILE: a --jsonl result file (with --batch --jsonl) */
+	bool no_distance;      /* --no-distance: a batch trace does not learn its distance first */
+	bool no_stopset;       /* --no-stopset: nor stops at hops other traces saw (Doubletree) */
 	int family_forced;     /* AF_INET / AF_INET6 from -4/-6, else 0 */
 	bool port_given;
 	bool pps_given;        /* --pps was on the command line */

@@ -60,6 +60,12 @@ void ht_text_hop(const struct ht_text_out *t, const struct ht_hop *h)
 	char ann[32];
 
 	fprintf(t->out, "%2d ", h->ttl);
+	if (h->skipped) {
+		/* A batch's stop set: earlier traces from here went through
+		 * the hop after this one, so this one was not probed again. */
+		fputs(" (not probed: on an earlier trace's path)\n", t->out);
+		return;
+	}
 	for (int k = 0; k < h->nprobes; k++) {
 		const struct ht_probe *p = &h->probes[k];
 		const struct ht_reply *r = &p->reply;

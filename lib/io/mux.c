@@ -288,13 +288,15 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 				if (fds[k] >= 0)
 					m->pfd[n++] = (struct pollfd){.fd = fds[k], .events = POLLIN};
 		}
-		int nshared = n;
-		for (int i = 0; i < m->ntr; i++) {
+		int nshared = n, npolled = m->ntr;
+		/* Traces opened from here on (by the watch, or from an event
+		 * callback while replies are read) wait for the next turn. */
+		for (int i = 0; i < npolled; i++) {
 			start[i] = n;
 			n += trace_pollfds(m->tr[i], m->pfd + n, need - 64 - n);
 			pending |= m->tr[i]->io.npending > 0;
 		}
-		start[m->ntr] = n;
+		start[npolled] = n;
 		deadline = ht_engine_next_wakeup(e);
 		if (w && w->collect) {
 			nw = w->collect(w->u, m->pfd + n, need - n, &deadline);
@@ -344,8 +346,9 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 			}
 		}
 		if (pr > 0 || pending) {
-			int ntr = m->ntr;
-			for (int i = 0; i < ntr && i < m->ntr; i++) {
+			/* Closed traces stay in place until reap(): index i is
+			 * still the trace polled at start[i]. */
+			for (int i = 0; i < npolled; i++) {
 				struct ht_io_trace *t = m->tr[i];
 				if (t->dead)
 					continue;

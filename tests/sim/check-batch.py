@@ -7,8 +7,8 @@ TRUTH.jsonl: `hoptrace-sim --scenario FILE --truth [--method M]` (one line per
 host). RESULTS: hoptrace's output for the batch, in any of these forms:
   - one trace document per line (compact --json), with "hops";
   - --jsonl event lines (trace_start, probe_done, hop_done, trace_done...),
-    grouped by their "id" when they have one, else from one trace_start to
-    the next;
+    grouped by their "trace" (or "id") when they have one, else from one
+    trace_start to the next;
   - --json documents one after the other (indented).
 A trace's target is its "target" field when that is a string (the target
 as written in the list), else target.name, else target.addr. Unknown
@@ -20,6 +20,8 @@ appear exactly once. For each hop of each trace:
   - a probe without an address ("*") is accepted where the truth says the
     hop may be silent (null), may lose probes ("loss") or may be rate
     limited ("ratelimit"), or where the result marks it rate_limited;
+  - a hop marked "skipped" (a batch's stop set) is accepted; a hop whose
+    probes were all cancelled without that mark is not;
   - a TTL past the truth's last hop is held to the truth's last hop (a
     silent end stays silent);
   - an answering truth hop missing from the result is a mismatch, unless
@@ -27,6 +29,9 @@ appear exactly once. For each hop of each trace:
   - when the result says why it stopped: "reached" needs a truth that ends
     reached, "unreachable" one that ends with an unreachable, and a truth
     that ends reached or unreachable needs one of those two.
+With --complete-only (a run killed and resumed into the same file),
+lines that do not parse are skipped and traces without their trace_done
+are dropped before counting; both are counted in the summary.
 Prints a diff per mismatched target and a summary. Exit status: 0 all
 match, 1 some mismatch (or a target missing, repeated or unexpected), 2
 unreadable input.
@@ -45,8 +50,29 @@ def norm(addr):
         return str(addr).strip()
 
 
-def read_json_stream(path):
+SKIPPED = {"lines": 0, "partial": 0}
+
+
+def read_json_lines_lenient(path):
+    """JSON lines, skipping lines that do not parse (a run killed with
+    kill -9 may leave its last line cut; a resumed run then starts on a new
+    line)."""
+    out = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                SKIPPED["lines"] += 1
+    return out
+
+
+def read_json_stream(path, lenient=False):
     """Every JSON value in the file: JSON lines or concatenated documents."""
+    if lenient:
+        return read_json_lines_lenient(path)
     with open(path) as f:
         text = f.read()
     dec = json.JSONDecoder()
@@ -78,8 +104,10 @@ def stop_reason(obj):
     return None, None
 
 
-def load_results(path):
-    """A list of traces: dicts with target, hops, reason, last_ttl, max_ttl."""
+def load_results(path, complete_only=False):
+    """A list of traces: dicts with target, hops, reason, last_ttl, max_ttl.
+    complete_only: lines that do not parse are skipped and traces without
+    their trace_done (cut short by a kill) are dropped, counted in SKIPPED."""
     traces, open_by_id, current = [], {}, None
 
     def new_trace(key):
@@ -89,7 +117,7 @@ def load_results(path):
             open_by_id[key] = t
         return t
 
-    for obj in read_json_stream(path):
+    for obj in read_json_stream(path, complete_only):
         if not isinstance(obj, dict):
             raise ValueError("a result that is not a JSON object")
         if "hops" in obj and "type" not in obj:
@@ -100,7 +128,7 @@ def load_results(path):
             t["max_ttl"] = (obj.get("parameters") or {}).get("max_ttl")
             continue
         typ = obj.get("type")
-        key = obj.get("id")
+        key = obj.get("trace", obj.get("id"))
         if typ == "trace_start":
             t = new_trace(key)
             current = t
@@ -119,6 +147,11 @@ def load_results(path):
         elif typ == "trace_done":
             r, lt = stop_reason(obj)
             t["reason"], t["last_ttl"] = r, lt
+            t["done"] = True
+    if complete_only:
+        kept = [t for t in traces if t.get("done")]
+        SKIPPED["partial"] += len(traces) - len(kept)
+        traces = kept
     return traces
 
 
@@ -160,7 +193,16 @@ def compare(tr, res):
             continue
         got_ttls.add(ttl)
         addrs, silent, lossy = truth_hop(tr, ttl)
-        for p in hop.get("probes") or []:
+        if hop.get("skipped"):
+            # Doubletree's stop set: earlier traces from here went through
+            # the next hop; this one is not claimed either way.
+            continue
+        probes = hop.get("probes") or []
+        if probes and all(p.get("state") == "cancelled" for p in probes) and addrs \
+                and not (silent or lossy):
+            diffs.append(f"ttl {ttl}: not probed (and not marked skipped), truth "
+                         f"{show(addrs, silent)}")
+        for p in probes:
             if p.get("state") == "cancelled":
                 continue
             a = p.get("addr")
@@ -192,12 +234,15 @@ def compare(tr, res):
 
 
 def main(argv):
-    args, list_path, max_shown = [], None, 100
+    args, list_path, max_shown, complete_only = [], None, 100, False
     i = 1
     while i < len(argv):
         if argv[i] == "--list" and i + 1 < len(argv):
             list_path = argv[i + 1]
             i += 2
+        elif argv[i] == "--complete-only":
+            complete_only = True
+            i += 1
         elif argv[i] == "--max-shown" and i + 1 < len(argv):
             max_shown = int(argv[i + 1])
             i += 2
@@ -205,12 +250,12 @@ def main(argv):
             args.append(argv[i])
             i += 1
     if len(args) != 2:
-        print("usage: check-batch.py TRUTH.jsonl RESULTS [--list FILE] [--max-shown N]",
-              file=sys.stderr)
+        print("usage: check-batch.py TRUTH.jsonl RESULTS [--list FILE] [--max-shown N] "
+              "[--complete-only]", file=sys.stderr)
         return 2
     try:
         truth = load_truth(args[0])
-        traces = load_results(args[1])
+        traces = load_results(args[1], complete_only)
         if list_path:
             expected = []
             with open(list_path) as f:
@@ -270,6 +315,9 @@ def main(argv):
             print(f"... {len(lst) - max_shown} more {name.lower()}")
     if unnamed:
         print(f"UNNAMED {unnamed} traces without a target")
+    if complete_only:
+        print(f"check-batch: skipped {SKIPPED['lines']} lines that do not parse and "
+              f"{SKIPPED['partial']} traces without their trace_done")
     failed = bool(bad or missing or dups or unexpected or notruth or unnamed)
     print(f"check-batch: {len(exp_norm)} targets: {ok} match, {len(bad)} mismatch, "
           f"{len(missing)} missing, {len(dups)} duplicated, {len(unexpected)} unexpected, "
