@@ -48,7 +48,7 @@ _hoptrace()
 			--udp --icmp --tcp --classic --first= --max-hops= --queries= --sim-queries=
 			--wait= --sendwait= --pps= --gap-limit= --slow= --recheck= --port= --source= --interface= --tos=
 			--dont-fragment --extensions --unprivileged --json --jsonl --stats
-			--batch= --parallel= --resume= --no-sandbox --debug-status --help --version' -- "$cur"))
+			--batch= --parallel= --resume= --no-distance --no-stopset --no-sandbox --debug-status --help --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		return
 	fi

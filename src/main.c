@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -689,6 +690,14 @@ int main(int argc, char **argv)
 		.debug_status = app.o.debug_status,
 	};
 	if (app.o.batch) {
+		/* Each trace in flight holds a socket or more (its source ports,
+		 * or without raw sockets its own): allow as many descriptors as
+		 * the hard limit does, now, before the sandbox forbids it. */
+		struct rlimit nf;
+		if (getrlimit(RLIMIT_NOFILE, &nf) == 0 && nf.rlim_cur < nf.rlim_max) {
+			nf.rlim_cur = nf.rlim_max > (1u << 20) ? (1u << 20) : nf.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &nf);
+		}
 		/* Read and resolved with no privilege, as a stream (see
 		 * resolver.h); the first targets are read now, to open the
 		 * sockets. */

@@ -27,7 +27,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 # on standard input: the process that reads it drops to nobody, who may
 # not read this private directory.
 "$sim" --scenario "$scn" --record "$t/rec1" -- /bin/sh -c \
-	"echo \$\$ >'$t/pid'; exec '$ht' -n --jsonl --pps $pps --batch - <'$t/list' >'$t/res'" &
+	"echo \$\$ >'$t/pid'; exec '$ht' -n --jsonl --pps $pps --parallel 1024 --batch - <'$t/list' >'$t/res'" &
 simpid=$!
 i=0
 while :; do
@@ -46,7 +46,7 @@ echo "run 1: killed with $done1 traces written"
 
 # Run 2: resumed into the same file.
 "$sim" --scenario "$scn" --record "$t/rec2" -- /bin/sh -c \
-	"exec '$ht' -n --jsonl --stats --pps $pps --batch - --resume '$t/res' <'$t/list' >>'$t/res' 2>'$t/err2'"
+	"exec '$ht' -n --jsonl --stats --pps $pps --parallel 1024 --batch - --resume '$t/res' <'$t/list' >>'$t/res' 2>'$t/err2'"
 rc=$?
 [ $rc = 0 ] || { cat "$t/err2"; fail "run 2 exited $rc"; }
 grep "targets skipped" "$t/err2"
