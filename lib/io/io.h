@@ -40,15 +40,6 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
                char *err, size_t errlen);
 void ht_io_close(ht_io *io);
 
-/*
- * Point an open io at another destination of the same family, without
- * privileges (batch mode): source address checked (it must not change),
- * reply filters and a fresh echo identifier for raw sockets, per-probe
- * sockets closed, queued packets dropped. Run one session at a time. On
- * failure the io keeps its previous target and err says why.
- */
-int ht_io_retarget(ht_io *io, const ht_addr *dst, char *err, size_t errlen);
-
 /* Whether a is configured on one of this host's interfaces (in this
  * network namespace): 1 yes, 0 no, or a negative errno. */
 int ht_io_addr_local(const ht_addr *a);

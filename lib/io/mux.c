@@ -230,19 +230,12 @@ static int want_pfd(ht_io_mux *m, int n)
 	return 0;
 }
 
-/* Sockets a trace polls itself: all of them without raw sockets; with
- * them, the UDP socket that holds its port (a service's answers). */
+/* Sockets a trace polls itself (its backend says which: without raw
+ * sockets all of them; with them, the UDP socket that holds its port,
+ * where a service answers; the family's shared ones are the mux's). */
 static int trace_pollfds(struct ht_io_trace *t, struct pollfd *pfd, int max)
 {
-	struct ht_io *io = &t->io;
-
-	if (io->mode == HT_IO_UNPRIV)
-		return ht_io_pollfds(io, pfd, max);
-	if (io->flow.method == HT_METHOD_UDP && io->reserve_fd >= 0 && max > 0) {
-		pfd[0] = (struct pollfd){.fd = io->reserve_fd, .events = POLLIN};
-		return 1;
-	}
-	return 0;
+	return t->io.be->pollfds(&t->io, pfd, max);
 }
 
 static int trace_maxfds(const struct ht_io_trace *t)
@@ -267,8 +260,8 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 			break;
 		for (int i = 0; i < m->ntr; i++) {
 			need += trace_maxfds(m->tr[i]);
-			if (m->tr[i]->io.mode == HT_IO_UNPRIV)
-				ht_unpriv_expire(&m->tr[i]->io, now);
+			if (m->tr[i]->io.be->expire)
+				m->tr[i]->io.be->expire(&m->tr[i]->io, now);
 		}
 		if ((rc = want_pfd(m, need)) < 0)
 			break;

@@ -187,29 +187,6 @@ static bool up_shared_udp(const struct ht_io *io)
 	return io->flow.method == HT_METHOD_UDP && !io->flow.classic;
 }
 
-int ht_unpriv_reopen_dgram(struct ht_io *io)
-{
-	int old = io->dgram_fd;
-	uint16_t old_id = io->flow.icmp_id;
-	char e[16];
-	int rc;
-	uint16_t old_sport = io->flow.sport;
-
-	io->dgram_fd = -1;
-	rc = up_open_shared(io, e, sizeof(e));
-	if (rc < 0) {
-		if (io->dgram_fd >= 0)
-			close(io->dgram_fd);
-		io->dgram_fd = old;
-		io->flow.icmp_id = old_id;
-		io->flow.sport = old_sport;
-		return rc;
-	}
-	if (old >= 0)
-		close(old);
-	return 0;
-}
-
 int ht_unpriv_open(struct ht_io *io, char *err, size_t errlen)
 {
 	if (io->flow.method == HT_METHOD_ICMP || up_shared_udp(io))
@@ -256,7 +233,7 @@ static void psock_remove(struct ht_io *io, int i)
 	io->ps[i] = io->ps[--io->nps];
 }
 
-void ht_unpriv_reset(struct ht_io *io)
+static void up_close_psocks(struct ht_io *io)
 {
 	while (io->nps > 0)
 		psock_remove(io, io->nps - 1);
@@ -264,7 +241,7 @@ void ht_unpriv_reset(struct ht_io *io)
 
 void ht_unpriv_close(struct ht_io *io)
 {
-	ht_unpriv_reset(io);
+	up_close_psocks(io);
 	free(io->ps);
 	io->ps = NULL;
 	io->cap_ps = 0;
@@ -497,90 +474,6 @@ int ht_unpriv_pollfds(struct ht_io *io, struct pollfd *pfd, int max)
 	return n;
 }
 
-struct up_msg {
-	uint8_t *data;
-	size_t len;
-	ht_addr from;
-	uint16_t port; /* of msg_name (error queue: the quoted destination port) */
-	struct ht_rxmeta meta;
-};
-
-/* One receive (error queue or normal) without waiting. Returns 1 when a
- * message was read, 0 when there is none, or a negative errno. */
-static int up_recv(struct ht_io *io, int fd, int flags, struct up_msg *out)
-{
-	struct sockaddr_storage ss;
-	union {
-		char b[512];
-		struct cmsghdr align;
-	} cbuf;
-	struct iovec iov = {.iov_base = io->rxbuf, .iov_len = io->rxbuf_len};
-	struct msghdr msg = {.msg_name = &ss, .msg_namelen = sizeof(ss), .msg_iov = &iov,
-	                     .msg_iovlen = 1, .msg_control = cbuf.b,
-	                     .msg_controllen = sizeof(cbuf.b)};
-
-	memset(&ss, 0, sizeof(ss));
-	ssize_t n = recvmsg(fd, &msg, flags | MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		return -errno;
-	}
-	uint64_t mono;
-	struct timespec real;
-	ht_io_clock_pair(&mono, &real);
-	ht_io_parse_cmsgs(&msg, mono, &real, &out->meta);
-	if (!out->meta.has_stamp)
-		out->meta.rx_us = mono;
-	out->data = io->rxbuf;
-	out->len = (size_t)n;
-	ht_io_sa_to_addr((struct sockaddr *)&ss, &out->from);
-	out->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-	                                           : ((struct sockaddr_in *)&ss)->sin_port);
-	io->stats.rx_packets++;
-	return 1;
-}
-
-/*
- * One decode and match path for every datagram socket: describe what the
- * kernel gave (struct ht_rx_sock), parse it and identify it against the
- * flow. sock_seq: the probe a per-probe socket belongs to, or -1 for a
- * socket of the whole flow. False when it is no reply to a probe of ours.
- */
-static bool up_decode(struct ht_io *io, enum ht_rx_kind kind, const struct up_msg *m, int sock_seq,
-                      struct ht_reply *r)
-{
-	struct ht_rx_sock d;
-	struct ht_rx rx;
-
-	if (kind == HT_RX_ERRQUEUE && !m->meta.has_ee)
-		return false;
-	memset(&d, 0, sizeof(d));
-	d.family = io->family;
-	d.proto = io->flow.method == HT_METHOD_TCP    ? IPPROTO_TCP
-	          : io->flow.method == HT_METHOD_UDP  ? IPPROTO_UDP
-	          : io->family == AF_INET             ? IPPROTO_ICMP
-	                                              : IPPROTO_ICMPV6;
-	d.data = m->data;
-	d.len = m->len;
-	d.peer = m->from;
-	d.peer_port = m->port;
-	d.local_port = io->flow.sport;
-	d.ttl = m->meta.ttl;
-	d.sock_seq = sock_seq;
-	if (kind == HT_RX_ERRQUEUE) {
-		d.ee_origin = m->meta.ee.ee_origin;
-		d.ee_type = m->meta.ee.ee_type;
-		d.ee_code = m->meta.ee.ee_code;
-		d.ee_info = m->meta.ee.ee_info;
-		d.offender = m->meta.offender;
-	}
-	if (ht_rx_parse_sock(kind, &d, &rx) < 0 || ht_rx_identify(&io->flow, &rx, r) < 0)
-		return false;
-	r->rx_us = m->meta.rx_us;
-	return true;
-}
-
 /* The ping socket: errors quote the echo request (ICMP header first, and
  * msg_name is its destination); echo replies are datagrams, which the
  * socket takes with its identifier from anyone: only the destination's
@@ -592,9 +485,9 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 	/* Errors first, then echo replies; both bounded by the budget. */
 	for (int pass = 0; pass < 2; pass++) {
 		while (total < budget) {
-			struct up_msg m;
+			struct ht_io_dgram m;
 			struct ht_reply r;
-			int rc = up_recv(io, io->dgram_fd, pass == 0 ? MSG_ERRQUEUE : 0, &m);
+			int rc = ht_io_dgram_recv(io, io->dgram_fd, pass == 0 ? MSG_ERRQUEUE : 0, &m);
 			if (rc <= 0) {
 				if (rc < 0 && rc != -EAGAIN && pass == 1) {
 					/* A pending socket error: it is cleared now. */
@@ -604,42 +497,13 @@ static int up_drain_ping(struct ht_io *io, int budget, ht_io_reply_cb cb, void *
 				break;
 			}
 			total++;
-			if (!up_decode(io, pass == 0 ? HT_RX_ERRQUEUE : HT_RX_PING, &m, -1, &r)) {
+			if (!ht_io_dgram_decode(io, pass == 0 ? HT_RX_ERRQUEUE : HT_RX_PING, &m, -1, &r)) {
 				io->stats.rx_unmatched++;
 				continue;
 			}
 			io->stats.rx_matched++;
 			cb(u, &r);
 		}
-	}
-	return total;
-}
-
-/*
- * A datagram on our own UDP socket: a service at the destination answering
- * a probe (a DNS server, an echo service). The first payload word, which
- * such services send back, names the probe (classic: the port it answers
- * from).
- */
-int ht_io_drain_udp_answers(struct ht_io *io, int fd, int budget, ht_io_reply_cb cb, void *u)
-{
-	int total = 0;
-
-	while (total < budget) {
-		struct up_msg m;
-		struct ht_reply r;
-		int rc = up_recv(io, fd, 0, &m);
-		if (rc == 0)
-			break;
-		total++;
-		if (rc < 0) /* a pending socket error, reported once */
-			continue;
-		if (!up_decode(io, HT_RX_UDP_DATA, &m, -1, &r)) {
-			io->stats.rx_unmatched++;
-			continue;
-		}
-		io->stats.rx_matched++;
-		cb(u, &r);
 	}
 	return total;
 }
@@ -655,16 +519,16 @@ static int up_drain_udp(struct ht_io *io, int budget, ht_io_reply_cb cb, void *u
 	int total = 0;
 
 	while (total < budget) {
-		struct up_msg m;
+		struct ht_io_dgram m;
 		struct ht_reply r;
-		int rc = up_recv(io, io->dgram_fd, MSG_ERRQUEUE, &m);
+		int rc = ht_io_dgram_recv(io, io->dgram_fd, MSG_ERRQUEUE, &m);
 		if (rc <= 0)
 			break;
 		total++;
 		/* The quoted payload (the kernel strips the UDP header; msg_name
 		 * is the quoted destination and port) must be, as far as it
 		 * goes, that of the probe its first word names. */
-		if (!up_decode(io, HT_RX_ERRQUEUE, &m, -1, &r)) {
+		if (!ht_io_dgram_decode(io, HT_RX_ERRQUEUE, &m, -1, &r)) {
 			io->stats.rx_unmatched++;
 			continue;
 		}
@@ -690,18 +554,18 @@ static int up_drain_psock(struct ht_io *io, int i, short revents, int budget, ht
 	struct ht_psock *p = &io->ps[i];
 	bool tcp = io->flow.method == HT_METHOD_TCP;
 	int total = 0;
-	struct up_msg m;
+	struct ht_io_dgram m;
 	struct ht_reply r;
 
 	memset(&r, 0, sizeof(r));
 	r.seq = p->seq;
 	/* An ICMP error about this probe. */
 	while (total < budget) {
-		int rc = up_recv(io, p->fd, MSG_ERRQUEUE, &m);
+		int rc = ht_io_dgram_recv(io, p->fd, MSG_ERRQUEUE, &m);
 		if (rc <= 0)
 			break;
 		total++;
-		if (up_decode(io, HT_RX_ERRQUEUE, &m, p->seq, &r)) {
+		if (ht_io_dgram_decode(io, HT_RX_ERRQUEUE, &m, p->seq, &r)) {
 			io->stats.rx_matched++;
 			cb(u, &r);
 			psock_remove(io, i);
@@ -732,12 +596,12 @@ static int up_drain_psock(struct ht_io *io, int i, short revents, int budget, ht
 	}
 	/* UDP: a datagram back from the destination also means reached. */
 	if (revents & POLLIN) {
-		int rc = up_recv(io, p->fd, 0, &m);
+		int rc = ht_io_dgram_recv(io, p->fd, 0, &m);
 		if (rc > 0) {
 			total++;
 			/* A service answering on the port: the socket names
 			 * the probe. */
-			if (up_decode(io, HT_RX_UDP_DATA, &m, p->seq, &r)) {
+			if (ht_io_dgram_decode(io, HT_RX_UDP_DATA, &m, p->seq, &r)) {
 				io->stats.rx_matched++;
 				cb(u, &r);
 			} else {
@@ -769,3 +633,57 @@ int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budge
 	}
 	return total;
 }
+
+static int up_open(struct ht_io *io, char *err, size_t errlen)
+{
+	io->flow.sport = 0;
+	return ht_unpriv_open(io, err, errlen);
+}
+
+/* A trace of the mux: sockets of its own, as a single trace has. */
+static int up_child_open(struct ht_io *c, const struct ht_config *cfg, char *err, size_t errlen)
+{
+	int rc;
+
+	(void)cfg;
+	c->send_fd = c->rx_icmp_fd = c->rx_tcp_fd = -1;
+	c->flow.sport = 0;
+	rc = ht_unpriv_open(c, err, errlen);
+	if (rc < 0) {
+		ht_unpriv_close(c);
+		ht_io_close_fds(c);
+	}
+	return rc;
+}
+
+static void up_close(struct ht_io *io)
+{
+	ht_unpriv_close(io);
+	ht_io_close_fds(io);
+}
+
+static int up_pollfds(struct ht_io *io, struct pollfd *pfd, int max)
+{
+	int n = 0;
+
+	if (io->dgram_fd >= 0 && max > 0)
+		pfd[n++] = (struct pollfd){.fd = io->dgram_fd, .events = POLLIN};
+	return n + ht_unpriv_pollfds(io, pfd + n, max - n);
+}
+
+static int up_drain(struct ht_io *io, const struct pollfd *p, int budget, ht_io_reply_cb cb,
+                    void *u)
+{
+	return ht_unpriv_drain(io, p, 1, budget, cb, u);
+}
+
+const struct ht_io_backend ht_io_backend_unpriv = {
+	.mode = HT_IO_UNPRIV,
+	.open = up_open,
+	.child_open = up_child_open,
+	.close = up_close,
+	.send = ht_unpriv_send,
+	.pollfds = up_pollfds,
+	.drain = up_drain,
+	.expire = ht_unpriv_expire,
+};

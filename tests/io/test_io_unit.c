@@ -262,6 +262,7 @@ static void test_drain_fair(void **state)
 	struct ht_io *io = calloc(1, sizeof(*io));
 	assert_non_null(io);
 	io->mode = HT_IO_RAW;
+	io->be = &ht_io_backend_raw;
 	io->family = AF_INET;
 	io->send_fd = io->reserve_fd = io->dgram_fd = -1;
 	io->rx_icmp_fd = icmp[0];
