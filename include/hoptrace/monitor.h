@@ -1,0 +1,182 @@
+/*
+ * hoptrace monitor: rounds of probes to one target, for the live view and
+ * the reports (an mtr / trippy replacement that says what its numbers
+ * mean). Built on the engine (hoptrace.h): every round is one engine trace
+ * per flow identity; the monitor owns the schedule of rounds and the
+ * statistics. No sockets, no printing, time as an argument.
+ *
+ * Round schedule:
+ *  - round 1 is a one-shot trace (all TTLs at once, up to max_ttl; it may
+ *    send probes past the destination, as a one-shot trace does);
+ *  - from round 2 on, the path length is known: no TTL beyond the
+ *    destination (or, when it was not reached, beyond the last hop that
+ *    answered plus the gap limit) is probed;
+ *  - a round's probes are spread over the interval (hop-major, evenly
+ *    spaced), so a router sees about nqueries * flows probes per interval:
+ *    with the defaults (1 probe per hop, 1 flow, 1 s) Linux's ICMP limit
+ *    (a burst of 6, then 1 per second per source) is never what the view
+ *    measures. When the interval, -q or --flows ask for more than that
+ *    limit allows, ht_monitor_rate_limit_warning() says so.
+ *  - every flow keeps its identity (source port, echo id) for the whole
+ *    run, so per-flow statistics follow one load-balanced branch; probe
+ *    sequence numbers move on from round to round, so a late reply to one
+ *    round is never taken for another's.
+ *
+ * Statistics, per hop (TTL), per address seen at that hop (one row each,
+ * never blended) and, with flows > 1, per flow: sent, received, loss,
+ * last / best / worst / mean RTT, standard deviation, jitter (mean absolute
+ * difference of consecutive RTTs, RFC 3550 style), and a history of the
+ * last HT_MON_HISTORY rounds.
+ *
+ * Loss attribution, per hop: forwarding loss (it persists at every later
+ * hop) or reply-side only (ICMP rate limiting or control-plane policy:
+ * later hops lose less), decided from the sample counts with a confidence.
+ *
+ * Path changes: when the set of addresses seen at a hop changes after it
+ * had been stable, the change is recorded with the round and time.
+ */
+#ifndef HOPTRACE_MONITOR_H
+#define HOPTRACE_MONITOR_H
+
+#include "hoptrace/hoptrace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HT_MON_HISTORY 256   /* rounds of history kept per hop and address */
+#define HT_MON_MAX_FLOWS 16  /* --flows */
+#define HT_MON_MAX_ADDRS 16  /* addresses kept per hop (and per flow at a hop) */
+
+struct ht_monitor_config {
+	struct ht_config trace; /* target, method, ports, first/max TTL; nqueries:
+	                         * probes per hop per round (default 1) */
+	uint64_t interval_us;   /* a round every interval (-i; default 1 s) */
+	int flows;              /* flow identities probed each round (default 1) */
+	uint32_t rounds;        /* stop after this many rounds (-c); 0: until stopped */
+};
+
+void ht_monitor_config_defaults(struct ht_monitor_config *c);
+
+/* How a round's trace is sent: the front end opens one I/O context per
+ * flow (a flow identity that stays for the whole run) and gives it here. */
+struct ht_monitor_io {
+	const struct ht_io_ops *ops;
+	void *ctx[HT_MON_MAX_FLOWS];
+};
+
+enum ht_mon_loss_cause {
+	HT_MON_CAUSE_NONE = 0,      /* no loss at this hop */
+	HT_MON_CAUSE_UNKNOWN,       /* loss, too few samples to tell */
+	HT_MON_CAUSE_FORWARDING,    /* the loss persists at every later hop */
+	HT_MON_CAUSE_REPLY_ONLY,    /* later hops lose less: rate limiting / policy */
+	HT_MON_CAUSE_LAST_HOP,      /* loss at the last hop seen: nothing later to compare */
+};
+
+/* RTT statistics of a set of replies (microseconds). */
+struct ht_mon_rtt {
+	uint32_t count;
+	uint32_t last_us, best_us, worst_us;
+	double mean_us;
+	double m2;              /* sum of squared deviations (Welford) */
+	double jitter_us;       /* mean |rtt_i - rtt_i-1| */
+	uint32_t prev_us;
+};
+double ht_mon_rtt_stdev_us(const struct ht_mon_rtt *r);
+
+/* One address at one hop (all flows together, or one flow). */
+struct ht_mon_addr {
+	ht_addr addr;
+	uint32_t received;        /* replies from this address */
+	struct ht_mon_rtt rtt;
+	uint64_t first_round, last_round;
+	bool reached;             /* it is the destination (answered as such) */
+	struct ht_reply last;     /* the last reply (annotations, MPLS, interface) */
+	/* History: per round, the RTT in us, or 0 no reply from this address
+	 * in that round (the ring is indexed by round % HT_MON_HISTORY). */
+	uint32_t hist[HT_MON_HISTORY];
+};
+
+struct ht_mon_path_change {
+	uint64_t round;
+	uint64_t at_us;           /* monotonic time of the round that showed it */
+	int ttl;
+	ht_addr gone, came;       /* family 0: none */
+};
+
+/* One hop (TTL): all flows together, and per flow. */
+struct ht_mon_hop {
+	int ttl;
+	uint32_t sent, received;  /* probes sent to this TTL, replies */
+	uint32_t rate_limited;    /* timeouts marked rate limited by the session */
+	int naddrs;
+	struct ht_mon_addr addrs[HT_MON_MAX_ADDRS];
+	struct {
+		uint32_t sent, received;
+		int naddrs;
+		struct ht_mon_addr addrs[HT_MON_MAX_ADDRS];
+	} flow[HT_MON_MAX_FLOWS];
+	/* Loss history per round: bit set = at least one probe of the round
+	 * to this TTL went unanswered (ring by round % HT_MON_HISTORY). */
+	uint8_t lost_hist[HT_MON_HISTORY];
+	enum ht_mon_loss_cause cause;
+	double cause_confidence;  /* 0..1 */
+	bool changed;             /* its address set changed during the run */
+};
+
+typedef struct ht_monitor ht_monitor;
+
+/* Events the monitor reports (besides the engine's): a round started or
+ * finished, a path change. For --jsonl streams and screens to refresh. */
+enum ht_mon_event_type {
+	HT_MON_EV_ROUND_START = 1,
+	HT_MON_EV_PROBE,           /* one probe of a round is done (ev->probe) */
+	HT_MON_EV_ROUND_DONE,
+	HT_MON_EV_PATH_CHANGE,
+};
+struct ht_mon_event {
+	enum ht_mon_event_type type;
+	uint64_t round;
+	int flow;
+	uint64_t at_us;
+	const struct ht_probe *probe;          /* HT_MON_EV_PROBE */
+	const struct ht_mon_path_change *change; /* HT_MON_EV_PATH_CHANGE */
+};
+typedef void (*ht_mon_event_cb)(void *user, const struct ht_mon_event *ev);
+
+/* A monitor on engine e (its budget paces the probes). */
+int ht_monitor_new(ht_monitor **out, const struct ht_monitor_config *c, ht_engine *e,
+                   const struct ht_monitor_io *io, ht_mon_event_cb cb, void *cb_user);
+void ht_monitor_free(ht_monitor *m);
+/* Feed every engine event to the monitor (the front end's engine callback
+ * calls this for traces the monitor started). Returns true if it was one. */
+bool ht_monitor_on_engine_event(ht_monitor *m, const struct ht_event *ev);
+/* Start rounds that are due at now; returns the next time a round is due
+ * (UINT64_MAX when the last round has started). */
+uint64_t ht_monitor_tick(ht_monitor *m, uint64_t now_us);
+/* No round running and no more to start (-c N reached). */
+bool ht_monitor_done(const ht_monitor *m);
+void ht_monitor_pause(ht_monitor *m, bool paused);
+bool ht_monitor_paused(const ht_monitor *m);
+/* Forget every statistic (the 'r' key); the path learnt stays. */
+void ht_monitor_reset(ht_monitor *m);
+
+/* Results, valid until the next tick or engine event. */
+uint64_t ht_monitor_rounds_done(const ht_monitor *m);
+int ht_monitor_first_ttl(const ht_monitor *m);
+int ht_monitor_last_ttl(const ht_monitor *m);   /* highest TTL shown */
+int ht_monitor_dest_ttl(const ht_monitor *m);   /* the destination's TTL, 0 unknown */
+const struct ht_mon_hop *ht_monitor_hop(const ht_monitor *m, int ttl);
+int ht_monitor_changes(const ht_monitor *m, const struct ht_mon_path_change **out);
+uint32_t ht_monitor_probes_sent(const ht_monitor *m);          /* all rounds */
+uint32_t ht_monitor_probes_round(const ht_monitor *m, uint64_t round); /* one round (kept for
+                                                               * the last HT_MON_HISTORY) */
+/* Non-NULL when the schedule asks more of a router than common ICMP
+ * limits allow (then loss figures include rate limiting): a one-line text. */
+const char *ht_monitor_rate_limit_warning(const ht_monitor *m);
+const struct ht_monitor_config *ht_monitor_config(const ht_monitor *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
