@@ -104,7 +104,12 @@ int ht_io_run(ht_io *io, ht_session *s, const struct ht_io_watch *w)
 		}
 
 		struct timespec ts, *tsp = NULL;
+		/* A paced probe is due within the spin window: read only a
+		 * batch per turn, so that a flood of replies (or of forged
+		 * errors) cannot hold the next probe back for long. */
+		bool soon;
 		now = ht_now_us();
+		soon = deadline != UINT64_MAX && deadline < now + 200;
 		if (io->npending) {
 			deadline = now;
 		}
@@ -129,7 +134,7 @@ int ht_io_run(ht_io *io, ht_session *s, const struct ht_io_watch *w)
 
 		struct run_ctx ctx = {.s = s, .now = ht_now_us()};
 		if (pr > 0 || io->npending)
-			ht_io_drain(io, pfd, n, HT_IO_BUDGET, run_input, &ctx);
+			ht_io_drain(io, pfd, n, soon ? HT_IO_BATCH : HT_IO_BUDGET, run_input, &ctx);
 		if (w && w->process)
 			w->process(w->u, pfd + n, nw, ht_now_us());
 	}

@@ -297,6 +297,10 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 				nw = 0;
 		}
 		now = ht_now_us();
+		/* A paced probe due within the spin window: read only a batch
+		 * per socket this turn, so that a flood of replies cannot hold
+		 * the next probe back for long. */
+		int budget = deadline < now + MUX_SPIN_US ? HT_IO_BATCH : MUX_BUDGET;
 		if (pending)
 			deadline = now;
 		struct timespec ts = {0}, *tsp = NULL;
@@ -333,7 +337,7 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 					enum ht_rx_kind kind =
 					        icmp ? (f ? HT_RX_ICMP6 : HT_RX_ICMP4)
 					             : (f ? HT_RX_TCP6 : HT_RX_TCP4);
-					ht_io_drain_raw_routed(io, m->pfd[k].fd, kind, MUX_BUDGET,
+					ht_io_drain_raw_routed(io, m->pfd[k].fd, kind, budget,
 					                       route_key, m, to_engine, NULL);
 				}
 			}
@@ -347,7 +351,7 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 					continue;
 				if (start[i + 1] > start[i] || t->io.npending)
 					ht_io_drain(&t->io, m->pfd + start[i], start[i + 1] - start[i],
-					            MUX_BUDGET, to_engine, t);
+					            budget, to_engine, t);
 			}
 		}
 		free(start);
