@@ -6,8 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h> /* isfinite: a macro, no libm */
 #include <getopt.h>
-#include <math.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +191,7 @@ static int parse_wait(struct ht_config *c, const char *arg, char *err, size_t er
 	if (*parts[0]) {
 		if (ht_parse_double(parts[0], 0.001, 60, &v))
 			FAIL("invalid wait '%s': MAX must be 0.001 to 60 seconds", parts[0]);
-		c->wait_max_us = (uint32_t)llround(v * 1e6);
+		c->wait_max_us = (uint32_t)(v * 1e6 + 0.5); /* v >= 0: rounded */
 	}
 	if (n > 1 && *parts[1]) {
 		if (ht_parse_double(parts[1], 0, 1000, &v))
@@ -281,7 +281,7 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			if (ht_parse_double(optarg, 0, 10000, &d))
 				FAIL("invalid send wait '%s': must be 0 to 10 s (or 11 to 10000 ms)",
 				     optarg);
-			c->send_gap_us = (uint32_t)llround(d > 10 ? d * 1e3 : d * 1e6);
+			c->send_gap_us = (uint32_t)((d > 10 ? d * 1e3 : d * 1e6) + 0.5); /* d >= 0 */
 			break;
 		case OPT_PPS:
 			if (ht_parse_int(optarg, 0, 10000000, &v))
