@@ -79,7 +79,8 @@ static const char usage_text[] =
 	"                       more probe this long after its first (default 1000, 0: never)\n"
 	"  -p, --port=PORT      destination port (UDP 33434, TCP 80)\n"
 	"  -s, --source=ADDR    source address\n"
-	"  -i, --interface=DEV  send through this interface\n"
+	"  -i, --interface=DEV  send through this interface (with a monitor, -i is the\n"
+	"                       interval: give the interface as --interface)\n"
 	"  -t, --tos=TOS        IPv4 TOS / IPv6 traffic class (0-255)\n"
 	"  -F, --dont-fragment  do not fragment (IPv4 DF; IPv6 no local fragmentation)\n"
 	"  --unprivileged       do not use raw sockets even when allowed\n"
@@ -100,6 +101,18 @@ static const char usage_text[] =
 	"                       of an earlier run, shows finished\n"
 	"  --no-distance        with --batch: do not learn each target's distance first\n"
 	"  --no-stopset         with --batch: do not stop at hops earlier traces saw\n"
+	"\n"
+	"Monitor (rounds of probes, as mtr):\n"
+	"  --live               a live view of the path (ncurses)\n"
+	"  --report             run the rounds, then print a table (the default with -c)\n"
+	"  --report-wide        the same, names in full\n"
+	"  --report-format=F    text, json or csv (default text)\n"
+	"  -c, --count=N        rounds (default: --report 10, --live until 'q')\n"
+	"  -i, --interval=S     a round every S seconds (default 1; under 1 s: root only)\n"
+	"  --flows=N            probe N flow identities, statistics per flow (1-16)\n"
+	"  --hop-ping           also ping each hop's address (cross-checks its loss)\n"
+	"  with --jsonl: one timestamped event per line instead of a report\n"
+	"\n"
 	"  -h, --help           this help\n"
 	"  -V, --version        version\n";
 
@@ -113,6 +126,14 @@ enum {
 	OPT_RECHECK,
 	OPT_NO_DISTANCE,
 	OPT_NO_STOPSET,
+	OPT_INTERFACE,
+	OPT_LIVE,
+	OPT_REPORT,
+	OPT_REPORT_WIDE,
+	OPT_REPORT_FORMAT,
+	OPT_FLOWS,
+	OPT_HOP_PING,
+	OPT_INTERVAL,
 	OPT_UNPRIV,
 	OPT_STATS,
 	OPT_NO_SANDBOX,
@@ -139,7 +160,15 @@ static const struct option long_opts[] = {
 	{"recheck", required_argument, NULL, OPT_RECHECK},
 	{"port", required_argument, NULL, 'p'},
 	{"source", required_argument, NULL, 's'},
-	{"interface", required_argument, NULL, 'i'},
+	{"interface", required_argument, NULL, OPT_INTERFACE},
+	{"live", no_argument, NULL, OPT_LIVE},
+	{"report", no_argument, NULL, OPT_REPORT},
+	{"report-wide", no_argument, NULL, OPT_REPORT_WIDE},
+	{"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
+	{"count", required_argument, NULL, 'c'},
+	{"flows", required_argument, NULL, OPT_FLOWS},
+	{"hop-ping", no_argument, NULL, OPT_HOP_PING},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"tos", required_argument, NULL, 't'},
 	{"dont-fragment", no_argument, NULL, 'F'},
 	{"extensions", no_argument, NULL, 'e'},
@@ -206,7 +235,7 @@ static int parse_wait(struct ht_config *c, const char *arg, char *err, size_t er
 	return 0;
 }
 
-#define SHORT_OPTS ":46UITf:m:q:N:w:z:p:s:i:t:FenhV"
+#define SHORT_OPTS ":46UITf:m:q:N:w:z:p:s:i:t:c:FenhV"
 
 /* Whether c is one of our short options (or the value of a long one). */
 static bool short_known(int c)
@@ -214,9 +243,28 @@ static bool short_known(int c)
 	return c >= 256 || (c > 0 && c != ':' && strchr(SHORT_OPTS, c));
 }
 
+static int check_ifname(const char *s, char *err, size_t errlen)
+{
+	if (!*s || strlen(s) >= IFNAMSIZ || strchr(s, '/') || strchr(s, ' '))
+		FAIL("invalid interface name '%.32s': must be 1 to %d characters, no '/' or spaces",
+		     s, IFNAMSIZ - 1);
+	return 0;
+}
+
+static int parse_interval(const char *s, uint64_t *us, char *err, size_t errlen)
+{
+	double d;
+
+	if (ht_parse_double(s, 0.01, 3600, &d))
+		FAIL("invalid interval '%.32s': must be 0.01 to 3600 seconds", s);
+	*us = (uint64_t)(d * 1e6 + 0.5);
+	return 0;
+}
+
 int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
 	struct ht_config *c = &o->cfg;
+	const char *i_text = NULL, *interval_text = NULL;
 	long v;
 	double d;
 	int ch;
@@ -265,6 +313,7 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 				FAIL("invalid probes per hop '%s': must be 1 to %d", optarg,
 				     HT_MAX_QUERIES);
 			c->nqueries = (int)v;
+			o->nqueries_given = true;
 			break;
 		case 'N':
 			if (ht_parse_int(optarg, 1, 65535, &v))
@@ -318,12 +367,46 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			o->src_text = optarg;
 			break;
 		case 'i':
-			if (!*optarg || strlen(optarg) >= IFNAMSIZ || strchr(optarg, '/') ||
-			    strchr(optarg, ' '))
-				FAIL("invalid interface name '%.32s': must be 1 to %d characters, "
-				     "no '/' or spaces",
-				     optarg, IFNAMSIZ - 1);
+			/* traceroute's interface, or with a monitor mtr's interval:
+			 * decided once every option is read. */
+			i_text = optarg;
+			break;
+		case OPT_INTERFACE:
+			if (check_ifname(optarg, err, errlen) < 0)
+				return -EINVAL;
 			o->io.device = optarg;
+			break;
+		case OPT_INTERVAL:
+			interval_text = optarg;
+			break;
+		case OPT_LIVE:
+			o->live = o->monitor = true;
+			break;
+		case OPT_REPORT:
+			o->report = o->monitor = true;
+			break;
+		case OPT_REPORT_WIDE:
+			o->report_wide = o->report = o->monitor = true;
+			break;
+		case OPT_REPORT_FORMAT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "csv"))
+				FAIL("invalid report format '%.32s': text, json or csv", optarg);
+			o->report_format = optarg;
+			o->report = o->monitor = true;
+			break;
+		case 'c':
+			if (ht_parse_int(optarg, 1, 1000000, &v))
+				FAIL("invalid round count '%s': must be 1 to 1000000", optarg);
+			o->count = (uint32_t)v;
+			o->monitor = true;
+			break;
+		case OPT_FLOWS:
+			if (ht_parse_int(optarg, 1, 16, &v))
+				FAIL("invalid flow count '%s': must be 1 to 16", optarg);
+			o->flows = (int)v;
+			break;
+		case OPT_HOP_PING:
+			o->hop_ping = true;
 			break;
 		case 't':
 			if (ht_parse_int(optarg, 0, 255, &v))
@@ -408,6 +491,49 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			FAIL("unknown option '%s' (try --help)", argv[optind - 1]);
 		}
 	}
+	/* -i: with a monitor the interval (as mtr), else the interface (as
+	 * traceroute); --interval and --interface are never ambiguous. */
+	if (i_text && o->monitor) {
+		if (interval_text)
+			FAIL("-i and --interval both give the interval");
+		interval_text = i_text;
+	} else if (i_text) {
+		if (check_ifname(i_text, err, errlen) < 0)
+			return -EINVAL;
+		o->io.device = i_text;
+	}
+	if (interval_text) {
+		if (!o->monitor)
+			FAIL("--interval is for --live, --report and -c (rounds of probes)");
+		if (parse_interval(interval_text, &o->interval_us, err, errlen) < 0)
+			return -EINVAL;
+		o->interval_given = true;
+	}
+	if ((o->flows || o->hop_ping) && !o->monitor)
+		FAIL("--flows and --hop-ping are for --live, --report and -c (rounds of probes)");
+	if (o->live && o->report)
+		FAIL("--live and --report cannot be combined");
+	if (o->monitor && o->batch)
+		FAIL("--live, --report and -c trace one host, not a --batch");
+	if (o->monitor && o->json)
+		FAIL("with --live, --report or -c, use --report-format json (or --jsonl for "
+		     "events)");
+	if (o->live && o->jsonl)
+		FAIL("--live draws the screen; --jsonl streams events without it (use -c)");
+	if (o->monitor) {
+		if (!o->flows)
+			o->flows = 1;
+		if (!o->interval_us)
+			o->interval_us = 1000000;
+		if (!o->report_format)
+			o->report_format = "text";
+		if (!o->nqueries_given)
+			c->nqueries = 1;
+		if (o->report && !o->count)
+			o->count = 10;
+		if (!o->live && !o->jsonl)
+			o->report = true;
+	}
 	if (o->json && o->jsonl)
 		FAIL("--json and --jsonl cannot be combined");
 	if (o->resume && (!o->batch || !o->jsonl))
@@ -443,6 +569,17 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 		FAIL("source address '%s' is not %s", o->src_text,
 		     o->family_forced == AF_INET ? "IPv4" : "IPv6");
 	return HT_OPTS_RUN;
+}
+
+int ht_opts_monitor_limits(struct ht_opts *o, bool root, char *err, size_t errlen)
+{
+	if (!o->monitor || root || o->interval_us >= HT_USER_MIN_INTERVAL_US)
+		return 0;
+	snprintf(err, errlen,
+	         "an interval under %u s is for root only (as in mtr): other users may ask for "
+	         "%u s or more",
+	         HT_USER_MIN_INTERVAL_US / 1000000u, HT_USER_MIN_INTERVAL_US / 1000000u);
+	return -EPERM;
 }
 
 int ht_opts_user_limits(struct ht_opts *o, char *err, size_t errlen)

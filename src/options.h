@@ -32,6 +32,19 @@ struct ht_opts {
 	bool debug_status;     /* --debug-status: print /proc/self/status after setup */
 	struct ht_io_opts io;
 	const char *src_text;  /* -s as typed */
+
+	/* The monitor (--live, --report, -c): rounds of probes, statistics. */
+	bool monitor;          /* one of --live, --report, -c was given */
+	bool live;             /* --live: the ncurses view */
+	bool report;           /* --report (also the default output of -c N) */
+	bool report_wide;      /* --report-wide: names in full */
+	const char *report_format; /* --report-format text|json|csv (default text) */
+	uint32_t count;        /* -c N: rounds (0: until stopped; --report default 10) */
+	uint64_t interval_us;  /* -i / --interval with a monitor (default 1 s) */
+	bool interval_given;
+	int flows;             /* --flows N (default 1) */
+	bool hop_ping;         /* --hop-ping: also ping every hop's address */
+	bool nqueries_given;   /* -q was given (a monitor defaults to 1 per round) */
 };
 
 enum {
@@ -56,6 +69,10 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 #define HT_USER_MAX_PPS 1000
 #define HT_USER_MAX_WINDOW 300
 int ht_opts_user_limits(struct ht_opts *o, char *err, size_t errlen);
+/* The shortest round interval for a user other than root (as mtr). */
+#define HT_USER_MIN_INTERVAL_US 1000000u
+/* A monitor's interval, checked for a non-root user: 0 or -EPERM. */
+int ht_opts_monitor_limits(struct ht_opts *o, bool root, char *err, size_t errlen);
 
 /* Parse a decimal integer in [min, max], the whole string. */
 int ht_parse_int(const char *s, long min, long max, long *out);

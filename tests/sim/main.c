@@ -19,7 +19,9 @@
 #include <getopt.h>
 #include <grp.h>
 #include <linux/if.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <net/ethernet.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -50,6 +52,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: hoptrace-sim --scenario FILE [--seed N] [--record FILE] [--pcap FILE]\n"
+	        "                    [--tx-times FILE]\n"
 	        "                    [--check] [--hoptrace PATH] [-- CMD [ARGS...]]\n"
 	        "       hoptrace-sim --scenario FILE --selftest-throughput [N]\n"
 	        "       hoptrace-sim --scenario FILE --selftest-tun [N] [--selftest-pps R] [--record F]\n"
@@ -118,6 +121,42 @@ static int sysctl_set(const char *key, const char *val)
 		if (*p == '.')
 			*p = '/';
 	return write_file(path, val);
+}
+
+/* --tx-times: one line "t=US" (since t0, monotonic) per packet the command
+ * sent, from the kernel's transmit time stamp. */
+static void tx_drain(int fd, FILE *f, uint64_t t0)
+{
+	for (int i = 0; i < 4096; i++) {
+		uint8_t b[64];
+		union {
+			char c[256];
+			struct cmsghdr align;
+		} ctl;
+		struct sockaddr_ll from;
+		struct iovec iov = {.iov_base = b, .iov_len = sizeof(b)};
+		struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+		                     .msg_iovlen = 1, .msg_control = ctl.c,
+		                     .msg_controllen = sizeof(ctl.c)};
+		struct timespec real, mono, *st = NULL;
+
+		if (recvmsg(fd, &msg, MSG_TRUNC) < 0)
+			return;
+		if (from.sll_pkttype != PACKET_OUTGOING)
+			continue;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
+				st = (struct timespec *)CMSG_DATA(c);
+		if (!st)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &real);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		int64_t ago = ((int64_t)real.tv_sec - st->tv_sec) * 1000000 +
+		              (real.tv_nsec - st->tv_nsec) / 1000;
+		int64_t at = ((int64_t)mono.tv_sec * 1000000 + mono.tv_nsec / 1000) - ago -
+		             (int64_t)t0;
+		fprintf(f, "t=%lld\n", (long long)(at > 0 ? at : 0));
+	}
 }
 
 /* Enter a new network (and mount) namespace and build the TUN side. */
@@ -452,6 +491,7 @@ int main(int argc, char **argv)
 {
 	static struct sim_scenario sc;
 	const char *scn = NULL, *record_path = NULL, *pcap_path = NULL, *hoptrace = NULL;
+	const char *tx_path = NULL;
 	bool check = false, have_seed = false;
 	uint64_t seed = 0;
 	long selftest = 0, selftest_tun = 0, selftest_pps = 0;
@@ -464,6 +504,7 @@ int main(int argc, char **argv)
 		{"seed", required_argument, NULL, 'S'},
 		{"record", required_argument, NULL, 'r'},
 		{"pcap", required_argument, NULL, 'p'},
+		{"tx-times", required_argument, NULL, 'X'},
 		{"check", no_argument, NULL, 'c'},
 		{"hoptrace", required_argument, NULL, 'H'},
 		{"selftest-throughput", optional_argument, NULL, 'T'},
@@ -492,6 +533,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			record_path = optarg;
+			break;
+		case 'X':
+			tx_path = optarg;
 			break;
 		case 'p':
 			pcap_path = optarg;
@@ -616,6 +660,30 @@ int main(int argc, char **argv)
 		if (rc == -77)
 			return getenv("CI") && strcmp(getenv("CI"), "true") == 0 ? 1 : 77;
 		return 1;
+	}
+
+	/* --tx-times: the kernel's own send time of every packet the command
+	 * sends into the TUN (a packet socket sees it as it is transmitted, so
+	 * the simulator's read delays do not move it). */
+	int txfd = -1;
+	FILE *txf = NULL;
+	if (tx_path) {
+		int big = 64 << 20, one = 1;
+		struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+		struct ifreq ifr = {0};
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", TUN_NAME);
+		txfd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+		if (txfd >= 0 && ioctl(txfd, SIOCGIFINDEX, &ifr) == 0)
+			sll.sll_ifindex = ifr.ifr_ifindex;
+		if (txfd < 0 || !sll.sll_ifindex || bind(txfd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
+		    setsockopt(txfd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
+		    !(txf = fopen(tx_path, "w"))) {
+			fprintf(stderr, "hoptrace-sim: --tx-times: %s\n", strerror(errno));
+			return 1;
+		}
+		if (setsockopt(txfd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+			setsockopt(txfd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+		setvbuf(txf, NULL, _IOFBF, 1 << 20);
 	}
 
 	/* Signals arrive through a signalfd so the loop sees them in order. */
@@ -783,11 +851,12 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		struct pollfd pf[4] = {
+		struct pollfd pf[5] = {
 			{.fd = tun, .events = POLLIN},
 			{.fd = sfd, .events = POLLIN},
 			{.fd = outp[0], .events = POLLIN},
 			{.fd = errp[0], .events = POLLIN},
+			{.fd = txfd, .events = POLLIN},
 		};
 		uint64_t now = mono_us();
 		const struct sim_out *top = sim_heap_top(&e.heap);
@@ -805,10 +874,12 @@ int main(int argc, char **argv)
 			ts.tv_sec = (time_t)(d / 1000000u);
 			ts.tv_nsec = (long)(d % 1000000u) * 1000;
 		}
-		int pr = ppoll(pf, 4, wake == UINT64_MAX ? NULL : &ts, NULL);
+		int pr = ppoll(pf, 5, wake == UINT64_MAX ? NULL : &ts, NULL);
 		if (pr < 0 && errno != EINTR)
 			break;
 		now = mono_us();
+		if (txfd >= 0 && (pf[4].revents & POLLIN))
+			tx_drain(txfd, txf, t0);
 		if (pf[0].revents & POLLIN) {
 			for (int i = 0; i < 4096; i++) {
 				ssize_t n = read(tun, pkt, sizeof(pkt));
@@ -904,6 +975,11 @@ int main(int argc, char **argv)
 	}
 	if (rec)
 		fflush(rec);
+	if (txf) {
+		tx_drain(txfd, txf, t0);
+		fclose(txf);
+		close(txfd);
+	}
 	if (selftest_tun) {
 		double s = (double)(tun_last - tun_first) / 1e6;
 		printf("hoptrace-sim TUN: %llu probes received, %llu replies in %.3f s = %.0f "
