@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 # installs only what it uses: building needs the libraries the code links
 # and the compiler; the simulator behind the demo needs ip (iproute2).
 BUILD_DEPS="build-essential cmake pkg-config
- libc-ares-dev libjansson-dev libcap-dev libseccomp-dev"
+ libc-ares-dev libjansson-dev libcap-dev libseccomp-dev libncurses-dev"
 DEMO_DEPS="iproute2"
 # The suite: a clang build and the fuzz targets, the unit test framework,
 # the lab's NFQUEUE delay program, namespaces and firewall rules, the peer

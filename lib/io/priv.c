@@ -457,6 +457,14 @@ static int sb_arg_rules(scmp_filter_ctx ctx, bool main_filter, scmp_datum_t pid)
 	for (size_t i = 0; i < nioctl && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		                      sb_arg(1, SCMP_CMP_EQ, ioctls[i], 0));
+	/* The live view (ncurses) puts the terminal back at exit: setting
+	 * terminal modes, on standard input, output or error only. Modes
+	 * only: no input can be injected this way. */
+	const unsigned long tcsets[] = {TCSETS, TCSETSW, TCSETSF};
+	for (size_t i = 0; main_filter && i < 3 && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+		                      sb_arg(0, SCMP_CMP_LE, 2, 0),
+		                      sb_arg(1, SCMP_CMP_EQ, tcsets[i], 0));
 #ifndef HT_ASAN
 	/* abort() signals itself. */
 	if (rc == 0)
