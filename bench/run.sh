@@ -20,13 +20,46 @@
 #   short    after its table, the 5-hop path (~40 ms round trip) the same way
 # A ratio at or below 1.00 means hoptrace took no longer than traceroute.
 #
+# The batch engine (hoptrace --batch), each path printing figures with its goal
+# next to them, never a verdict:
+#   pps      probes per second sustained on one core: bench/sim/pps.scn (every
+#            target answers at once, no delay) through the simulator, --pps 0,
+#            --parallel 4096 and 64, hoptrace pinned to CPU 0 and the simulator to
+#            CPU 1 (taskset, two CPUs or more); probes counted in the simulator's
+#            --record, divided by the wall time and by the first-to-last-probe span.
+#            Goal: at least 100,000 probes/s.
+#   rss      peak RSS (/usr/bin/time -v) of --batch - on 1,000,000 IPv6 targets of
+#            bench/sim/rss.scn streamed through a pipe (never a file), default
+#            --parallel and --pps; also wall time, probes per target (--record
+#            through a FIFO). Goal: under 64 MB.
+#   economy  the 10,000 targets of tests/sim/scenarios/batch-10k.scn at --pps 20000
+#            --parallel 1024: default, --no-stopset, --no-distance, both; probes per
+#            target, wall time, tests/sim/check-batch.py against the ground truth.
+#   scamper  lab.sh's chain (4 routers, the shared upstream) with three branch
+#            routers hanging off its last router, each with a host namespace that
+#            answers for a /24 (a local route), and the lab's destination answering
+#            for another: 1,000 targets, hoptrace -n --jsonl --batch (also with -q 1)
+#            against scamper -O json -c trace -f LIST at the same -p rate; probes
+#            counted entering r1, hops scored against the known truth
+#            (bench/batch-score.py). Goal: the same hops found with at most half of
+#            scamper's probes.
+# These need the simulator (build/tests/sim/hoptrace-sim; pps, rss, economy),
+# python3 (economy, scamper) and /usr/bin/time (pps, rss).
+#
 #   usage: bench/run.sh [PATH..]      PATH: startup short linear silent-hop silent-dest long
-#                                     nat-tcp slow-router back-to-back (default all)
+#                                     nat-tcp slow-router back-to-back pps rss economy
+#                                     scamper (default all)
 #   env:   HOPTRACE=path/to/hoptrace  (default build/src/hoptrace; "missing" if absent)
 #          BENCH_DELAY_MS=5           one-way delay per router
 #          BENCH_TIMEOUT=90           seconds before a tool run is killed
 #          BENCH_TOOLS="hoptrace traceroute tracepath mtr scamper"
 #          BENCH_PAIRS=201            paired runs for startup; short uses a tenth (at least 11)
+#          HOPTRACE_SIM=path          the simulator (default next to HOPTRACE's build)
+#          BENCH_PPS_TARGETS=50000 BENCH_PPS_PARALLEL="4096 64"   pps
+#          BENCH_RSS_TARGETS=1000000                               rss
+#          BENCH_ECON_PPS=20000 BENCH_ECON_PARALLEL=1024          economy
+#          BENCH_SCAMPER_PER=250 (targets per branch, at most 250) BENCH_SCAMPER_PPS=1000
+#          BENCH_SCAMPER_ROUTERS=4                                 scamper
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$BENCH_DIR/.." && pwd)
@@ -321,23 +354,25 @@ bench_pps() {
 	echo
 	echo "== pps: $n reachable targets (bench/sim/pps.scn, 5 hops, no delay), --pps 0," \
 		"hoptrace ${PIN_HT[*]:-not pinned}, simulator ${PIN_SIM[*]:-not pinned}"
-	printf "%-14s %9s %7s %8s %11s %11s %14s %s\n" parallel probes per_tgt wall_ms \
-		"probes/s" "probes/s*" "cpu_user+sys" "traces"
+	printf "%-14s %9s %7s %8s %10s %10s %14s %8s %s\n" parallel probes per_tgt wall_ms \
+		"probes/s" "probes/s*" "cpu_user+sys" max_rss traces
 	for par in ${BENCH_PPS_PARALLEL:-4096 64}; do
 		s=$(date +%s%N)
 		done=$(timeout -k 2 "$TMO" "${PIN_SIM[@]}" "$SIM" --scenario "$scn" --record "$BENCH_TMP/pps.rec" -- \
-			"${PIN_HT[@]}" /usr/bin/time -f "%U %S" -o "$BENCH_TMP/pps.time" \
+			"${PIN_HT[@]}" /usr/bin/time -f "%U %S %M" -o "$BENCH_TMP/pps.time" \
 			"$HOPTRACE" -n --jsonl --pps 0 --parallel "$par" --batch - <"$BENCH_TMP/pps.list" |
 			"${PIN_SIM[@]}" grep -c '"type":"trace_done"')
 		ms=$(ms_since "$s")
 		probes=$(wc -l <"$BENCH_TMP/pps.rec")
 		# From the first probe to the last, as the simulator read them.
 		span=$(awk -F'[= ]' 'NR == 1 {a = $2} {b = $2} END {print (b - a) / 1000}' "$BENCH_TMP/pps.rec")
-		cpu=$(awk '{printf "%.2f+%.2f s", $1, $2}' "$BENCH_TMP/pps.time" 2>/dev/null)
+		cpu=$(awk '{printf "%.2f+%.2f s %.1f MB", $1, $2, $3 / 1024}' "$BENCH_TMP/pps.time" 2>/dev/null)
 		awk -v par="$par" -v p="$probes" -v n="$n" -v ms="$ms" -v span="$span" -v cpu="$cpu" \
 			-v d="${done:-0}" 'BEGIN {
-			printf "%-14s %9d %7.2f %8d %11d %11d %14s %d/%d\n", "--parallel " par, p,
-				p / n, ms, p * 1000 / (ms > 0 ? ms : 1), p * 1000 / (span > 0 ? span : 1), cpu, d, n
+			split(cpu, c, " ")
+			printf "%-14s %9d %7.2f %8d %10d %10d %14s %8s %d/%d\n", "--parallel " par, p,
+				p / n, ms, p * 1000 / (ms > 0 ? ms : 1), p * 1000 / (span > 0 ? span : 1),
+				c[1] " " c[2], c[3] " " c[4], d, n
 		}'
 	done
 	echo "probes/s: probes / wall time (start to exit); probes/s*: over the first to the last probe"
@@ -388,7 +423,8 @@ bench_economy() {
 	n=$(wc -l <"$BENCH_TMP/econ.list")
 	echo
 	echo "== economy: $n targets of batch-10k.scn, --pps $pps --parallel $par"
-	printf "%-26s %9s %8s %9s %s\n" run probes per_tgt wall_s "against the truth"
+	echo "runs: default; no-stopset: --no-stopset; no-distance: --no-distance; both-off: both options"
+	printf "%-12s %9s %8s %9s %s\n" run probes per_tgt wall_s "against the truth (check-batch.py)"
 	for run in default no-stopset no-distance both-off; do
 		case $run in
 		default) opts="" ;;
@@ -406,8 +442,8 @@ bench_economy() {
 			python3 "$TOP/tests/sim/check-batch.py" "$BENCH_TMP/econ.truth" "$BENCH_TMP/econ.res" \
 				--list "$BENCH_TMP/econ.list" --max-shown 0 2>&1 | tail -1 |
 			sed -n 's/.*: \([0-9]* match, [0-9]* mismatch, [0-9]* missing\).*/\1/p')
-		awk -v r="$run${opts:+ ($opts)}" -v p="$probes" -v n="$n" -v ms="$ms" -v c="${chk:-not checked}" 'BEGIN {
-			printf "%-26s %9d %8.2f %9.1f %s\n", r, p, p / n, ms / 1000, c
+		awk -v r="$run" -v p="$probes" -v n="$n" -v ms="$ms" -v c="${chk:-not checked}" 'BEGIN {
+			printf "%-12s %9d %8.2f %9.1f %s\n", r, p, p / n, ms / 1000, c
 		}'
 	done
 	rm -f "$BENCH_TMP/econ.rec" "$BENCH_TMP/econ.res"
