@@ -7,10 +7,13 @@ bench/run.sh (a benchmark helper, not a test).
 TRUTH: the simulator's --truth format (one JSON line per target).
 RESULTS: hoptrace's --jsonl (or anything tests/sim/check-batch.py reads),
 or with --scamper scamper's JSON output (-O json, or sc_warts2json).
-Prints one line: "targets T, correct C, hops found F/E, skipped S" where
+Prints one line: "targets T, correct C, hops found F/E, skipped S,
+distinct (ttl, address) found D/W" where
 correct counts targets that check-batch.py's rules accept, E the truth's
 answering hops, F those seen with the right address, S those a batch's
-stop set skipped (not probed, known from earlier traces). Exit 0, or 2
+stop set skipped (not probed, known from earlier traces), D/W the
+distinct (TTL, address) pairs of the truth seen by any trace (what a
+topology survey learns). Exit 0, or 2
 on unreadable input.
 """
 import importlib.util
@@ -69,6 +72,7 @@ def main(argv):
         seen.setdefault(k, []).append(t)
     targets = want if want is not None else list(truth)
     correct = found = expected = skipped = 0
+    links_want, links_got = set(), set()
     for k in targets:
         tr = truth.get(k)
         if tr is None:
@@ -76,6 +80,7 @@ def main(argv):
         for h in tr.get("hops") or []:
             if h.get("addr") is not None:
                 expected += 1
+                links_want.add((h["ttl"], cb.norm(h["addr"])))
         got = seen.get(k) or []
         if len(got) != 1:
             continue
@@ -93,8 +98,9 @@ def main(argv):
             elif any(p.get("addr") and cb.norm(p["addr"]) == tr_addr[ttl]
                      for p in hop.get("probes") or []):
                 found += 1
+                links_got.add((ttl, tr_addr[ttl]))
     print(f"targets {len(targets)}, correct {correct}, hops found {found}/{expected}, "
-          f"skipped {skipped}")
+          f"skipped {skipped}, distinct (ttl, address) found {len(links_got)}/{len(links_want)}")
     return 0
 
 
