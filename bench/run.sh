@@ -331,6 +331,10 @@ need_sim() {
 		echo "$1: hoptrace or hoptrace-sim missing ($HOPTRACE, $SIM): skipped"
 		return 1
 	fi
+	if [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null; then
+		echo "$1: needs /usr/bin/time (Debian: time) and python3: skipped"
+		return 1
+	fi
 	bench_tmp
 }
 
@@ -400,6 +404,9 @@ bench_rss() {
 		"${PIN_SIM[@]}" awk '/"type":"trace_done"/ {n++; if (/"reason":"reached"/) r++}
 			END {print n + 0, r + 0}')
 	ms=$(ms_since "$s")
+	# A simulator that failed before opening the record leaves the reader
+	# waiting for a writer: give it one.
+	kill -0 "$counter" 2>/dev/null && timeout 2 sh -c ': >"$1"' sh "$BENCH_TMP/rss.fifo"
 	wait "$counter"
 	probes=$(cat "$BENCH_TMP/rss.probes")
 	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_TMP/rss.time" 2>/dev/null)
@@ -456,6 +463,10 @@ bench_economy() {
 # 198.19.0.0/24 itself. hoptrace --batch and scamper trace the same list
 # at the same rate; probes are counted entering r1.
 bench_scamper() {
+	if ! command -v python3 >/dev/null; then
+		echo "scamper: needs python3 to score the results: skipped"
+		return 0
+	fi
 	bench_tmp
 	local per=${BENCH_SCAMPER_PER:-250} rate=${BENCH_SCAMPER_PPS:-1000} N=${BENCH_SCAMPER_ROUTERS:-4}
 	[ "$per" -gt 250 ] && per=250
