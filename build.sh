@@ -20,9 +20,10 @@ TEST_DEPS="clang libcmocka-dev libnetfilter-queue-dev
  iproute2 iptables procps util-linux libcap2-bin python3 strace jq
  valgrind debhelper dpkg-dev fakeroot bash-completion
  traceroute mtr-tiny iputils-tracepath iputils-ping scamper tshark"
-# The benchmark: the lab, its delay program and the peer tools it races.
+# The benchmark: the lab, its delay program and the peer tools it races;
+# python3 scores batch results, time(1) reads peak memory.
 BENCH_DEPS="libnetfilter-queue-dev iproute2 iptables procps util-linux
- traceroute mtr-tiny iputils-tracepath iputils-ping scamper"
+ traceroute mtr-tiny iputils-tracepath iputils-ping scamper python3 time"
 FUZZ_DEPS="clang"
 INSTALL_DEPS="libcap2-bin"
 

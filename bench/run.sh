@@ -20,13 +20,46 @@
 #   short    after its table, the 5-hop path (~40 ms round trip) the same way
 # A ratio at or below 1.00 means hoptrace took no longer than traceroute.
 #
+# The batch engine (hoptrace --batch), each path printing figures with its goal
+# next to them, never a verdict:
+#   pps      probes per second sustained on one core: bench/sim/pps.scn (every
+#            target answers at once, no delay) through the simulator, --pps 0,
+#            --parallel 4096 and 64, hoptrace pinned to CPU 0 and the simulator to
+#            CPU 1 (taskset, two CPUs or more); probes counted in the simulator's
+#            --record, divided by the wall time and by the first-to-last-probe span.
+#            Goal: at least 100,000 probes/s.
+#   rss      peak RSS (/usr/bin/time -v) of --batch - on 1,000,000 IPv6 targets of
+#            bench/sim/rss.scn streamed through a pipe (never a file), default
+#            --parallel and --pps; also wall time, probes per target (--record
+#            through a FIFO). Goal: under 64 MB.
+#   economy  the 10,000 targets of tests/sim/scenarios/batch-10k.scn at --pps 20000
+#            --parallel 1024: default, --no-stopset, --no-distance, both; probes per
+#            target, wall time, tests/sim/check-batch.py against the ground truth.
+#   scamper  lab.sh's chain (4 routers, the shared upstream) with three branch
+#            routers hanging off its last router, each with a host namespace that
+#            answers for a /24 (a local route), and the lab's destination answering
+#            for another: 1,000 targets, hoptrace -n --jsonl --batch (also with -q 1)
+#            against scamper -O json -c trace -f LIST at the same -p rate; probes
+#            counted entering r1, hops scored against the known truth
+#            (bench/batch-score.py). Goal: the same hops found with at most half of
+#            scamper's probes.
+# These need the simulator (build/tests/sim/hoptrace-sim; pps, rss, economy),
+# python3 (economy, scamper) and /usr/bin/time (pps, rss).
+#
 #   usage: bench/run.sh [PATH..]      PATH: startup short linear silent-hop silent-dest long
-#                                     nat-tcp slow-router back-to-back (default all)
+#                                     nat-tcp slow-router back-to-back pps rss economy
+#                                     scamper (default all)
 #   env:   HOPTRACE=path/to/hoptrace  (default build/src/hoptrace; "missing" if absent)
 #          BENCH_DELAY_MS=5           one-way delay per router
 #          BENCH_TIMEOUT=90           seconds before a tool run is killed
 #          BENCH_TOOLS="hoptrace traceroute tracepath mtr scamper"
 #          BENCH_PAIRS=201            paired runs for startup; short uses a tenth (at least 11)
+#          HOPTRACE_SIM=path          the simulator (default next to HOPTRACE's build)
+#          BENCH_PPS_TARGETS=50000 BENCH_PPS_PARALLEL="4096 64"   pps
+#          BENCH_RSS_TARGETS=1000000                               rss
+#          BENCH_ECON_PPS=20000 BENCH_ECON_PARALLEL=1024          economy
+#          BENCH_SCAMPER_PER=250 (targets per branch, at most 250) BENCH_SCAMPER_PPS=1000
+#          BENCH_SCAMPER_ROUTERS=4                                 scamper
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$BENCH_DIR/.." && pwd)
@@ -281,6 +314,259 @@ src_opt() {
 	esac
 }
 
+# ---- The batch engine (hoptrace --batch) ----------------------------------
+
+SIM=${HOPTRACE_SIM:-$(dirname "$HOPTRACE")/../tests/sim/hoptrace-sim}
+BENCH_TMP=""
+
+# A scratch directory for the engine benchmarks, removed on exit.
+bench_tmp() {
+	[ -n "$BENCH_TMP" ] || BENCH_TMP=$(mktemp -d /tmp/hoptrace-bench.XXXXXX)
+	chmod 755 "$BENCH_TMP"
+}
+
+# The engine benchmarks need the simulator and hoptrace.
+need_sim() {
+	if [ ! -x "$HOPTRACE" ] || [ ! -x "$SIM" ]; then
+		echo "$1: hoptrace or hoptrace-sim missing ($HOPTRACE, $SIM): skipped"
+		return 1
+	fi
+	if [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null; then
+		echo "$1: needs /usr/bin/time (Debian: time) and python3: skipped"
+		return 1
+	fi
+	bench_tmp
+}
+
+# Pinning: hoptrace on CPU 0, the simulator (and the pipes' readers) on CPU
+# 1, when taskset exists and there are two CPUs; otherwise nothing.
+PIN_HT=() PIN_SIM=()
+if command -v taskset >/dev/null && [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ]; then
+	PIN_HT=(taskset -c 0) PIN_SIM=(taskset -c 1)
+fi
+
+# ms_since START_NS
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# pps: probes per second hoptrace's engine sustains with nothing to wait
+# for (bench/sim/pps.scn: every target answers at once), --pps 0, on one core.
+bench_pps() {
+	need_sim pps || return 0
+	local scn=$BENCH_DIR/sim/pps.scn n=${BENCH_PPS_TARGETS:-50000} par s ms probes span cpu done
+	"$SIM" --scenario "$scn" --targets --family 4 | head -n "$n" >"$BENCH_TMP/pps.list"
+	n=$(wc -l <"$BENCH_TMP/pps.list")
+	echo
+	echo "== pps: $n reachable targets (bench/sim/pps.scn, 5 hops, no delay), --pps 0," \
+		"hoptrace ${PIN_HT[*]:-not pinned}, simulator ${PIN_SIM[*]:-not pinned}"
+	printf "%-14s %9s %7s %8s %10s %10s %14s %8s %s\n" parallel probes per_tgt wall_ms \
+		"probes/s" "probes/s*" "cpu_user+sys" max_rss traces
+	for par in ${BENCH_PPS_PARALLEL:-4096 64}; do
+		s=$(date +%s%N)
+		done=$(timeout -k 2 "$TMO" "${PIN_SIM[@]}" "$SIM" --scenario "$scn" --record "$BENCH_TMP/pps.rec" -- \
+			"${PIN_HT[@]}" /usr/bin/time -f "%U %S %M" -o "$BENCH_TMP/pps.time" \
+			"$HOPTRACE" -n --jsonl --pps 0 --parallel "$par" --batch - <"$BENCH_TMP/pps.list" |
+			"${PIN_SIM[@]}" grep -c '"type":"trace_done"')
+		ms=$(ms_since "$s")
+		probes=$(wc -l <"$BENCH_TMP/pps.rec")
+		# From the first probe to the last, as the simulator read them.
+		span=$(awk -F'[= ]' 'NR == 1 {a = $2} {b = $2} END {print (b - a) / 1000}' "$BENCH_TMP/pps.rec")
+		cpu=$(awk '{printf "%.2f+%.2f s %.1f MB", $1, $2, $3 / 1024}' "$BENCH_TMP/pps.time" 2>/dev/null)
+		awk -v par="$par" -v p="$probes" -v n="$n" -v ms="$ms" -v span="$span" -v cpu="$cpu" \
+			-v d="${done:-0}" 'BEGIN {
+			split(cpu, c, " ")
+			printf "%-14s %9d %7.2f %8d %10d %10d %14s %8s %d/%d\n", "--parallel " par, p,
+				p / n, ms, p * 1000 / (ms > 0 ? ms : 1), p * 1000 / (span > 0 ? span : 1),
+				c[1] " " c[2], c[3] " " c[4], d, n
+		}'
+	done
+	echo "probes/s: probes / wall time (start to exit); probes/s*: over the first to the last probe"
+	echo "goal: at least 100000 probes/s"
+	rm -f "$BENCH_TMP/pps.rec"
+}
+
+# rss: peak memory of hoptrace --batch on a list of a million targets
+# (bench/sim/rss.scn, IPv6) streamed from a pipe, never written to a file.
+bench_rss() {
+	need_sim rss || return 0
+	local scn=$BENCH_DIR/sim/rss.scn n=${BENCH_RSS_TARGETS:-1000000} s ms probes out rss
+	rm -f "$BENCH_TMP/rss.fifo"
+	mkfifo "$BENCH_TMP/rss.fifo"
+	"${PIN_SIM[@]}" awk 'END {print NR}' "$BENCH_TMP/rss.fifo" >"$BENCH_TMP/rss.probes" &
+	local counter=$!
+	echo
+	echo "== rss: $n IPv6 targets (bench/sim/rss.scn, 5 hops, no delay) streamed from a pipe" \
+		"to --batch -, default --parallel and --pps"
+	s=$(date +%s%N)
+	out=$("$SIM" --scenario "$scn" --targets --family 6 | head -n "$n" |
+		timeout -k 2 $((TMO * 20)) "${PIN_SIM[@]}" "$SIM" --scenario "$scn" --record "$BENCH_TMP/rss.fifo" -- \
+			"${PIN_HT[@]}" /usr/bin/time -v -o "$BENCH_TMP/rss.time" \
+			"$HOPTRACE" -n --jsonl --batch - |
+		"${PIN_SIM[@]}" awk '/"type":"trace_done"/ {n++; if (/"reason":"reached"/) r++}
+			END {print n + 0, r + 0}')
+	ms=$(ms_since "$s")
+	# A simulator that failed before opening the record leaves the reader
+	# waiting for a writer: give it one.
+	kill -0 "$counter" 2>/dev/null && timeout 2 sh -c ': >"$1"' sh "$BENCH_TMP/rss.fifo"
+	wait "$counter"
+	probes=$(cat "$BENCH_TMP/rss.probes")
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_TMP/rss.time" 2>/dev/null)
+	printf "%-10s %-10s %-10s %-9s %-8s %-11s %s\n" targets traces reached probes per_tgt wall_s max_rss
+	awk -v n="$n" -v o="$out" -v p="${probes:-0}" -v ms="$ms" -v rss="${rss:-0}" 'BEGIN {
+		split(o, f, " ")
+		printf "%-10d %-10d %-10d %-9d %-8.2f %-11.1f %.1f MB (goal: under 64 MB)\n",
+			n, f[1], f[2], p, p / n, ms / 1000, rss / 1024
+	}'
+}
+
+# economy: batch-10k.scn's 10,000 targets at one --pps, with and without
+# the distance and the stop set; probes per target, time, and the results
+# against the simulator's ground truth.
+bench_economy() {
+	need_sim economy || return 0
+	local scn=$TOP/tests/sim/scenarios/batch-10k.scn pps=${BENCH_ECON_PPS:-20000}
+	local par=${BENCH_ECON_PARALLEL:-1024} run opts s ms probes n chk
+	"$SIM" --scenario "$scn" --targets --family 4 >"$BENCH_TMP/econ.list"
+	"$SIM" --scenario "$scn" --truth --family 4 >"$BENCH_TMP/econ.truth"
+	n=$(wc -l <"$BENCH_TMP/econ.list")
+	echo
+	echo "== economy: $n targets of batch-10k.scn, --pps $pps --parallel $par"
+	echo "runs: default; no-stopset: --no-stopset; no-distance: --no-distance; both-off: both options"
+	printf "%-12s %9s %8s %9s %s\n" run probes per_tgt wall_s "against the truth (check-batch.py)"
+	for run in default no-stopset no-distance both-off; do
+		case $run in
+		default) opts="" ;;
+		no-stopset) opts="--no-stopset" ;;
+		no-distance) opts="--no-distance" ;;
+		both-off) opts="--no-stopset --no-distance" ;;
+		esac
+		s=$(date +%s%N)
+		timeout -k 2 $((TMO * 10)) "${PIN_SIM[@]}" "$SIM" --scenario "$scn" --record "$BENCH_TMP/econ.rec" -- \
+			"${PIN_HT[@]}" "$HOPTRACE" -n --jsonl --pps "$pps" --parallel "$par" $opts --batch - \
+			<"$BENCH_TMP/econ.list" >"$BENCH_TMP/econ.res"
+		ms=$(ms_since "$s")
+		probes=$(wc -l <"$BENCH_TMP/econ.rec")
+		chk=$(command -v python3 >/dev/null &&
+			python3 "$TOP/tests/sim/check-batch.py" "$BENCH_TMP/econ.truth" "$BENCH_TMP/econ.res" \
+				--list "$BENCH_TMP/econ.list" --max-shown 0 2>&1 | tail -1 |
+			sed -n 's/.*: \([0-9]* match, [0-9]* mismatch, [0-9]* missing\).*/\1/p')
+		awk -v r="$run" -v p="$probes" -v n="$n" -v ms="$ms" -v c="${chk:-not checked}" 'BEGIN {
+			printf "%-12s %9d %8.2f %9.1f %s\n", r, p, p / n, ms / 1000, c
+		}'
+	done
+	rm -f "$BENCH_TMP/econ.rec" "$BENCH_TMP/econ.res"
+}
+
+# scamper: many targets behind the lab's chain. The chain's routers r1..rN
+# are a shared upstream; three branches hang off rN (router bK, then a host
+# namespace tK answering for 198.19.K.0/24 with a local route, so every
+# address of it is a target), and the lab's destination answers for
+# 198.19.0.0/24 itself. hoptrace --batch and scamper trace the same list
+# at the same rate; probes are counted entering r1.
+bench_scamper() {
+	if ! command -v python3 >/dev/null; then
+		echo "scamper: needs python3 to score the results: skipped"
+		return 0
+	fi
+	bench_tmp
+	local per=${BENCH_SCAMPER_PER:-250} rate=${BENCH_SCAMPER_PPS:-1000} N=${BENCH_SCAMPER_ROUTERS:-4}
+	[ "$per" -gt 250 ] && per=250
+	LAB_NO_TRAP=1 LAB_ROUTERS=$N LAB_DELAY_MS=$DELAY LAB_RATELIMIT=0 lab_up || { lab_down; exit 1; }
+	local k j b t rn ns
+	rn=$(lab_ns "$N")
+	for k in 1 2 3; do
+		b="${LAB_ID}b$k" t="${LAB_ID}t$k"
+		for ns in "$b" "$t"; do
+			ip netns add "$ns" || { echo "scamper: cannot create a namespace"; lab_down; return 0; }
+			LAB_NS_ALL+=("$ns")
+			ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=$([ "$ns" = "$b" ] && echo 1 || echo 0) \
+				net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+				net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 \
+				net.ipv4.icmp_msgs_burst=100000 >/dev/null
+		done
+		ip -n "$rn" link add "b$k" type veth peer name left netns "$b" &&
+			ip -n "$b" link add right type veth peer name left netns "$t" || {
+			echo "scamper: cannot create the branch links"
+			lab_down
+			return 0
+		}
+		printf '%s\n' "addr add 198.18.$((100 + k)).2/24 dev b$k" "link set b$k up" \
+			"route add 198.19.$k.0/24 via 198.18.$((100 + k)).1" | lab_ipb "$rn"
+		printf '%s\n' "link set lo up" "addr add 198.18.$((100 + k)).1/24 dev left" "link set left up" \
+			"addr add 198.18.$((110 + k)).2/24 dev right" "link set right up" \
+			"route add 198.18.0.0/15 via 198.18.$((100 + k)).2" \
+			"route add 198.19.$k.0/24 via 198.18.$((110 + k)).1" | lab_ipb "$b"
+		printf '%s\n' "link set lo up" "addr add 198.18.$((110 + k)).1/24 dev left" "link set left up" \
+			"route add 198.18.0.0/15 via 198.18.$((110 + k)).2" \
+			"route add local 198.19.$k.0/24 dev lo" | lab_ipb "$t"
+	done
+	for ((k = 1; k < N; k++)); do
+		ip -n "$(lab_ns "$k")" route add 198.19.0.0/16 via "198.18.$((k + 1)).1"
+	done
+	ip -n "$rn" route add 198.19.0.0/24 via "198.18.$((N + 1)).1"
+	ip -n "$LAB_DEST_NS" route add local 198.19.0.0/24 dev lo
+	# The list, in an order that mixes the branches, and its truth.
+	: >"$BENCH_TMP/lab.list"
+	: >"$BENCH_TMP/lab.truth"
+	local up="" tgt
+	for ((k = 1; k <= N; k++)); do up+="{\"ttl\":$k,\"addr\":\"$(lab_hop_addr4 "$k")\"},"; done
+	for ((j = 1; j <= per; j++)); do
+		for k in 0 1 2 3; do
+			tgt=198.19.$k.$j
+			echo "$tgt" >>"$BENCH_TMP/lab.list"
+			if [ $k = 0 ]; then
+				echo "{\"target\":\"$tgt\",\"hops\":[$up{\"ttl\":$((N + 1)),\"addr\":\"$tgt\"}],\"reached\":true,\"end\":\"reached\"}"
+			else
+				echo "{\"target\":\"$tgt\",\"hops\":[$up{\"ttl\":$((N + 1)),\"addr\":\"198.18.$((100 + k)).1\"},{\"ttl\":$((N + 2)),\"addr\":\"$tgt\"}],\"reached\":true,\"end\":\"reached\"}"
+			fi >>"$BENCH_TMP/lab.truth"
+		done
+	done
+	# Every branch answers before anything is measured.
+	for k in 0 1 2 3; do
+		lab_prober ping -n -q -c 1 -W 5 "198.19.$k.1" >/dev/null ||
+			echo "scamper: 198.19.$k.1 does not answer ping"
+	done
+	local n=$((per * 4)) s ms cnt sc rc out
+	echo
+	echo "== scamper: $n targets behind $N shared routers (${DELAY} ms each way), then the lab's" \
+		"destination (198.19.0.0/24, hop $((N + 1))) or one of three branch routers (198.19.1-3.0/24," \
+		"hop $((N + 2))); both tools at $rate probes/s"
+	printf "%-14s %8s %8s %9s %s\n" tool probes per_tgt wall_s "against the truth"
+	for t in hoptrace "hoptrace -q 1" scamper; do
+		if [ "$t" != scamper ] && [ ! -x "$HOPTRACE" ]; then
+			echo "$t: missing ($HOPTRACE)"
+			continue
+		fi
+		if [ "$t" = scamper ] && ! command -v scamper >/dev/null; then
+			echo "scamper    missing"
+			continue
+		fi
+		lab_count_reset
+		s=$(date +%s%N)
+		rc=0
+		out=$BENCH_TMP/lab.${t// /}
+		if [ "$t" != scamper ]; then
+			timeout -k 2 $((TMO * 4)) ip netns exec "$LAB_PROBER" "$HOPTRACE" ${t#hoptrace} -n --jsonl \
+				--pps "$rate" --batch - <"$BENCH_TMP/lab.list" >"$out" 2>"$out.err" || rc=$?
+		else
+			timeout -k 2 $((TMO * 4)) ip netns exec "$LAB_PROBER" scamper -O json -c trace -p "$rate" \
+				-f "$BENCH_TMP/lab.list" >"$out" 2>"$out.err" || rc=$?
+		fi
+		ms=$(ms_since "$s")
+		cnt=$(lab_count)
+		cnt=${cnt% *}
+		sc=$(python3 "$BENCH_DIR/batch-score.py" "$BENCH_TMP/lab.truth" "$out" \
+			--list "$BENCH_TMP/lab.list" $([ "$t" = scamper ] && echo --scamper) 2>&1 | tail -1)
+		[ $rc != 0 ] && sc+="; exit $rc"
+		awk -v t="$t" -v p="$cnt" -v n="$n" -v ms="$ms" -v sc="$sc" 'BEGIN {
+			printf "%-14s %8d %8.2f %9.1f %s\n", t, p, p / n, ms / 1000, sc
+		}'
+		[ -n "${BENCH_VERBOSE:-}" ] && head -c 2000 "$out.err"
+	done
+	echo "goal: the same hops found as scamper with at most half its probes (hops found:" \
+		"answering truth hops seen with the right address; skipped: left out by the stop set)"
+	lab_down
+}
+
 # Inside a namespace, for paired (above).
 if [ "${1:-}" = --paired-runs ]; then
 	shift
@@ -288,7 +574,7 @@ if [ "${1:-}" = --paired-runs ]; then
 	exit 0
 fi
 
-trap lab_down EXIT
+trap 'lab_down; [ -n "$BENCH_TMP" ] && rm -rf "$BENCH_TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -298,7 +584,7 @@ echo "columns: wall_ms wall time; x_rtt wall / round trip to the destination; pr
 echo "  entering the first router; past: probes reaching the destination with TTL > 1;"
 echo "  hops_ok: hops with the right address / hops that answer (WRONG n: wrong addresses)"
 
-PATHS=${*:-startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back}
+PATHS=${*:-startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back pps rss economy scamper}
 for p in $PATHS; do
 	case "$p" in
 	startup) bench_startup ;;
@@ -310,13 +596,16 @@ for p in $PATHS; do
 	nat-tcp) bench_path nat-tcp 8 "" 0 2 tcp ;;
 	slow-router) bench_path slow-router 8 "" 0 "" "" "4:150" ;;
 	back-to-back) bench_back_to_back ;;
-	*) echo "unknown path $p (startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back)" >&2; exit 2 ;;
+	pps) bench_pps ;;
+	rss) bench_rss ;;
+	economy) bench_economy ;;
+	scamper) bench_scamper ;;
+	*) echo "unknown path $p (startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back pps rss economy scamper)" >&2; exit 2 ;;
 	esac
 done
 
 # The simulator must never be the bottleneck of a benchmark that uses it:
 # its own figures, engine alone and through the TUN device.
-SIM=${HOPTRACE_SIM:-$(dirname "$HOPTRACE")/../tests/sim/hoptrace-sim}
 if [ -x "$SIM" ]; then
 	echo
 	echo "== hoptrace-sim throughput (target: 200k simulated probes/s on one core)"
