@@ -95,6 +95,10 @@ uint32_t ht_io_tag(void)
 
 void ht_io_queue_pending(struct ht_io *io, const struct ht_reply *r)
 {
+	/* Allocated on first use: most ios (every raw one) never queue, and
+	 * a batch holds thousands of them. */
+	if (!io->pending && !(io->pending = calloc(HT_IO_PENDING_MAX, sizeof(*io->pending))))
+		return;
 	if (io->npending < HT_IO_PENDING_MAX)
 		io->pending[io->npending++] = *r;
 }

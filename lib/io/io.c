@@ -159,6 +159,7 @@ int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct h
 	c->ps = NULL;
 	c->nps = c->cap_ps = 0;
 	c->npending = 0;
+	c->pending = NULL;
 	memset(&c->stats, 0, sizeof(c->stats));
 	c->rx_turn = 0;
 	if (c->mode == HT_IO_UNPRIV)
@@ -183,6 +184,8 @@ int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct h
 void ht_io_child_close(struct ht_io *c)
 {
 	c->be->close(c);
+	free(c->pending);
+	c->pending = NULL;
 }
 
 void ht_io_close(ht_io *io)
@@ -193,6 +196,7 @@ void ht_io_close(ht_io *io)
 		io->be->close(io);
 	else
 		ht_io_close_fds(io);
+	free(io->pending);
 	free(io->rxbuf);
 	free(io);
 }

@@ -50,7 +50,7 @@ struct ht_io {
 	int nps, cap_ps;
 	uint64_t psock_linger_us; /* close per-probe sockets after this */
 
-	struct ht_reply pending[HT_IO_PENDING_MAX];
+	struct ht_reply *pending; /* HT_IO_PENDING_MAX, allocated on first use */
 	int npending;
 
 	/* Receive buffers (recvmmsg batch). */
