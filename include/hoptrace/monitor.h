@@ -90,6 +90,7 @@ struct ht_mon_addr {
 	uint32_t received;        /* replies from this address */
 	struct ht_mon_rtt rtt;
 	uint64_t first_round, last_round;
+	uint64_t prev_round;      /* the round it answered before last_round, 0 none */
 	bool reached;             /* it is the destination (answered as such) */
 	struct ht_reply last;     /* the last reply (annotations, MPLS, interface) */
 	/* History: per round, the RTT in us, or 0 no reply from this address
@@ -133,11 +134,15 @@ enum ht_mon_event_type {
 	HT_MON_EV_PROBE,           /* one probe of a round is done (ev->probe) */
 	HT_MON_EV_ROUND_DONE,
 	HT_MON_EV_PATH_CHANGE,
+	HT_MON_EV_TRACE_START,     /* flow ev->flow's round runs as engine trace ev->trace:
+	                            * the front end binds io->ctx[flow] to it
+	                            * (ht_io_trace_bind) before its next engine tick */
 };
 struct ht_mon_event {
 	enum ht_mon_event_type type;
 	uint64_t round;
-	int flow;
+	int flow;                  /* -1 for events of the whole round */
+	uint32_t trace;            /* HT_MON_EV_TRACE_START, HT_MON_EV_PROBE */
 	uint64_t at_us;
 	const struct ht_probe *probe;          /* HT_MON_EV_PROBE */
 	const struct ht_mon_path_change *change; /* HT_MON_EV_PATH_CHANGE */
@@ -152,8 +157,15 @@ void ht_monitor_free(ht_monitor *m);
  * calls this for traces the monitor started). Returns true if it was one. */
 bool ht_monitor_on_engine_event(ht_monitor *m, const struct ht_event *ev);
 /* Start rounds that are due at now; returns the next time a round is due
- * (UINT64_MAX when the last round has started). */
+ * (UINT64_MAX when the last round has started, while paused, or while a
+ * due round waits for the previous one to end: call it again after every
+ * engine tick or input; it is O(1) when nothing is due). Negative errno
+ * from starting a trace is kept in ht_monitor_error(). */
 uint64_t ht_monitor_tick(ht_monitor *m, uint64_t now_us);
+int ht_monitor_error(const ht_monitor *m);
+/* The engine trace flow `flow` runs now (0: none): replies to that flow's
+ * I/O context go to this trace (see HT_MON_EV_TRACE_START). */
+uint32_t ht_monitor_flow_trace(const ht_monitor *m, int flow);
 /* No round running and no more to start (-c N reached). */
 bool ht_monitor_done(const ht_monitor *m);
 void ht_monitor_pause(ht_monitor *m, bool paused);
