@@ -386,8 +386,10 @@ void ht_monitor_reset(ht_monitor *m)
 	}
 	m->nchg = 0;
 	m->last_shown = 0;
-	/* The round in flight goes on; its history slot starts afresh. */
-	m->round_sent[m->round % HT_MON_HISTORY] = 0;
+	/* The round in flight goes on; its count starts afresh. */
+	memset(m->round_sent, 0, sizeof(m->round_sent));
+	memset(m->round_tag, 0, sizeof(m->round_tag));
+	m->round_tag[m->round % HT_MON_HISTORY] = m->round;
 	m->sent_total = 0;
 }
 
