@@ -603,6 +603,35 @@ static void test_late_reply(void **st)
 	mon_end();
 }
 
+/* The rounds' sequence bases cycle through the 16-bit space: with -m 255
+ * -q 10 a round spans 5,101 numbers, so round 13 wraps; every round still
+ * matches its replies, and seq % nqueries stays the probe's column. */
+static void test_seq_wrap(void **st)
+{
+	struct ht_monitor_config c;
+	(void)st;
+
+	net_init(&c, 4);
+	c.trace.max_ttl = 255;
+	c.trace.nqueries = 10;
+	c.interval_us = 10 * SEC; /* -q 10: keep each router at 1/s */
+	c.rounds = 30;
+	mon_start(&c);
+	drive(UINT64_MAX);
+	assert_null(ht_monitor_rate_limit_warning(net.m));
+	for (int t = 1; t <= 4; t++) {
+		assert_int_equal(hop(t)->sent, 300);
+		assert_int_equal(hop(t)->received, 300);
+		assert_int_equal(hop(t)->addrs[0].rtt.worst_us, (uint32_t)t * 1000);
+	}
+	for (size_t i = 0; i < net.nlog; i++)
+		if (net.log[i].at >= net.round_at[1])
+			assert_int_equal(net.log[i].seq % 10, (i - 2550) % 10);
+	for (uint64_t r = 2; r <= 30; r++)
+		assert_int_equal(ht_monitor_probes_round(net.m, r), 40);
+	mon_end();
+}
+
 /* Pause holds rounds back, resume starts one at once, reset forgets the
  * statistics but keeps the path (the next round still stops at dist). */
 static void test_pause_reset(void **st)
@@ -691,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_load_balancer_flows),
 		cmocka_unit_test(test_path_change),
 		cmocka_unit_test(test_late_reply),
+		cmocka_unit_test(test_seq_wrap),
 		cmocka_unit_test(test_pause_reset),
 		cmocka_unit_test(test_config),
 	};
