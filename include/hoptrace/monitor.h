@@ -194,6 +194,7 @@ typedef void (*ht_mon_event_cb)(void *user, const struct ht_mon_event *ev);
 /* A monitor on engine e (its budget paces the probes). */
 int ht_monitor_new(ht_monitor **out, const struct ht_monitor_config *c, ht_engine *e,
                    const struct ht_monitor_io *io, ht_mon_event_cb cb, void *cb_user);
+/* Stops the traces it runs on e: free the monitor before the engine. */
 void ht_monitor_free(ht_monitor *m);
 /* Feed every engine event to the monitor (the front end's engine callback
  * calls this for traces the monitor started). Returns true if it was one. */
