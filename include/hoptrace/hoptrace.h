@@ -77,6 +77,11 @@ struct ht_config {
 	bool dont_fragment;    /* -F */
 	bool classic;          /* --classic: vary ports per probe */
 	size_t packet_len;     /* total IP packet length; 0: method default */
+	uint16_t seq_base;     /* wire sequence number of probe index 0 (modulo 2^16;
+	                        *   second looks and the distance probe keep their
+	                        *   offsets from it); default 0. The monitor moves it
+	                        *   on from round to round, so a late reply to one
+	                        *   round is never taken for another's */
 	/*
 	 * Probe economy, for batch traces (all off by default: a single trace
 	 * sends every TTL at once and finishes in one round trip). See

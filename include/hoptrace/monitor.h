@@ -6,34 +6,76 @@
  * statistics. No sockets, no printing, time as an argument.
  *
  * Round schedule:
+ *  - round r starts when it is due and round r-1 is over (every flow's
+ *    trace has ended); it is due one interval after round r-1 started. So
+ *    rounds of a flow never overlap, two rounds never start less than an
+ *    interval apart, and a round that runs long pushes the next one back
+ *    (the front end calls ht_monitor_tick after engine events too);
  *  - round 1 is a one-shot trace (all TTLs at once, up to max_ttl; it may
- *    send probes past the destination, as a one-shot trace does);
- *  - from round 2 on, the path length is known: no TTL beyond the
- *    destination (or, when it was not reached, beyond the last hop that
- *    answered plus the gap limit) is probed;
- *  - a round's probes are spread over the interval (hop-major, evenly
- *    spaced), so a router sees about nqueries * flows probes per interval:
- *    with the defaults (1 probe per hop, 1 flow, 1 s) Linux's ICMP limit
- *    (a burst of 6, then 1 per second per source) is never what the view
- *    measures. When the interval, -q or --flows ask for more than that
- *    limit allows, ht_monitor_rate_limit_warning() says so.
- *  - every flow keeps its identity (source port, echo id) for the whole
- *    run, so per-flow statistics follow one load-balanced branch; probe
- *    sequence numbers move on from round to round, so a late reply to one
- *    round is never taken for another's.
+ *    send probes past the destination, as a one-shot trace does, and keeps
+ *    --recheck's second looks: it learns the path);
+ *  - from round 2 on, the path length is known: flow f probes first_ttl ..
+ *    D_f, D_f the TTL at which the destination answered (or an unreachable
+ *    stopped the trace) in the latest round that told; else the highest TTL
+ *    that ever answered + gap_limit (first_ttl - 1 + gap_limit if none);
+ *    never beyond max_ttl. When TTL D_f answers time exceeded, the path got
+ *    longer: D_f is forgotten and the second rule applies. Such a round
+ *    sends exactly (D_f - first_ttl + 1) * nqueries probes: no second looks
+ *    (recheck_us 0), no distance probe, no gap-limit stop;
+ *  - a round's probes (rounds >= 2) leave hop-major, evenly spaced over the
+ *    first half of the interval (send_gap_us = interval / (2 n), n probes
+ *    in the flow's round); each is waited for at most max(interval / 2,
+ *    2 x the largest mean RTT of any hop, wait_min_us), never beyond
+ *    wait_max_us: on a path that answers within half an interval every
+ *    round is settled before the next is due. A router answers only its
+ *    own TTL, so it sees nqueries * flows probes per interval: with the
+ *    defaults (1 probe per hop, 1 flow, 1 s) Linux's ICMP limit (a burst of
+ *    6, then 1 per second per source) is never what the view measures. When
+ *    nqueries * flows * 1 s > interval (more than 1 probe per second at a
+ *    router), ht_monitor_rate_limit_warning() says so;
+ *  - every flow keeps its identity (its I/O context: source port, echo id)
+ *    for the whole run, so per-flow statistics follow one load-balanced
+ *    branch. Each round's traces number their probes from a base of their
+ *    own (struct ht_config.seq_base: (round - 1) x span, cycling through the
+ *    16-bit space; span = 2 n + 1 of round 1 rounded up to a multiple of
+ *    nqueries), so a late reply to one round is never taken for another's.
+ *    A new round runs as a new engine trace: HT_MON_EV_TRACE_START (and
+ *    ht_monitor_flow_trace) tell the front end which trace the flow's
+ *    replies now go to (ht_io_trace_bind).
  *
  * Statistics, per hop (TTL), per address seen at that hop (one row each,
  * never blended) and, with flows > 1, per flow: sent, received, loss,
  * last / best / worst / mean RTT, standard deviation, jitter (mean absolute
  * difference of consecutive RTTs, RFC 3550 style), and a history of the
- * last HT_MON_HISTORY rounds.
+ * last HT_MON_HISTORY rounds. They are taken when a hop is final (its
+ * HOP_DONE event): sent counts probes that were answered or timed out, a
+ * probe in flight is not yet lost; a second look's unanswered first probe
+ * counts as one more probe sent and lost. Probes past the destination
+ * (round 1) count in ht_monitor_probes_sent/_round only.
  *
- * Loss attribution, per hop: forwarding loss (it persists at every later
- * hop) or reply-side only (ICMP rate limiting or control-plane policy:
- * later hops lose less), decided from the sample counts with a confidence.
+ * Loss attribution, per hop, after every round, from 95 % Wilson score
+ * intervals of the loss ([lo, hi] for this hop's k lost of n, L = k / n;
+ * [lo', hi'] for each later hop that answered at least once):
+ *  - k = 0: NONE, confidence 1 - hi;
+ *  - no later hop answered: LAST_HOP, confidence lo / L;
+ *  - n < 5: UNKNOWN, confidence 0;
+ *  - min hi' < lo (some later hop loses significantly less): REPLY_ONLY
+ *    (ICMP rate limiting, control-plane policy), confidence
+ *    (lo - min hi') / L;
+ *  - else min lo' > 0 (every later hop loses too, not significantly less):
+ *    FORWARDING, confidence min(1, min lo' / L);
+ *  - else UNKNOWN, 0.
+ * Confidences are in 0..1 and grow with the samples.
  *
- * Path changes: when the set of addresses seen at a hop changes after it
- * had been stable, the change is recorded with the round and time.
+ * Path changes: a hop whose address set had been stable (no new address)
+ * for 3 rounds answers from an address that did not answer during that
+ * stretch (or ever): the change is recorded with the round, the round's
+ * start time, the address that came and one that answered in the hop's
+ * previous answering round but not now (gone, family 0 if none).
+ *
+ * Reset forgets every statistic (rows, counts, history, changes, probe
+ * counts); the path learnt (D_f, the last responders) and the round
+ * numbering stay.
  */
 #ifndef HOPTRACE_MONITOR_H
 #define HOPTRACE_MONITOR_H
@@ -90,6 +132,7 @@ struct ht_mon_addr {
 	uint32_t received;        /* replies from this address */
 	struct ht_mon_rtt rtt;
 	uint64_t first_round, last_round;
+	uint64_t prev_round;      /* the round it answered before last_round, 0 none */
 	bool reached;             /* it is the destination (answered as such) */
 	struct ht_reply last;     /* the last reply (annotations, MPLS, interface) */
 	/* History: per round, the RTT in us, or 0 no reply from this address
@@ -133,11 +176,15 @@ enum ht_mon_event_type {
 	HT_MON_EV_PROBE,           /* one probe of a round is done (ev->probe) */
 	HT_MON_EV_ROUND_DONE,
 	HT_MON_EV_PATH_CHANGE,
+	HT_MON_EV_TRACE_START,     /* flow ev->flow's round runs as engine trace ev->trace:
+	                            * the front end binds io->ctx[flow] to it
+	                            * (ht_io_trace_bind) before its next engine tick */
 };
 struct ht_mon_event {
 	enum ht_mon_event_type type;
 	uint64_t round;
-	int flow;
+	int flow;                  /* -1 for events of the whole round */
+	uint32_t trace;            /* HT_MON_EV_TRACE_START, HT_MON_EV_PROBE */
 	uint64_t at_us;
 	const struct ht_probe *probe;          /* HT_MON_EV_PROBE */
 	const struct ht_mon_path_change *change; /* HT_MON_EV_PATH_CHANGE */
@@ -147,13 +194,21 @@ typedef void (*ht_mon_event_cb)(void *user, const struct ht_mon_event *ev);
 /* A monitor on engine e (its budget paces the probes). */
 int ht_monitor_new(ht_monitor **out, const struct ht_monitor_config *c, ht_engine *e,
                    const struct ht_monitor_io *io, ht_mon_event_cb cb, void *cb_user);
+/* Stops the traces it runs on e: free the monitor before the engine. */
 void ht_monitor_free(ht_monitor *m);
 /* Feed every engine event to the monitor (the front end's engine callback
  * calls this for traces the monitor started). Returns true if it was one. */
 bool ht_monitor_on_engine_event(ht_monitor *m, const struct ht_event *ev);
 /* Start rounds that are due at now; returns the next time a round is due
- * (UINT64_MAX when the last round has started). */
+ * (UINT64_MAX when the last round has started, while paused, or while a
+ * due round waits for the previous one to end: call it again after every
+ * engine tick or input; it is O(1) when nothing is due). Negative errno
+ * from starting a trace is kept in ht_monitor_error(). */
 uint64_t ht_monitor_tick(ht_monitor *m, uint64_t now_us);
+int ht_monitor_error(const ht_monitor *m);
+/* The engine trace flow `flow` runs now (0: none): replies to that flow's
+ * I/O context go to this trace (see HT_MON_EV_TRACE_START). */
+uint32_t ht_monitor_flow_trace(const ht_monitor *m, int flow);
 /* No round running and no more to start (-c N reached). */
 bool ht_monitor_done(const ht_monitor *m);
 void ht_monitor_pause(ht_monitor *m, bool paused);

@@ -5,7 +5,9 @@
  * probes go out through struct ht_io_ops, results go out as events.
  *
  * Probes are laid out hop-major: index i = (ttl - first_ttl) * nqueries +
- * idx, and the probe sequence number is the index. Sending in index order
+ * idx, and the probe sequence number is cfg.seq_base + the index (modulo
+ * 2^16; seq_base 0 by default; second looks and the distance probe keep
+ * their offsets from it, and replies are matched after subtracting it). Sending in index order
  * means every probe of TTL t leaves before any probe of TTL t+1, so when
  * probes overshoot the destination, the destination's ICMP rate limiter
  * (burst 6 on Linux) spends its budget on the probes at the true distance,
@@ -151,7 +153,7 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 		return -ENOMEM;
 	}
 	for (int i = 0; i < s->nprobes; i++) {
-		s->probes[i].seq = (uint16_t)i;
+		s->probes[i].seq = (uint16_t)(cfg->seq_base + i);
 		s->probes[i].ttl = (uint8_t)(cfg->first_ttl + i / cfg->nqueries);
 		s->probes[i].idx = (uint8_t)(i % cfg->nqueries);
 	}
@@ -167,7 +169,7 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 	s->econ = cfg->no_overshoot || cfg->learn_distance || cfg->use_stopset;
 	s->dist = cfg->learn_distance ? DIST_UNSENT : DIST_OFF;
 	/* Past the second looks' range (nprobes + index): 2 * 2550 at most. */
-	s->dprobe.seq = (uint16_t)(2 * s->nprobes);
+	s->dprobe.seq = (uint16_t)(cfg->seq_base + 2 * s->nprobes);
 	s->dprobe.ttl = (uint8_t)cfg->max_ttl;
 	*out = s;
 	return 0;
@@ -752,7 +754,7 @@ static uint64_t next_send_time_b(const ht_session *s, bool with_budget)
 static int send_one(ht_session *s, struct ht_probe *p, uint64_t now, bool second)
 {
 	struct ht_event ev = {.type = HT_EV_PROBE_SENT, .probe = p};
-	uint16_t seq = second ? (uint16_t)(s->nprobes + (p - s->probes)) : p->seq;
+	uint16_t seq = second ? (uint16_t)(s->cfg.seq_base + s->nprobes + (p - s->probes)) : p->seq;
 	uint64_t tx = now;
 	int rc;
 
@@ -1085,7 +1087,8 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 {
 	struct ht_probe *p;
 
-	int i = r->seq;
+	/* Wire sequence numbers start at seq_base (modulo 2^16). */
+	int i = (uint16_t)(r->seq - s->cfg.seq_base);
 	bool second = false;
 
 	if (s->dist != DIST_OFF && i == 2 * s->nprobes)
