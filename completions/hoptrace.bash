@@ -27,6 +27,13 @@ _hoptrace()
 		COMPREPLY=($(compgen -W '1 16 64 256 1024' -- "$cur"))
 		return
 		;;
+	--report-format)
+		COMPREPLY=($(compgen -W 'text json csv' -- "$cur"))
+		return
+		;;
+	-c | --count | --interval | --flows)
+		return
+		;;
 	-p | --port)
 		COMPREPLY=($(compgen -W '33434 53 80 443' -- "$cur"))
 		return
@@ -44,11 +51,12 @@ _hoptrace()
 	$split && return
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '-4 -6 -U -I -T -F -e -n -h -V -f -m -q -N -w -z -p -s -i -t
+		COMPREPLY=($(compgen -W '-4 -6 -U -I -T -F -e -n -h -V -f -m -q -N -w -z -p -s -i -t -c
 			--udp --icmp --tcp --classic --first= --max-hops= --queries= --sim-queries=
 			--wait= --sendwait= --pps= --gap-limit= --slow= --recheck= --port= --source= --interface= --tos=
 			--dont-fragment --extensions --unprivileged --json --jsonl --stats
-			--batch= --parallel= --resume= --no-distance --no-stopset --no-sandbox --debug-status --help --version' -- "$cur"))
+			--batch= --parallel= --resume= --no-distance --no-stopset --live --report --report-wide
+			--report-format= --count= --interval= --flows= --no-sandbox --debug-status --help --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		return
 	fi
@@ -57,10 +65,10 @@ _hoptrace()
 	local i args=0
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-f | -m | -q | -N | -w | -z | -p | -s | -i | -t) ((i++)) ;;
+		-f | -m | -q | -N | -w | -z | -p | -s | -i | -t | -c) ((i++)) ;;
 		--first | --max-hops | --queries | --sim-queries | --wait | --sendwait | --pps | \
 			--gap-limit | --slow | --recheck | --port | --source | --interface | --tos | --batch | \
-			--parallel | --resume) ((i++)) ;;
+			--parallel | --resume | --report-format | --count | --interval | --flows) ((i++)) ;;
 		-*) ;;
 		*) ((args++)) ;;
 		esac

@@ -6,6 +6,7 @@
 #include "batch.h"
 #include "dns.h"
 #include "frontend.h"
+#include "monitor_run.h"
 #include "options.h"
 #include "progress.h"
 #include "resolver.h"
@@ -633,6 +634,7 @@ int main(int argc, char **argv)
 	struct ht_batch_stream *bs = NULL;
 	struct lookahead q = {0};
 	struct target one = {0};
+	struct ht_monrun *mon = NULL;
 	struct fam fams[2];
 	char err[1024] = "";
 	int rc, status = 0;
@@ -664,6 +666,11 @@ int main(int argc, char **argv)
 	/* Another user through a privileged install gets the rate and window
 	 * limits of ping's non-root users; root keeps everything. */
 	if (start == HT_PRIV_START_USER && ht_opts_user_limits(&app.o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hoptrace: %s\n", err);
+		return 2;
+	}
+	/* Sub-second rounds are root's, as in mtr. */
+	if (ht_opts_monitor_limits(&app.o, getuid() == 0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "hoptrace: %s\n", err);
 		return 2;
 	}
@@ -765,6 +772,19 @@ int main(int argc, char **argv)
 
 	if (!app.o.numeric && ht_dns_new(&app.dns) < 0)
 		app.dns = NULL; /* no resolver: print addresses */
+	/* A monitor's live view takes the terminal now, with no privilege
+	 * left and before the sandbox (terminfo, terminal modes). */
+	if (app.o.monitor) {
+		struct fam *f = &fams[fam_index(one.addr.family)];
+		app.o.cfg.dst = one.addr;
+		app.o.cfg.family = one.addr.family;
+		const struct ht_monrun_args ma = {.o = &app.o, .io = f->io, .host = one.host};
+		if (!f->io || ht_monrun_prepare(&mon, &ma, err, sizeof(err)) < 0) {
+			fprintf(stderr, "hoptrace: %s\n", f->io ? err : f->err);
+			status = f->io ? 1 : f->status;
+			goto out;
+		}
+	}
 	/* From here on the process parses packets and DNS answers from the
 	 * network: restrict it to the system calls that needs. */
 	if (!app.o.no_sandbox) {
@@ -799,6 +819,10 @@ int main(int argc, char **argv)
 		status = run_batch(&app, bs, &q, fams);
 		goto out;
 	}
+	if (mon) {
+		status = ht_monrun_run(mon, app.dns);
+		goto out;
+	}
 	status = trace_target(&app, fams, &one);
 	if (app.o.stats && app.ran) {
 		struct ht_io_stats ios = {0}, st;
@@ -818,6 +842,7 @@ int main(int argc, char **argv)
 		        (unsigned long long)ios.rx_unmatched, (unsigned long long)ios.rx_malformed);
 	}
 out:
+	ht_monrun_free(mon);
 	if (app.resume_f)
 		fclose(app.resume_f);
 	if (app.fe)

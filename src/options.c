@@ -110,7 +110,7 @@ static const char usage_text[] =
 	"  -c, --count=N        rounds (default: --report 10, --live until 'q')\n"
 	"  -i, --interval=S     a round every S seconds (default 1; under 1 s: root only)\n"
 	"  --flows=N            probe N flow identities, statistics per flow (1-16)\n"
-	"  --hop-ping           also ping each hop's address (cross-checks its loss)\n"
+
 	"  with --jsonl: one timestamped event per line instead of a report\n"
 	"\n"
 	"  -h, --help           this help\n"
@@ -132,7 +132,6 @@ enum {
 	OPT_REPORT_WIDE,
 	OPT_REPORT_FORMAT,
 	OPT_FLOWS,
-	OPT_HOP_PING,
 	OPT_INTERVAL,
 	OPT_UNPRIV,
 	OPT_STATS,
@@ -167,7 +166,6 @@ static const struct option long_opts[] = {
 	{"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
 	{"count", required_argument, NULL, 'c'},
 	{"flows", required_argument, NULL, OPT_FLOWS},
-	{"hop-ping", no_argument, NULL, OPT_HOP_PING},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"tos", required_argument, NULL, 't'},
 	{"dont-fragment", no_argument, NULL, 'F'},
@@ -405,9 +403,7 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 				FAIL("invalid flow count '%s': must be 1 to 16", optarg);
 			o->flows = (int)v;
 			break;
-		case OPT_HOP_PING:
-			o->hop_ping = true;
-			break;
+
 		case 't':
 			if (ht_parse_int(optarg, 0, 255, &v))
 				FAIL("invalid TOS '%s': must be 0 to 255", optarg);
@@ -509,8 +505,8 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			return -EINVAL;
 		o->interval_given = true;
 	}
-	if ((o->flows || o->hop_ping) && !o->monitor)
-		FAIL("--flows and --hop-ping are for --live, --report and -c (rounds of probes)");
+	if (o->flows && !o->monitor)
+		FAIL("--flows is for --live, --report and -c (rounds of probes)");
 	if (o->live && o->report)
 		FAIL("--live and --report cannot be combined");
 	if (o->monitor && o->batch)

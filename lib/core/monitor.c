@@ -493,16 +493,38 @@ static double clamp01(double v)
  *  - no later hop answered: LAST_HOP, confidence lo / L;
  *  - n < MON_MIN_SAMPLES: UNKNOWN, 0;
  *  - some later hop loses significantly less (min hi' < lo): REPLY_ONLY,
- *    confidence (lo - min hi') / L: the share of the loss shown not to be
- *    forwarding loss;
+ *    confidence 1 - P(X <= k'), X binomial(n', L), for the later hop with
+ *    the smallest upper bound (k' of n' lost): how unlikely that hop's few
+ *    losses would be if this hop's loss were forwarding loss reaching it
+ *    (an exact one-sided binomial test);
  *  - else, every later hop lost probes too (min lo' > 0): FORWARDING,
  *    confidence min(1, min lo' / L): the share of the loss shown to persist
  *    at every later hop;
  *  - else UNKNOWN, 0.
  */
+/* P(X <= k) for X binomial(n, p), by the terms' recurrence (no libm). */
+static double binom_cdf(uint32_t k, uint32_t n, double p)
+{
+	double term = 1, sum;
+
+	if (p <= 0)
+		return 1;
+	if (p >= 1)
+		return k >= n ? 1 : 0;
+	for (uint32_t i = 0; i < n; i++)
+		term *= 1 - p; /* (1-p)^n; underflows to 0 for large n: fine */
+	sum = term;
+	for (uint32_t i = 0; i < k && i < n; i++) {
+		term *= (double)(n - i) / (double)(i + 1) * p / (1 - p);
+		sum += term;
+	}
+	return sum > 1 ? 1 : sum;
+}
+
 static void attribute(ht_monitor *m)
 {
 	double min_hi = 2, min_lo = 2;
+	uint32_t min_k = 0, min_n = 0; /* the later hop with the smallest hi */
 	bool later = false;
 
 	for (int i = m->nhops - 1; i >= 0; i--) {
@@ -528,7 +550,7 @@ static void attribute(ht_monitor *m)
 			h->cause_confidence = 0;
 		} else if (min_hi < lo) {
 			h->cause = HT_MON_CAUSE_REPLY_ONLY;
-			h->cause_confidence = clamp01((lo - min_hi) / L);
+			h->cause_confidence = clamp01(1 - binom_cdf(min_k, min_n, L));
 		} else if (min_lo > 0) {
 			h->cause = HT_MON_CAUSE_FORWARDING;
 			h->cause_confidence = clamp01(min_lo / L);
@@ -538,8 +560,11 @@ static void attribute(ht_monitor *m)
 		}
 		if (h->received > 0) {
 			later = true;
-			if (hi < min_hi)
+			if (hi < min_hi) {
 				min_hi = hi;
+				min_k = k;
+				min_n = n;
+			}
 			if (lo < min_lo)
 				min_lo = lo;
 		}

@@ -295,6 +295,10 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 			nw = w->collect(w->u, m->pfd + n, need - n, &deadline);
 			if (nw < 0)
 				nw = 0;
+			/* collect() may have started traces: they are due now. */
+			uint64_t again = ht_engine_next_wakeup(e);
+			if (again < deadline)
+				deadline = again;
 		}
 		now = ht_now_us();
 		/* A paced probe due within the spin window: read only a batch
