@@ -17,7 +17,7 @@ DEMO_DEPS="iproute2"
 # the lab's NFQUEUE delay program, namespaces and firewall rules, the peer
 # tools used as oracles, valgrind, the Debian package build.
 TEST_DEPS="clang libcmocka-dev libnetfilter-queue-dev
- iproute2 iptables procps util-linux libcap2-bin python3 strace jq
+ iproute2 iptables procps util-linux libcap2-bin python3 strace jq tmux
  valgrind debhelper dpkg-dev fakeroot bash-completion
  traceroute mtr-tiny iputils-tracepath iputils-ping scamper tshark"
 # The benchmark: the lab, its delay program and the peer tools it races;

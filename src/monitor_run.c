@@ -74,6 +74,7 @@ int ht_monrun_prepare(struct ht_monrun **out, const struct ht_monrun_args *a, ch
 			.extensions = a->o->extensions,
 			.name = name_of,
 			.name_u = r,
+			.start_us = ht_now_us(),
 		};
 		if ((rc = ht_live_install_signals()) < 0 || (rc = ht_live_open(&r->lv, &lo)) < 0) {
 			snprintf(err, errlen, "%s",
