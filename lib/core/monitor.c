@@ -492,11 +492,11 @@ static double clamp01(double v)
  *  - k = 0: NONE, confidence 1 - hi (how sure its loss is small);
  *  - no later hop answered: LAST_HOP, confidence lo / L;
  *  - n < MON_MIN_SAMPLES: UNKNOWN, 0;
- *  - some later hop loses significantly less (min hi' < lo): REPLY_ONLY,
- *    confidence 1 - P(X <= k'), X binomial(n', L), for the later hop with
- *    the smallest upper bound (k' of n' lost): how unlikely that hop's few
- *    losses would be if this hop's loss were forwarding loss reaching it
- *    (an exact one-sided binomial test);
+ *  - the later hop with the smallest upper bound (k' of n' lost) loses
+ *    significantly less (loses_less: a one-sided two-proportion test at
+ *    5 %, and at most half the rate): REPLY_ONLY, confidence 1 - P(X <=
+ *    k') with X binomial(n', L): how unlikely that hop's few losses would
+ *    be if this hop's loss were forwarding loss reaching it;
  *  - else, every later hop lost probes too (min lo' > 0): FORWARDING,
  *    confidence min(1, min lo' / L): the share of the loss shown to persist
  *    at every later hop;
@@ -519,6 +519,22 @@ static double binom_cdf(uint32_t k, uint32_t n, double p)
 		sum += term;
 	}
 	return sum > 1 ? 1 : sum;
+}
+
+/* Whether a later hop (k2 of n2 lost) loses significantly less than this
+ * one (k1 of n1): a one-sided two-proportion z-test at 5 % (z > 1.645),
+ * and at most half the loss rate (rate limiting or a reply policy leaves
+ * later hops far cleaner; forwarding loss that varies a little between
+ * hops must not read as reply-side loss). */
+static bool loses_less(uint32_t k1, uint32_t n1, uint32_t k2, uint32_t n2)
+{
+	double p1 = (double)k1 / n1, p2 = (double)k2 / n2;
+	double p = (double)(k1 + k2) / (double)(n1 + n2);
+	double se = sqrt(p * (1 - p) * (1.0 / n1 + 1.0 / n2));
+
+	if (p2 > p1 / 2 || se <= 0)
+		return false;
+	return (p1 - p2) / se > 1.645;
 }
 
 static void attribute(ht_monitor *m)
@@ -548,7 +564,7 @@ static void attribute(ht_monitor *m)
 		} else if (n < MON_MIN_SAMPLES) {
 			h->cause = HT_MON_CAUSE_UNKNOWN;
 			h->cause_confidence = 0;
-		} else if (min_hi < lo) {
+		} else if (min_n && loses_less(k, n, min_k, min_n)) {
 			h->cause = HT_MON_CAUSE_REPLY_ONLY;
 			h->cause_confidence = clamp01(1 - binom_cdf(min_k, min_n, L));
 		} else if (min_lo > 0) {
