@@ -162,10 +162,15 @@ ht_nat_tcp() {
 		for i in 1 2; do
 			t_run 30 lab_prober traceroute -n -$fam -T "$d"
 			[ "$T_MS" -lt "$theirs" ] && theirs=$T_MS
+			# The oracle is checked on its first run: run right after
+			# itself, traceroute -T's fixed source ports can meet its
+			# own conntrack entries (once seen: the destination at hop
+			# 6 in 29 ms).
+			[ $i = 1 ] || continue
+			t_hops "traceroute -$fam -T through MASQUERADE: every hop" "$(t_truth $fam)"
+			t_match "traceroute -$fam -T through MASQUERADE: 3 answers at the destination" \
+				"$(rtts_at "$LAB_HOPS")" '^3$'
 		done
-		t_hops "traceroute -$fam -T through MASQUERADE: every hop" "$(t_truth $fam)"
-		t_match "traceroute -$fam -T through MASQUERADE: 3 answers at the destination" \
-			"$(rtts_at "$LAB_HOPS")" '^3$'
 		for i in 1 2; do
 			t_run 30 lab_prober "$HT" -n -$fam -T "$d"
 			[ "$T_MS" -lt "$ours" ] && ours=$T_MS
