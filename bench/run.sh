@@ -20,6 +20,24 @@
 #   short    after its table, the 5-hop path (~40 ms round trip) the same way
 # A ratio at or below 1.00 means hoptrace took no longer than traceroute.
 #
+# The monitor (hoptrace -c N --report, --live), figures only:
+#   monitor  hoptrace -n -c 10 --report next to mtr --report -n -c 10, the same
+#            -i for both (BENCH_MON_INTERVAL, default 0.2 s to keep the bench
+#            short: under 1 s needs root, which the bench has; mtr's own default
+#            is 1 s), on the linear path and the silent-hop path (9 hops, router 5
+#            silent). Per tool: wall time, probes entering r1 in all and past the
+#            destination, the probes of a 1-round run (the first round) and per
+#            later round ((all - first) / 9), hops against the truth; then
+#            hoptrace's own count (--jsonl round_done "probes"), a digest of both
+#            reports side by side (per hop: address, loss, avg RTT) and whether
+#            the hops are the same. BENCH_VERBOSE=1 prints the reports too.
+#   live-cpu hoptrace --live -i 1 -n on a 30-hop path (29 routers) in a detached
+#            tmux session (a private server, 120x50), CPU time (utime + stime of
+#            /proc/PID/stat) over 30 s after a 3 s warm-up as a share of one core
+#            (goal: under 1%) and the probes entering r1 meanwhile; then -c 10 -i 1
+#            --jsonl's round_done "probes" (goal after the first round: hops x
+#            probes per hop, 30).
+#
 # The batch engine (hoptrace --batch), each path printing figures with its goal
 # next to them, never a verdict:
 #   pps      probes per second sustained on one core: bench/sim/pps.scn (every
@@ -44,11 +62,11 @@
 #            (bench/batch-score.py). Goal: the same hops found with at most half of
 #            scamper's probes.
 # These need the simulator (build/tests/sim/hoptrace-sim; pps, rss, economy),
-# python3 (economy, scamper) and /usr/bin/time (pps, rss).
+# python3 (economy, scamper) and /usr/bin/time (pps, rss); live-cpu needs tmux.
 #
 #   usage: bench/run.sh [PATH..]      PATH: startup short linear silent-hop silent-dest long
-#                                     nat-tcp slow-router back-to-back pps rss economy
-#                                     scamper (default all)
+#                                     nat-tcp slow-router back-to-back monitor live-cpu pps
+#                                     rss economy scamper (default all)
 #   env:   HOPTRACE=path/to/hoptrace  (default build/src/hoptrace; "missing" if absent)
 #          BENCH_DELAY_MS=5           one-way delay per router
 #          BENCH_TIMEOUT=90           seconds before a tool run is killed
@@ -60,6 +78,8 @@
 #          BENCH_ECON_PPS=20000 BENCH_ECON_PARALLEL=1024          economy
 #          BENCH_SCAMPER_PER=250 (targets per branch, at most 250) BENCH_SCAMPER_PPS=1000
 #          BENCH_SCAMPER_ROUTERS=4                                 scamper
+#          BENCH_MON_ROUNDS=10 BENCH_MON_INTERVAL=0.2                monitor
+#          BENCH_LIVE_SECONDS=30 BENCH_LIVE_ROUTERS=29               live-cpu
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$BENCH_DIR/.." && pwd)
