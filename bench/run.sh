@@ -473,26 +473,26 @@ bench_live_cpu() {
 	echo
 	echo "== live-cpu: hoptrace --live -i 1 -n on $LAB_HOPS hops (${DELAY} ms per router each way)" \
 		"in a detached tmux 120x50, ${secs} s after a ${warm} s warm-up"
-	BENCH_TMUX="hoptrace-bench-$$"
-	tmux -L "$BENCH_TMUX" -f /dev/null new-session -d -x 120 -y 50 -s live \
+	BENCH_TMUX="$BENCH_TMP/tmux.sock"
+	tmux -S "$BENCH_TMUX" -f /dev/null new-session -d -x 120 -y 50 -s live \
 		"exec ip netns exec $LAB_PROBER $(printf %q "$HOPTRACE") --live -i 1 -n $LAB_DEST4" || {
 		echo "live-cpu: tmux failed"
 		BENCH_TMUX=""
 		lab_down
 		return 0
 	}
-	pid=$(tmux -L "$BENCH_TMUX" display-message -p -t live '#{pane_pid}')
+	pid=$(tmux -S "$BENCH_TMUX" display-message -p -t live '#{pane_pid}')
 	sleep "$warm"
 	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != hoptrace ]; then
 		echo "live-cpu: hoptrace is not running in the session (pid $pid); its screen:"
-		tmux -L "$BENCH_TMUX" capture-pane -p -t live 2>/dev/null | sed 's/^/    | /'
+		tmux -S "$BENCH_TMUX" capture-pane -p -t live 2>/dev/null | sed 's/^/    | /'
 	else
 		lab_count_reset
 		c0=$(cpu_ticks "$pid") w0=$(date +%s%N)
 		sleep "$secs"
 		c1=$(cpu_ticks "$pid") w1=$(date +%s%N)
 		cnt=$(lab_count)
-		[ -n "${BENCH_VERBOSE:-}" ] && tmux -L "$BENCH_TMUX" capture-pane -p -t live | sed 's/^/    | /'
+		[ -n "${BENCH_VERBOSE:-}" ] && tmux -S "$BENCH_TMUX" capture-pane -p -t live | sed 's/^/    | /'
 		awk -v c="$((c1 - c0))" -v tck="$tck" -v w="$((w1 - w0))" -v p="${cnt% *}" -v past="${cnt#* }" 'BEGIN {
 			s = w / 1e9
 			printf "cpu: %.2f s user+sys in %.1f s = %.2f%% of one core (goal: under 1%%; %d ticks of 1/%d s)\n",
@@ -500,7 +500,7 @@ bench_live_cpu() {
 			printf "probes entering r1 meanwhile: %d (%.1f per second), %d past the destination\n", p, p / s, past
 		}'
 	fi
-	tmux -L "$BENCH_TMUX" kill-server 2>/dev/null
+	tmux -S "$BENCH_TMUX" kill-server 2>/dev/null
 	BENCH_TMUX=""
 	local rd
 	lab_count_reset
@@ -772,7 +772,7 @@ if [ "${1:-}" = --paired-runs ]; then
 	exit 0
 fi
 
-trap '[ -n "$BENCH_TMUX" ] && tmux -L "$BENCH_TMUX" kill-server 2>/dev/null
+trap '[ -n "$BENCH_TMUX" ] && tmux -S "$BENCH_TMUX" kill-server 2>/dev/null
 	lab_down; [ -n "$BENCH_TMP" ] && rm -rf "$BENCH_TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
