@@ -21,9 +21,9 @@ TEST_DEPS="clang libcmocka-dev libnetfilter-queue-dev
  valgrind debhelper dpkg-dev fakeroot bash-completion
  traceroute mtr-tiny iputils-tracepath iputils-ping scamper tshark"
 # The benchmark: the lab, its delay program and the peer tools it races;
-# python3 scores batch results, time(1) reads peak memory.
+# python3 scores batch results, time(1) reads peak memory, tmux runs the live view.
 BENCH_DEPS="libnetfilter-queue-dev iproute2 iptables procps util-linux
- traceroute mtr-tiny iputils-tracepath iputils-ping scamper python3 time"
+ traceroute mtr-tiny iputils-tracepath iputils-ping scamper python3 time tmux"
 FUZZ_DEPS="clang"
 INSTALL_DEPS="libcap2-bin"
 

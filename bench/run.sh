@@ -20,6 +20,24 @@
 #   short    after its table, the 5-hop path (~40 ms round trip) the same way
 # A ratio at or below 1.00 means hoptrace took no longer than traceroute.
 #
+# The monitor (hoptrace -c N --report, --live), figures only:
+#   monitor  hoptrace -n -c 10 --report next to mtr --report -n -c 10, the same
+#            -i for both (BENCH_MON_INTERVAL, default 0.2 s to keep the bench
+#            short: under 1 s needs root, which the bench has; mtr's own default
+#            is 1 s), on the linear path and the silent-hop path (9 hops, router 5
+#            silent). Per tool: wall time, probes entering r1 in all and past the
+#            destination, the probes of a 1-round run (the first round) and per
+#            later round ((all - first) / 9), hops against the truth; then
+#            hoptrace's own count (--jsonl round_done "probes"), a digest of both
+#            reports side by side (per hop: address, loss, avg RTT) and whether
+#            the hops are the same. BENCH_VERBOSE=1 prints the reports too.
+#   live-cpu hoptrace --live -i 1 -n on a 30-hop path (29 routers) in a detached
+#            tmux session (a private server, 120x50), CPU time (utime + stime of
+#            /proc/PID/stat) over 30 s after a 3 s warm-up as a share of one core
+#            (goal: under 1%) and the probes entering r1 meanwhile; then -c 10 -i 1
+#            --jsonl's round_done "probes" (goal after the first round: hops x
+#            probes per hop, 30).
+#
 # The batch engine (hoptrace --batch), each path printing figures with its goal
 # next to them, never a verdict:
 #   pps      probes per second sustained on one core: bench/sim/pps.scn (every
@@ -44,11 +62,11 @@
 #            (bench/batch-score.py). Goal: the same hops found with at most half of
 #            scamper's probes.
 # These need the simulator (build/tests/sim/hoptrace-sim; pps, rss, economy),
-# python3 (economy, scamper) and /usr/bin/time (pps, rss).
+# python3 (economy, scamper) and /usr/bin/time (pps, rss); live-cpu needs tmux.
 #
 #   usage: bench/run.sh [PATH..]      PATH: startup short linear silent-hop silent-dest long
-#                                     nat-tcp slow-router back-to-back pps rss economy
-#                                     scamper (default all)
+#                                     nat-tcp slow-router back-to-back monitor live-cpu pps
+#                                     rss economy scamper (default all)
 #   env:   HOPTRACE=path/to/hoptrace  (default build/src/hoptrace; "missing" if absent)
 #          BENCH_DELAY_MS=5           one-way delay per router
 #          BENCH_TIMEOUT=90           seconds before a tool run is killed
@@ -60,6 +78,8 @@
 #          BENCH_ECON_PPS=20000 BENCH_ECON_PARALLEL=1024          economy
 #          BENCH_SCAMPER_PER=250 (targets per branch, at most 250) BENCH_SCAMPER_PPS=1000
 #          BENCH_SCAMPER_ROUTERS=4                                 scamper
+#          BENCH_MON_ROUNDS=10 BENCH_MON_INTERVAL=0.2                monitor
+#          BENCH_LIVE_SECONDS=30 BENCH_LIVE_ROUTERS=29               live-cpu
 set -u
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$BENCH_DIR/.." && pwd)
@@ -312,6 +332,184 @@ src_opt() {
 	mtr) echo "-a $2" ;;
 	*) ;;
 	esac
+}
+
+# ---- The monitor (hoptrace -c N --report, --live) -------------------------
+
+MON_ROUNDS=${BENCH_MON_ROUNDS:-10}
+MON_INTERVAL=${BENCH_MON_INTERVAL:-0.2}
+
+# mon_digest TOOL < REPORT: one line per hop, "HOP ADDR LOSS AVG", from the
+# text report of hoptrace (Loss% Snt Rcv Last Avg ..) or mtr (Loss% Snt Last
+# Avg ..); "???" for a hop with no address; further addresses of a hop
+# (continuation rows) joined to the first with commas.
+mon_digest() {
+	awk -v tool="$1" '
+	function isip(t) { return t ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/ || (t ~ /:/ && t ~ /^[0-9a-fA-F:.]+$/) }
+	/^ *[0-9]+\.\|--/ {
+		h = $1; sub(/\..*/, "", h); h += 0
+		order[++n] = h; addr[h] = $2; loss[h] = $3; sub(/%$/, "", loss[h])
+		avg[h] = tool == "mtr" ? $6 : $7
+		next
+	}
+	/^ +\|/ && n {
+		for (i = 2; i <= NF; i++) { t = $i; gsub(/[`|-]/, "", t); if (isip(t)) { addr[order[n]] = addr[order[n]] "," t; break } }
+	}
+	END { for (i = 1; i <= n; i++) { h = order[i]; printf "%d %s %s %s\n", h, addr[h], loss[h], avg[h] } }'
+}
+
+# mon_run TOOL ROUNDS -> prints the report on stdout; the probes entering r1
+# and those past the destination land in MON_CNT, the wall time in MON_MS.
+mon_run() {
+	local t=$1 c=$2 s
+	lab_count_reset
+	s=$(date +%s%N)
+	if [ "$t" = hoptrace ]; then
+		timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" "$HOPTRACE" -n -c "$c" -i "$MON_INTERVAL" --report \
+			"$LAB_DEST4" >"$BENCH_TMP/mon.out" 2>&1
+	else
+		timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" mtr --report -n -c "$c" -i "$MON_INTERVAL" \
+			"$LAB_DEST4" >"$BENCH_TMP/mon.out" 2>&1
+	fi
+	MON_MS=$(ms_since "$s")
+	MON_CNT=$(lab_count)
+}
+
+# monitor NAME ROUTERS SILENT_HOPS: hoptrace -c N --report next to mtr
+# --report -c N on one lab path, the same -i for both. Per tool: the report
+# (with BENCH_VERBOSE) and a digest side by side; the probes entering r1 in
+# all, in a 1-round run (the first round), and per later round
+# ((all - first) / (N - 1)); hoptrace's own count per round (--jsonl
+# round_done "probes") from a third run.
+bench_monitor() {
+	local name=$1 routers=$2 silent=$3 t
+	bench_tmp
+	LAB_NO_TRAP=1 LAB_ROUTERS=$routers LAB_SILENT_HOPS=$silent LAB_SILENT_DEST=0 \
+		LAB_DELAY_MS=$DELAY LAB_RATELIMIT=0 lab_up || { lab_down; exit 1; }
+	echo
+	echo "== monitor-$name: $LAB_HOPS hops, ${DELAY} ms per router each way, silent hop: ${silent:-none};" \
+		"-c $MON_ROUNDS -i $MON_INTERVAL for both tools (mtr's default -i is 1 s; under 1 s needs root)"
+	local truth dig_h="" dig_m="" hops_h="" hops_m=""
+	truth=$(lab_truth 4)
+	printf "%-9s %9s %7s %7s %9s %11s %-10s %s\n" tool wall_ms probes past round1 later/round hops_ok note
+	for t in hoptrace mtr; do
+		if { [ $t = hoptrace ] && [ ! -x "$HOPTRACE" ]; } || { [ $t = mtr ] && ! command -v mtr >/dev/null; }; then
+			printf "%-9s missing\n" "$t"
+			continue
+		fi
+		local first all ms past hops note=""
+		mon_run "$t" 1
+		first=${MON_CNT% *}
+		mon_run "$t" "$MON_ROUNDS"
+		all=${MON_CNT% *} past=${MON_CNT#* } ms=$MON_MS
+		[ -s "$BENCH_TMP/mon.out" ] || note="no output"
+		grep -q '|--' "$BENCH_TMP/mon.out" || note="no report: $(head -c 200 "$BENCH_TMP/mon.out" | tr '\n' ' ')"
+		hops=$(lab_parse_hops <"$BENCH_TMP/mon.out")
+		if [ $t = hoptrace ]; then
+			dig_h=$(mon_digest hoptrace <"$BENCH_TMP/mon.out") hops_h=$hops
+		else
+			dig_m=$(mon_digest mtr <"$BENCH_TMP/mon.out") hops_m=$hops
+		fi
+		awk -v t="$t" -v ms="$ms" -v all="$all" -v past="$past" -v first="$first" -v c="$MON_ROUNDS" \
+			-v ok="$(score "$truth" "$hops")" -v note="$note" 'BEGIN {
+			printf "%-9s %9d %7d %7d %9d %11.1f %-10s %s\n", t, ms, all, past, first,
+				(c > 1 ? (all - first) / (c - 1) : 0), ok, note
+		}'
+		[ -n "${BENCH_VERBOSE:-}" ] && sed 's/^/    | /' "$BENCH_TMP/mon.out"
+	done
+	echo "probes: entering r1 in the ${MON_ROUNDS}-round run; past: of those, reaching the destination" \
+		"with TTL to spare; round1: a 1-round run's; later/round: (probes - round1) / $((MON_ROUNDS - 1))"
+	if [ -x "$HOPTRACE" ]; then
+		local rd
+		lab_count_reset
+		rd=$(timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" "$HOPTRACE" -n -c "$MON_ROUNDS" \
+			-i "$MON_INTERVAL" --jsonl "$LAB_DEST4" 2>/dev/null |
+			sed -n 's/.*"type":"round_done","probes":\([0-9]*\).*/\1/p' | tr '\n' ' ')
+		echo "hoptrace --jsonl round_done probes: ${rd:-none} (sum $(echo "$rd" |
+			awk '{s = 0; for (i = 1; i <= NF; i++) s += $i; print s}'); entering r1: $(lab_count | cut -d' ' -f1))"
+	fi
+	# The digest, side by side.
+	printf "%-4s %-16s %7s %8s   %-16s %7s %8s\n" hop "hoptrace addr" loss% avg_ms "mtr addr" loss% avg_ms
+	join -a1 -a2 -e - -o 0,1.2,1.3,1.4,2.2,2.3,2.4 <(printf '%s\n' "$dig_h" | sort -k1,1) \
+		<(printf '%s\n' "$dig_m" | sort -k1,1) | sort -n |
+		awk '{printf "%-4s %-16s %7s %8s   %-16s %7s %8s\n", $1, $2, $3, $4, $5, $6, $7}'
+	if [ -n "$hops_h" ] && [ "$hops_h" = "$hops_m" ]; then
+		echo "hops: the same in both reports"
+	else
+		echo "hops: NOT the same:"
+		diff <(printf '%s\n' "$hops_h") <(printf '%s\n' "$hops_m") | sed -n 's/^</    hoptrace:/p; s/^>/    mtr:     /p'
+	fi
+	lab_down
+}
+
+BENCH_TMUX=""
+
+# cpu_ticks PID: utime + stime of PID in clock ticks (/proc/PID/stat fields 14
+# and 15, counted after the command name, which may hold spaces).
+cpu_ticks() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	set -- $s
+	echo $((${12} + ${13}))
+}
+
+# live-cpu: CPU time of hoptrace --live -i 1 on the lab's longest common
+# path (29 routers, 30 hops), drawn in a detached tmux session (a private
+# server, 120x50 so that every row is on the screen), read from /proc at
+# the start and end of BENCH_LIVE_SECONDS after a warm-up; then the probes
+# per round after the first, from -c 10 --jsonl -i 1's round_done lines and
+# the counter of r1.
+bench_live_cpu() {
+	local secs=${BENCH_LIVE_SECONDS:-30} warm=3 routers=${BENCH_LIVE_ROUTERS:-29}
+	if [ ! -x "$HOPTRACE" ] || ! command -v tmux >/dev/null; then
+		echo "live-cpu: hoptrace or tmux missing: skipped"
+		return 0
+	fi
+	bench_tmp
+	LAB_NO_TRAP=1 LAB_ROUTERS=$routers LAB_DELAY_MS=$DELAY LAB_RATELIMIT=0 lab_up || { lab_down; exit 1; }
+	local tck pid t0 t1 c0 c1 w0 w1 cnt
+	tck=$(getconf CLK_TCK)
+	echo
+	echo "== live-cpu: hoptrace --live -i 1 -n on $LAB_HOPS hops (${DELAY} ms per router each way)" \
+		"in a detached tmux 120x50, ${secs} s after a ${warm} s warm-up"
+	BENCH_TMUX="$BENCH_TMP/tmux.sock"
+	tmux -S "$BENCH_TMUX" -f /dev/null new-session -d -x 120 -y 50 -s live \
+		"exec ip netns exec $LAB_PROBER $(printf %q "$HOPTRACE") --live -i 1 -n $LAB_DEST4" || {
+		echo "live-cpu: tmux failed"
+		BENCH_TMUX=""
+		lab_down
+		return 0
+	}
+	pid=$(tmux -S "$BENCH_TMUX" display-message -p -t live '#{pane_pid}')
+	sleep "$warm"
+	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != hoptrace ]; then
+		echo "live-cpu: hoptrace is not running in the session (pid $pid); its screen:"
+		tmux -S "$BENCH_TMUX" capture-pane -p -t live 2>/dev/null | sed 's/^/    | /'
+	else
+		lab_count_reset
+		c0=$(cpu_ticks "$pid") w0=$(date +%s%N)
+		sleep "$secs"
+		c1=$(cpu_ticks "$pid") w1=$(date +%s%N)
+		cnt=$(lab_count)
+		[ -n "${BENCH_VERBOSE:-}" ] && tmux -S "$BENCH_TMUX" capture-pane -p -t live | sed 's/^/    | /'
+		awk -v c="$((c1 - c0))" -v tck="$tck" -v w="$((w1 - w0))" -v p="${cnt% *}" -v past="${cnt#* }" 'BEGIN {
+			s = w / 1e9
+			printf "cpu: %.2f s user+sys in %.1f s = %.2f%% of one core (goal: under 1%%; %d ticks of 1/%d s)\n",
+				c / tck, s, 100 * c / tck / s, c, tck
+			printf "probes entering r1 meanwhile: %d (%.1f per second), %d past the destination\n", p, p / s, past
+		}'
+	fi
+	tmux -S "$BENCH_TMUX" kill-server 2>/dev/null
+	BENCH_TMUX=""
+	local rd
+	lab_count_reset
+	rd=$(timeout -k 2 "$TMO" ip netns exec "$LAB_PROBER" "$HOPTRACE" -n -c 10 -i 1 --jsonl "$LAB_DEST4" 2>/dev/null |
+		sed -n 's/.*"type":"round_done","probes":\([0-9]*\).*/\1/p' | tr '\n' ' ')
+	cnt=$(lab_count)
+	echo "-c 10 -i 1 --jsonl round_done probes: ${rd:-none}(goal after the first: $LAB_HOPS hops x 1 probe" \
+		"= $LAB_HOPS); entering r1: ${cnt% *}, past the destination: ${cnt#* }"
+	lab_down
 }
 
 # ---- The batch engine (hoptrace --batch) ----------------------------------
@@ -574,7 +772,8 @@ if [ "${1:-}" = --paired-runs ]; then
 	exit 0
 fi
 
-trap 'lab_down; [ -n "$BENCH_TMP" ] && rm -rf "$BENCH_TMP"' EXIT
+trap '[ -n "$BENCH_TMUX" ] && tmux -S "$BENCH_TMUX" kill-server 2>/dev/null
+	lab_down; [ -n "$BENCH_TMP" ] && rm -rf "$BENCH_TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -584,7 +783,7 @@ echo "columns: wall_ms wall time; x_rtt wall / round trip to the destination; pr
 echo "  entering the first router; past: probes reaching the destination with TTL > 1;"
 echo "  hops_ok: hops with the right address / hops that answer (WRONG n: wrong addresses)"
 
-PATHS=${*:-startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back pps rss economy scamper}
+PATHS=${*:-startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back monitor live-cpu pps rss economy scamper}
 for p in $PATHS; do
 	case "$p" in
 	startup) bench_startup ;;
@@ -596,11 +795,13 @@ for p in $PATHS; do
 	nat-tcp) bench_path nat-tcp 8 "" 0 2 tcp ;;
 	slow-router) bench_path slow-router 8 "" 0 "" "" "4:150" ;;
 	back-to-back) bench_back_to_back ;;
+	monitor) bench_monitor linear 8 ""; bench_monitor silent-hop 8 5 ;;
+	live-cpu) bench_live_cpu ;;
 	pps) bench_pps ;;
 	rss) bench_rss ;;
 	economy) bench_economy ;;
 	scamper) bench_scamper ;;
-	*) echo "unknown path $p (startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back pps rss economy scamper)" >&2; exit 2 ;;
+	*) echo "unknown path $p (startup short linear silent-hop silent-dest long nat-tcp slow-router back-to-back monitor live-cpu pps rss economy scamper)" >&2; exit 2 ;;
 	esac
 done
 
