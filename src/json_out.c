@@ -411,6 +411,18 @@ static json_t *line(const char *type)
 
 /* ---- API ---- */
 
+void ht_utc_iso(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t k;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	k = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + k, len - k, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
 int ht_json_begin(struct ht_json **out, FILE *f, const struct ht_json_opts *o,
                   const struct ht_config *cfg, const char *target_name)
 {
@@ -424,14 +436,8 @@ int ht_json_begin(struct ht_json **out, FILE *f, const struct ht_json_opts *o,
 	size_t n = ht_sanitize(j->target, sizeof(j->target), target_name ? target_name : "",
 	                       target_name ? strlen(target_name) : 0);
 	j->target[n < sizeof(j->target) ? n : sizeof(j->target) - 1] = '\0';
-	if (o->trace_id) {
-		struct timespec ts;
-		struct tm tm;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		size_t k = strftime(j->start, sizeof(j->start), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(j->start + k, sizeof(j->start) - k, ".%03ldZ", ts.tv_nsec / 1000000);
-	}
+	if (o->trace_id)
+		ht_utc_iso(j->start, sizeof(j->start));
 	*out = j;
 	if (o->mode == HT_JSON_LINES) {
 		json_t *l = line("trace_start");

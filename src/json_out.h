@@ -73,6 +73,10 @@ void ht_json_name_cb(void *user, const ht_addr *a, const char *name);
  */
 int ht_json_end(struct ht_json *j, const struct ht_session_stats *st);
 
+/* The wall-clock time now, UTC, ISO 8601 with milliseconds
+ * ("2026-11-29T14:00:00.123Z"); len at least 25. */
+void ht_utc_iso(char *buf, size_t len);
+
 /* Names used in the output (exposed for the text printer and tests). */
 const char *ht_json_method_name(enum ht_method m);
 const char *ht_json_kind_name(enum ht_reply_kind k);

@@ -1,6 +1,7 @@
 /* hoptrace --live / --report / -c (monitor_run.h). */
 #include "monitor_run.h"
 
+#include "json_out.h"
 #include "live.h"
 #include "report.h"
 
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define REDRAW_US 200000 /* the live view: at most 5 frames a second from probes */
 
@@ -30,18 +30,6 @@ struct ht_monrun {
 	bool dirty, quit;
 	int status;
 };
-
-static void utc_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	size_t k;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	k = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + k, len - k, ".%03ldZ", ts.tv_nsec / 1000000);
-}
 
 static const char *name_of(void *u, const ht_addr *a)
 {
@@ -108,7 +96,7 @@ static void jsonl_event(struct ht_monrun *r, const struct ht_mon_event *ev)
 	char now[32], buf[INET6_ADDRSTRLEN];
 	json_t *o = json_object();
 
-	utc_now(now, sizeof(now));
+	ht_utc_iso(now, sizeof(now));
 	switch (ev->type) {
 	case HT_MON_EV_ROUND_START:
 		json_object_set_new(o, "type", json_string("round_start"));
@@ -187,7 +175,7 @@ static void on_engine(void *u, const struct ht_event *ev)
 	if (ev->type == HT_EV_PROBE_DONE && r->dns && ev->probe->state == HT_PROBE_REPLIED)
 		ht_dns_ptr_request(r->dns, &ev->probe->reply.from);
 	if (ev->type == HT_EV_TRACE_DONE && ev->reason == HT_STOP_ERROR && !r->status) {
-		fprintf(r->lv ? stderr : stderr, "hoptrace: sending probes failed: %s\n",
+		fprintf(stderr, "hoptrace: sending probes failed: %s\n",
 		        strerror(ev->error < 0 ? -ev->error : EIO));
 		r->status = 1;
 		r->quit = true;
@@ -303,7 +291,7 @@ int ht_monrun_run(struct ht_monrun *r, ht_dns *dns)
 		fprintf(stderr, "hoptrace: %s\n", why ? why : strerror(-rc));
 		return 2;
 	}
-	utc_now(r->start_utc, sizeof(r->start_utc));
+	ht_utc_iso(r->start_utc, sizeof(r->start_utc));
 	r->start_us = ht_now_us();
 	rc = ht_io_mux_run(r->mux, r->e, &w, more, r);
 	if (rc < 0 && !r->status) {

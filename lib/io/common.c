@@ -12,26 +12,13 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/errqueue.h>
-#include <linux/filter.h>
-#include <netinet/icmp6.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
 #include <stdarg.h>
-#include <time.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* From <linux/icmp.h>, which clashes with <netinet/ip_icmp.h>. */
-#ifndef ICMP_FILTER
-#define ICMP_FILTER 1
-#endif
-#ifndef IPV6_AUTOFLOWLABEL
-#define IPV6_AUTOFLOWLABEL 70
-#endif
 
 void ht_io_errf(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -7,28 +7,10 @@
 #include "io_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <ifaddrs.h>
-#include <linux/errqueue.h>
-#include <linux/filter.h>
-#include <netinet/icmp6.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-/* From <linux/icmp.h>, which clashes with <netinet/ip_icmp.h>. */
-#ifndef ICMP_FILTER
-#define ICMP_FILTER 1
-#endif
-#ifndef IPV6_AUTOFLOWLABEL
-#define IPV6_AUTOFLOWLABEL 70
-#endif
 
 static size_t io_default_len(int family, enum ht_method m)
 {
