@@ -319,6 +319,7 @@ int ht_monrun_run(struct ht_monrun *r, ht_dns *dns)
 			.name = dns ? name_of : NULL,
 			.name_u = r,
 			.start_utc = r->start_utc,
+			.start_us = r->start_us,
 		};
 		/* Names still on their way get a moment. */
 		if (dns)

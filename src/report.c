@@ -185,8 +185,12 @@ static int text_report(FILE *f, const ht_monitor *m, const struct ht_report_opts
 	for (int i = 0; i < nch; i++) {
 		host_text(gone, sizeof(gone), o, ch[i].gone.family ? &ch[i].gone : NULL);
 		host_text(came, sizeof(came), o, ch[i].came.family ? &ch[i].came : NULL);
-		fprintf(f, "path change: round %llu, hop %d: %s -> %s\n",
-		        (unsigned long long)ch[i].round, ch[i].ttl,
+		fprintf(f, "path change: round %llu (%.1f s after the start), hop %d: %s -> %s\n",
+		        (unsigned long long)ch[i].round,
+		        o->start_us && ch[i].at_us > o->start_us
+		                ? (double)(ch[i].at_us - o->start_us) / 1e6
+		                : 0.0,
+		        ch[i].ttl,
 		        ch[i].gone.family ? gone : "(none)", ch[i].came.family ? came : "(none)");
 	}
 	if (warn)
@@ -296,6 +300,9 @@ static int json_report(FILE *f, const ht_monitor *m, const struct ht_report_opts
 	for (int i = 0; i < nch; i++) {
 		json_t *cj = json_object();
 		json_object_set_new(cj, "round", json_integer((json_int_t)ch[i].round));
+		if (o->start_us && ch[i].at_us > o->start_us)
+			json_object_set_new(cj, "after_s",
+			                    json_real((double)(ch[i].at_us - o->start_us) / 1e6));
 		json_object_set_new(cj, "ttl", json_integer(ch[i].ttl));
 		if (ch[i].gone.family)
 			json_object_set_new(cj, "gone", json_string(ht_addr_str(&ch[i].gone, buf,

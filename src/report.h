@@ -20,6 +20,7 @@
 #include "hoptrace/monitor.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum ht_report_format {
@@ -38,6 +39,8 @@ struct ht_report_opts {
 	const char *(*name)(void *u, const ht_addr *a);
 	void *name_u;
 	const char *start_utc;     /* wall-clock start, ISO 8601 */
+	uint64_t start_us;         /* monotonic start: path changes' times are
+	                            * printed as seconds after it (0: not) */
 };
 
 /* Write the report of m to f. Returns 0 or -EIO. */

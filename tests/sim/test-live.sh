@@ -107,5 +107,28 @@ tm send-keys -t ht q
 for _ in $(seq 50); do [ -s "$t/rc" ] && break; sleep 0.1; done
 restored "resize and q"
 
+# Loss from hop 3 onward: attributed to forwarding where it starts.
+start fwd-loss.scn -i 0.05
+wait_for '^ *5 198.18.200.1' 15 || fail "fwd: no rows: $(pane)"
+wait_for 'round [4-9][0-9]' 20 || fail "fwd: rounds do not advance"
+p=$(pane)
+echo "$p" | grep -q '^ *3 198.18.3.1 .*fwd' || fail "fwd: hop 3 not attributed to forwarding: $p"
+echo "$p" | grep -q '^ *2 198.18.2.1 *0.0 ' || fail "fwd: hop 2 not clean: $p"
+echo "ok: forwarding loss on screen"
+tm send-keys -t ht q
+for _ in $(seq 50); do [ -s "$t/rc" ] && break; sleep 0.1; done
+restored "fwd and q"
+
+# A path change mid-run: the hop is marked and the footer says what changed.
+start change.scn -i 0.5
+wait_for 'Path changes' 15 || fail "change: no path change shown: $(pane)"
+p=$(pane)
+echo "$p" | grep -q '^! *2 198.18.2' || fail "change: hop 2 not marked: $p"
+echo "$p" | grep -q 'TTL 2 *198.18.2.1 -> 198.18.2.2' || fail "change: footer: $p"
+echo "ok: path change on screen"
+tm send-keys -t ht q
+for _ in $(seq 50); do [ -s "$t/rc" ] && break; sleep 0.1; done
+restored "change and q"
+
 [ $fails = 0 ] || exit 1
 echo PASS
