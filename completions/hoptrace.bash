@@ -56,7 +56,7 @@ _hoptrace()
 			--wait= --sendwait= --pps= --gap-limit= --slow= --recheck= --port= --source= --interface= --tos=
 			--dont-fragment --extensions --unprivileged --json --jsonl --stats
 			--batch= --parallel= --resume= --no-distance --no-stopset --live --report --report-wide
-			--report-format= --count= --interval= --flows= --no-sandbox --debug-status --help --version' -- "$cur"))
+			--report-format= --count= --interval= --flows= --hop-ping --no-sandbox --debug-status --help --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		return
 	fi

@@ -14,6 +14,16 @@
 #include <string.h>
 
 #define REDRAW_US 200000 /* the live view: at most 5 frames a second from probes */
+#define HP_MAX 256       /* --hop-ping: addresses pinged */
+
+/* --hop-ping: one router address, pinged once a round. */
+struct hp {
+	ht_addr addr;
+	uint32_t sent, received;
+	double sum_us;
+	uint32_t id;         /* the engine trace of the ping in flight, or 0 */
+	ht_io_trace *iot;
+};
 
 struct ht_monrun {
 	struct ht_monrun_args a;
@@ -29,6 +39,9 @@ struct ht_monrun {
 	uint64_t start_us, next_draw;
 	bool dirty, quit;
 	int status;
+	struct hp hp[HP_MAX];
+	int nhp;
+	bool hp_off;         /* the sockets cannot ping: said once, then off */
 };
 
 static const char *name_of(void *u, const ht_addr *a)
@@ -148,6 +161,115 @@ static void jsonl_event(struct ht_monrun *r, const struct ht_mon_event *ev)
 	jsonl_line(o);
 }
 
+/* ---- --hop-ping ---- */
+
+static struct hp *hp_find(struct ht_monrun *r, const ht_addr *a)
+{
+	for (int i = 0; i < r->nhp; i++)
+		if (ht_addr_equal(&r->hp[i].addr, a))
+			return &r->hp[i];
+	return NULL;
+}
+
+static bool hp_stats(void *u, const ht_addr *a, uint32_t *sent, uint32_t *received,
+                     double *mean_us)
+{
+	struct hp *h = hp_find(u, a);
+
+	if (!h)
+		return false;
+	*sent = h->sent;
+	*received = h->received;
+	*mean_us = h->received ? h->sum_us / h->received : 0;
+	return true;
+}
+
+/* One echo request to a, as a trace of one probe with a TTL of 64 on the
+ * engine (the same budget), unless one is still in flight. */
+static void hp_ping(struct ht_monrun *r, const ht_addr *a)
+{
+	struct hp *h = hp_find(r, a);
+	struct ht_config c = r->cfg;
+	char err[256];
+	int rc;
+
+	if (!h) {
+		if (r->nhp == HP_MAX)
+			return;
+		h = &r->hp[r->nhp++];
+		*h = (struct hp){.addr = *a};
+	}
+	if (h->id)
+		return;
+	c.method = HT_METHOD_ICMP;
+	c.dst = *a;
+	c.first_ttl = c.max_ttl = 64;
+	c.nqueries = 1;
+	c.window = 0;
+	c.port = 0;
+	c.sport = 0;
+	c.packet_len = 0;
+	c.classic = false;
+	c.recheck_us = 0;
+	c.send_gap_us = 0;
+	c.wait_max_us = r->a.o->interval_us < 1000000 ? (uint32_t)r->a.o->interval_us : 1000000;
+	if (c.wait_max_us < 1000)
+		c.wait_max_us = 1000;
+	c.seq_base = 0;
+	if ((rc = ht_io_trace_open(r->mux, &c, &h->iot, err, sizeof(err))) < 0) {
+		if (!r->hp_off && !r->lv)
+			fprintf(stderr, "hoptrace: --hop-ping is off: %s\n", err[0] ? err : strerror(-rc));
+		r->hp_off = true;
+		return;
+	}
+	if (ht_engine_start(r->e, &c, ht_io_ops(), ht_io_trace_ctx(h->iot), ht_now_us(), &h->id) < 0) {
+		ht_io_trace_close(h->iot);
+		h->iot = NULL;
+		h->id = 0;
+		return;
+	}
+	ht_io_trace_bind(h->iot, h->id);
+}
+
+/* An engine event of a ping: true if it was one. */
+static bool hp_event(struct ht_monrun *r, const struct ht_event *ev)
+{
+	struct hp *h = NULL;
+
+	for (int i = 0; i < r->nhp && !h; i++)
+		if (r->hp[i].id && r->hp[i].id == ev->trace)
+			h = &r->hp[i];
+	if (!h)
+		return false;
+	if (ev->type == HT_EV_PROBE_DONE) {
+		const struct ht_probe *p = ev->probe;
+		h->sent++;
+		if (p->state == HT_PROBE_REPLIED && p->reply.kind == HT_REPLY_ECHO_REPLY &&
+		    ht_addr_equal(&p->reply.from, &h->addr)) {
+			h->received++;
+			h->sum_us += p->rtt_us;
+		}
+	} else if (ev->type == HT_EV_TRACE_DONE) {
+		ht_io_trace_close(h->iot);
+		h->iot = NULL;
+		h->id = 0;
+	}
+	return true;
+}
+
+/* After a round: ping every router address seen (not the destination). */
+static void hp_round(struct ht_monrun *r)
+{
+	if (r->hp_off || r->quit || !r->a.o->hop_ping)
+		return;
+	for (int t = ht_monitor_first_ttl(r->m); t <= ht_monitor_last_ttl(r->m); t++) {
+		const struct ht_mon_hop *h = ht_monitor_hop(r->m, t);
+		for (int k = 0; h && k < h->naddrs; k++)
+			if (!h->addrs[k].reached && !ht_addr_equal(&h->addrs[k].addr, &r->cfg.dst))
+				hp_ping(r, &h->addrs[k].addr);
+	}
+}
+
 /* ---- event plumbing ---- */
 
 static void on_monitor(void *u, const struct ht_mon_event *ev)
@@ -163,6 +285,8 @@ static void on_monitor(void *u, const struct ht_mon_event *ev)
 		jsonl_event(r, ev);
 	if (ev->type == HT_MON_EV_ROUND_DONE || ev->type == HT_MON_EV_PATH_CHANGE)
 		r->next_draw = 0;
+	if (ev->type == HT_MON_EV_ROUND_DONE)
+		hp_round(r);
 	r->dirty = true;
 }
 
@@ -170,6 +294,8 @@ static void on_engine(void *u, const struct ht_event *ev)
 {
 	struct ht_monrun *r = u;
 
+	if (hp_event(r, ev))
+		return;
 	if (r->m)
 		ht_monitor_on_engine_event(r->m, ev);
 	if (ev->type == HT_EV_PROBE_DONE && r->dns && ev->probe->state == HT_PROBE_REPLIED)
@@ -184,6 +310,13 @@ static void on_engine(void *u, const struct ht_event *ev)
 
 static void stop_all(struct ht_monrun *r)
 {
+	for (int i = 0; i < r->nhp; i++)
+		if (r->hp[i].id) {
+			ht_engine_stop(r->e, r->hp[i].id);
+			ht_io_trace_close(r->hp[i].iot);
+			r->hp[i].id = 0;
+			r->hp[i].iot = NULL;
+		}
 	for (int f = 0; f < r->a.o->flows; f++) {
 		uint32_t id = ht_monitor_flow_trace(r->m, f);
 		if (id)
@@ -255,6 +388,9 @@ static bool more(void *u)
 	return !r->quit && !ht_monitor_done(r->m);
 }
 
+/* After the last round: the pings still in flight end on their own (the
+ * loop runs until the engine is idle); nothing else to do here. */
+
 int ht_monrun_run(struct ht_monrun *r, ht_dns *dns)
 {
 	const struct ht_opts *o = r->a.o;
@@ -320,6 +456,8 @@ int ht_monrun_run(struct ht_monrun *r, ht_dns *dns)
 			.name_u = r,
 			.start_utc = r->start_utc,
 			.start_us = r->start_us,
+			.ping = o->hop_ping ? hp_stats : NULL,
+			.ping_u = r,
 		};
 		/* Names still on their way get a moment. */
 		if (dns)

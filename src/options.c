@@ -110,6 +110,8 @@ static const char usage_text[] =
 	"  -c, --count=N        rounds (default: --report 10, --live until 'q')\n"
 	"  -i, --interval=S     a round every S seconds (default 1; under 1 s: root only)\n"
 	"  --flows=N            probe N flow identities, statistics per flow (1-16)\n"
+	"  --hop-ping           also ping each router's address every round: its\n"
+	"                       loss to pings next to its loss of time-exceeded (reports)\n"
 
 	"  with --jsonl: one timestamped event per line instead of a report\n"
 	"\n"
@@ -133,6 +135,7 @@ enum {
 	OPT_REPORT_FORMAT,
 	OPT_FLOWS,
 	OPT_INTERVAL,
+	OPT_HOP_PING,
 	OPT_UNPRIV,
 	OPT_STATS,
 	OPT_NO_SANDBOX,
@@ -167,6 +170,7 @@ static const struct option long_opts[] = {
 	{"count", required_argument, NULL, 'c'},
 	{"flows", required_argument, NULL, OPT_FLOWS},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"hop-ping", no_argument, NULL, OPT_HOP_PING},
 	{"tos", required_argument, NULL, 't'},
 	{"dont-fragment", no_argument, NULL, 'F'},
 	{"extensions", no_argument, NULL, 'e'},
@@ -377,6 +381,9 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 		case OPT_INTERVAL:
 			interval_text = optarg;
 			break;
+		case OPT_HOP_PING:
+			o->hop_ping = true;
+			break;
 		case OPT_LIVE:
 			o->live = o->monitor = true;
 			break;
@@ -505,8 +512,10 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 			return -EINVAL;
 		o->interval_given = true;
 	}
-	if (o->flows && !o->monitor)
-		FAIL("--flows is for --live, --report and -c (rounds of probes)");
+	if ((o->flows || o->hop_ping) && !o->monitor)
+		FAIL("--flows and --hop-ping are for --live, --report and -c (rounds of probes)");
+	if (o->hop_ping && o->live)
+		FAIL("--hop-ping shows in the reports (--report, -c N --jsonl), not in --live");
 	if (o->live && o->report)
 		FAIL("--live and --report cannot be combined");
 	if (o->monitor && o->batch)

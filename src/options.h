@@ -43,6 +43,7 @@ struct ht_opts {
 	uint64_t interval_us;  /* -i / --interval with a monitor (default 1 s) */
 	bool interval_given;
 	int flows;             /* --flows N (default 1) */
+	bool hop_ping;         /* --hop-ping: also ping each router's address every round */
 	bool nqueries_given;   /* -q was given (a monitor defaults to 1 per round) */
 };
 

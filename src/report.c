@@ -99,6 +99,14 @@ static void text_row(FILE *f, const struct ht_report_opts *o, int width, int ttl
 		fprintf(f, " %5u %6.1f %6.1f %6.1f %6.1f %6.1f %6.1f", 0u, 0.0, 0.0, 0.0, 0.0, 0.0,
 		        0.0);
 	}
+	if (o->ping) {
+		uint32_t ps = 0, pr = 0;
+		double pm;
+		if (a && o->ping(o->ping_u, &a->addr, &ps, &pr, &pm) && ps)
+			fprintf(f, " %5.1f%%", loss_pct(ps, pr));
+		else
+			fprintf(f, " %6s", "-");
+	}
 	if (first && h) {
 		if (h->cause == HT_MON_CAUSE_NONE || h->cause == HT_MON_CAUSE_UNKNOWN)
 			fprintf(f, "  %s", ht_report_cause(h->cause));
@@ -137,9 +145,9 @@ static void text_table(FILE *f, const ht_monitor *m, const struct ht_report_opts
 			}
 		}
 	}
-	fprintf(f, "%-*s %7s %5s %5s %6s %6s %6s %6s %6s %6s  %s\n", width + 8,
+	fprintf(f, "%-*s %7s %5s %5s %6s %6s %6s %6s %6s %6s%s  %s\n", width + 8,
 	        flow < 0 ? "HOST" : "HOST (this flow)", "Loss%", "Snt", "Rcv", "Last", "Avg",
-	        "Best", "Wrst", "StDev", "Jttr", "Cause");
+	        "Best", "Wrst", "StDev", "Jttr", o->ping ? "  Ping%" : "", "Cause");
 	for (int t = ht_monitor_first_ttl(m); t <= ht_monitor_last_ttl(m); t++) {
 		const struct ht_mon_hop *h = ht_monitor_hop(m, t);
 		const struct ht_mon_addr *addrs;
@@ -198,6 +206,10 @@ static int text_report(FILE *f, const ht_monitor *m, const struct ht_report_opts
 	fprintf(f, "Cause: fwd = the loss persists at every later hop (forwarding loss); "
 	           "reply = later hops lose less: this router drops or rate-limits its own "
 	           "replies, forwarding is fine\n");
+	if (o->ping)
+		fprintf(f, "Ping%%: echo requests sent straight to the address each round "
+		           "(--hop-ping): a router that drops time-exceeded but answers pings "
+		           "shows its reply-side loss here as 0\n");
 	for (int k = 0; c->flows > 1 && k < c->flows; k++) {
 		fprintf(f, "\nFlow %d\n", k + 1);
 		text_table(f, m, o, k);
@@ -223,6 +235,17 @@ static json_t *addr_json(const struct ht_report_opts *o, const struct ht_mon_add
 		json_object_set_new(j, "worst_ms", json_real(ms(a->rtt.worst_us)));
 		json_object_set_new(j, "stdev_ms", json_real(ms(ht_mon_rtt_stdev_us(&a->rtt))));
 		json_object_set_new(j, "jitter_ms", json_real(ms(a->rtt.jitter_us)));
+	}
+	uint32_t ps = 0, pr = 0;
+	double pm = 0;
+	if (o->ping && o->ping(o->ping_u, &a->addr, &ps, &pr, &pm) && ps) {
+		json_t *pj = json_object();
+		json_object_set_new(pj, "sent", json_integer(ps));
+		json_object_set_new(pj, "received", json_integer(pr));
+		json_object_set_new(pj, "loss_pct", json_real(loss_pct(ps, pr)));
+		if (pr)
+			json_object_set_new(pj, "avg_ms", json_real(ms(pm)));
+		json_object_set_new(j, "ping", pj);
 	}
 	if (a->last.n_mpls) {
 		json_t *l = json_array();

@@ -41,6 +41,11 @@ struct ht_report_opts {
 	const char *start_utc;     /* wall-clock start, ISO 8601 */
 	uint64_t start_us;         /* monotonic start: path changes' times are
 	                            * printed as seconds after it (0: not) */
+	/* --hop-ping: echo requests sent straight to a hop's address, and the
+	 * replies (with their mean RTT in us); false when it was not pinged. */
+	bool (*ping)(void *u, const ht_addr *a, uint32_t *sent, uint32_t *received,
+	             double *mean_us);
+	void *ping_u;
 };
 
 /* Write the report of m to f. Returns 0 or -EIO. */

@@ -12,6 +12,32 @@
 #include <string.h>
 #include <sys/socket.h>
 
+static size_t io_default_len(int family, enum ht_method m);
+
+/* The flow's fields that come from the config (the source address, ports
+ * and echo id are the backend's and the route's). */
+static void io_flow_from_cfg(struct ht_io *io, const struct ht_config *cfg)
+{
+	struct ht_flow *f = &io->flow;
+
+	f->family = io->family;
+	f->method = cfg->method;
+	f->dst = cfg->dst;
+	f->dport = cfg->port ? cfg->port
+	           : cfg->method == HT_METHOD_TCP ? HT_DEFAULT_TCP_PORT
+	                                          : HT_DEFAULT_UDP_PORT;
+	f->icmp_id = (uint16_t)(ht_io_random32() | 1);
+	f->tag = ht_io_tag();
+	f->tos = (uint8_t)cfg->tos;
+	f->dont_fragment = cfg->dont_fragment;
+	f->classic = cfg->classic;
+	f->ncols =
+	        (uint8_t)(cfg->nqueries > 1 && cfg->nqueries <= HT_MAX_QUERIES ? cfg->nqueries : 1);
+	f->packet_len = cfg->packet_len ? cfg->packet_len : io_default_len(io->family, cfg->method);
+	if (f->packet_len < ht_probe_min_len(io->family, cfg->method))
+		f->packet_len = ht_probe_min_len(io->family, cfg->method);
+}
+
 static size_t io_default_len(int family, enum ht_method m)
 {
 	size_t min = ht_probe_min_len(family, m);
@@ -51,23 +77,7 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 		strcpy(io->device, o->device);
 	}
 
-	struct ht_flow *f = &io->flow;
-	f->family = io->family;
-	f->method = cfg->method;
-	f->dst = cfg->dst;
-	f->dport = cfg->port ? cfg->port
-	           : cfg->method == HT_METHOD_TCP ? HT_DEFAULT_TCP_PORT
-	                                          : HT_DEFAULT_UDP_PORT;
-	f->icmp_id = (uint16_t)(ht_io_random32() | 1);
-	f->tag = ht_io_tag();
-	f->tos = (uint8_t)cfg->tos;
-	f->dont_fragment = cfg->dont_fragment;
-	f->classic = cfg->classic;
-	f->ncols =
-	        (uint8_t)(cfg->nqueries > 1 && cfg->nqueries <= HT_MAX_QUERIES ? cfg->nqueries : 1);
-	f->packet_len = cfg->packet_len ? cfg->packet_len : io_default_len(io->family, cfg->method);
-	if (f->packet_len < ht_probe_min_len(io->family, cfg->method))
-		f->packet_len = ht_probe_min_len(io->family, cfg->method);
+	io_flow_from_cfg(io, cfg);
 
 	rc = ht_io_find_source(io, err, errlen);
 	if (rc < 0)
@@ -107,7 +117,7 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 	/* One message buffer must hold a full reply: an echo reply is as
 	 * long as the probe; ICMP errors quote at most 1280 bytes (IPv6)
 	 * plus extensions. */
-	io->rxbuf_len = f->packet_len + 256 > 4096 ? f->packet_len + 256 : 4096;
+	io->rxbuf_len = io->flow.packet_len + 256 > 4096 ? io->flow.packet_len + 256 : 4096;
 	io->rxbuf = malloc(io->rxbuf_len * 16);
 	if (!io->rxbuf) {
 		rc = -ENOMEM;
@@ -135,7 +145,14 @@ int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct h
 	*c = *parent;
 	c->borrowed = true;
 	c->cfg = *cfg;
-	c->flow.dst = cfg->dst;
+	io_flow_from_cfg(c, cfg);
+	c->flow.src = parent->flow.src;
+	/* The family's receive buffer is lent: the trace's replies must fit. */
+	if (c->flow.packet_len + 256 > parent->rxbuf_len) {
+		ht_io_errf(err, errlen, "a %zu-byte probe is longer than the family's first trace's",
+		           c->flow.packet_len);
+		return -EMSGSIZE;
+	}
 	c->reserve_fd = c->dgram_fd = -1;
 	c->ncol_fd = 0;
 	c->ps = NULL;

@@ -35,6 +35,8 @@ struct ht_io {
 
 	/* Raw mode. */
 	int send_fd;    /* IPv4: IPPROTO_RAW (IP_HDRINCL); IPv6: raw socket of the method */
+	int send_proto; /* IPv6: the protocol send_fd sends (a trace of the mux may use
+	                 * another method only where the sockets allow it) */
 	int rx_icmp_fd; /* raw ICMP / ICMPv6 (IPv6 ICMP method: same as send_fd) */
 	int rx_tcp_fd;  /* raw TCP (TCP method); IPv6: same as send_fd */
 	int reserve_fd; /* a plain socket bound to our source port, never used */

@@ -323,6 +323,7 @@ static int io_open_raw6(struct ht_io *io, char *err, size_t errlen)
 	                                               : IPPROTO_ICMPV6;
 
 	io->send_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, proto);
+	io->send_proto = proto;
 	if (io->send_fd < 0)
 		return -errno;
 	if ((rc = ht_io_sock_common(io, io->send_fd, proto != IPPROTO_UDP)) < 0)
@@ -597,6 +598,18 @@ static int raw_child_open(struct ht_io *c, const struct ht_config *cfg, char *er
 	uint16_t got = 0;
 	int rc;
 
+	/* Another method than the family's sockets were opened for: IPv4's
+	 * IPPROTO_RAW socket sends anything and the raw ICMP socket is always
+	 * there, so ICMP echoes can go (--hop-ping); an IPv6 raw socket sends
+	 * its one protocol, and TCP needs the raw TCP socket. */
+	int want = c->flow.method == HT_METHOD_UDP   ? IPPROTO_UDP
+	           : c->flow.method == HT_METHOD_TCP ? IPPROTO_TCP
+	                                             : IPPROTO_ICMPV6;
+	if ((c->rx_tcp_fd < 0 && c->flow.method == HT_METHOD_TCP) ||
+	    (c->family == AF_INET6 && c->send_proto != want)) {
+		ht_io_errf(err, errlen, "the family's raw sockets cannot send these probes");
+		return -EPROTONOSUPPORT;
+	}
 	if (c->flow.method == HT_METHOD_ICMP)
 		return 0;
 	rc = io_reserve_port(c, c->flow.method == HT_METHOD_TCP ? SOCK_STREAM : SOCK_DGRAM,

@@ -11,7 +11,8 @@
 #     none past the destination (the simulator's record);
 #   - a Linux-like ICMP limit (6, then 1/s) at one round a second shows
 #     no loss; at ten a second it shows loss, attributed to the replies,
-#     and the report says its figures include rate limiting;
+#     and the report says its figures include rate limiting; --hop-ping
+#     then shows the same router answering every ping;
 #   - a 3-branch per-flow balancer with --flows 3: three addresses at the
 #     hop, one per flow, each flow's rows one address;
 #   - a path change mid-run: listed with its hop, old and new address;
@@ -116,6 +117,18 @@ cause(2, "reply_only")
 if "rate limiting" not in r.get("warning", ""): print("no rate-limit warning")
 '
 
+# --hop-ping: the rate-limited router drops most time-exceeded but answers
+# every ping sent straight to it (the simulator's limit, like Linux's, is
+# on ICMP errors).
+run hp ratelimit.scn -c 20 -i 0.1 --hop-ping --report-format json 198.18.200.1
+check hp '
+a = hops[2]["addrs"][0]
+if hops[2]["loss_pct"] < 50: print("hop 2 loss", hops[2]["loss_pct"])
+p = a.get("ping")
+if not p or p["sent"] < 15 or p["loss_pct"] != 0: print("hop 2 ping", p)
+if "ping" in hops[4]["addrs"][0]: print("the destination was pinged")
+'
+
 # Three branches, 16 flows (their source ports are the kernel's choice,
 # so which branch each takes is chance): every flow keeps one branch for
 # the whole run, the hop shows each branch in use as a row of its own,
@@ -158,7 +171,7 @@ p=$(grep '"type":"round_done"' "$t/jl" | sed -n 's/.*"probes":\([0-9]*\).*/\1/p'
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$t/jl" || fail "jsonl: not JSON lines"
 echo "ok: jsonl"
 
-for f in reply fwd rl1 rl10 lb chg text jl; do
+for f in reply fwd rl1 rl10 hp lb chg text jl; do
 	[ "$(cat "$t/$f.rc")" = 0 ] || fail "$f: exit $(cat "$t/$f.rc"): $(cat "$t/$f.err")"
 done
 [ $fails = 0 ] || exit 1
