@@ -130,5 +130,32 @@ tm send-keys -t ht q
 for _ in $(seq 50); do [ -s "$t/rc" ] && break; sleep 0.1; done
 restored "change and q"
 
+# A rate-limited hop (a burst of 6, then 1/s) at ten rounds a second: its
+# loss is put on its replies, and the warning says the figures include
+# rate limiting.
+start ratelimit.scn -i 0.1
+wait_for 'round [3-9][0-9]' 20 || fail "ratelimit: rounds do not advance: $(pane | head -3)"
+p=$(pane)
+echo "$p" | grep -q '^ *2 198.18.2.1 .*reply' || fail "ratelimit: hop 2 not put on its replies: $p"
+echo "$p" | grep -q 'warning: each router gets 10 probes/s' || fail "ratelimit: no warning: $p"
+echo "ok: rate-limited hop on screen"
+tm send-keys -t ht q
+for _ in $(seq 50); do [ -s "$t/rc" ] && break; sleep 0.1; done
+restored "ratelimit and q"
+
+# A 3-branch per-flow balancer with 16 flows: hop 2 has a row per branch in
+# use, and the per-flow display (d twice) shows each flow on one branch.
+start balancer.scn -i 0.1 --flows 16
+wait_for 'round [1-9][0-9]' 20 || fail "balancer: rounds do not advance"
+n=$(pane | grep -cE '^ *(2 )? *198\.18\.2\.[123] ')
+[ "$n" -ge 2 ] || fail "balancer: $n rows for hop 2's branches: $(pane)"
+tm send-keys -t ht d
+tm send-keys -t ht d
+wait_for 'Fl' 5 || fail "balancer: no per-flow display: $(pane | head -4)"
+echo "ok: balancer branches on screen"
+tm send-keys -t ht q
+for _ in $(seq 50); do [ -s "$t/rc" ] && break; sleep 0.1; done
+restored "balancer and q"
+
 [ $fails = 0 ] || exit 1
 echo PASS

@@ -156,6 +156,30 @@ if not any(c["ttl"] == 2 and c.get("gone") == "198.18.2.1" and c.get("came") == 
 if not hops[2]["path_changed"]: print("hop 2 not marked changed")
 '
 
+# Unprivileged, as user nobody (a copy of the binary nobody may run, as
+# the unprivileged scenarios do): ICMP, UDP and TCP give the same hops and
+# the same attribution, one second a round being the floor for non-root.
+ub=$(mktemp -d)
+chmod 755 "$ub"
+cp "$ht" "$ub/hoptrace" && chmod 755 "$ub/hoptrace"
+for m in -I -U -T; do
+	"$sim" --scenario "$dir/unprivileged.scn" -- "$ub/hoptrace" -n $m -c 12 -i 1 \
+		--report-format json 198.18.200.1 >"$t/un$m" 2>"$t/un$m.err"
+	echo $? >"$t/un$m.rc"
+	cp "$t/un$m" "$t/un" && : >"$t/un.rec"
+	check un '
+for t in (1, 3, 4): clean(t)
+addrs(4, ["198.18.200.1"])
+if hops[2]["loss_pct"] == 0: print("hop 2 shows no loss")
+if hops[2]["cause"] not in ("reply_only", "unknown"): print("hop 2 cause", hops[2]["cause"])
+'
+	[ "$(cat "$t/un$m.rc")" = 0 ] || fail "unprivileged $m: exit $(cat "$t/un$m.rc"): $(cat "$t/un$m.err")"
+done
+"$sim" --scenario "$dir/unprivileged.scn" -- "$ub/hoptrace" -n -I -c 2 -i 0.5 --report 198.18.200.1 \
+	>"$t/unfast" 2>&1
+[ $? = 2 ] && grep -q "is for root only" "$t/unfast" || fail "a non-root user got -i 0.5: $(cat "$t/unfast")"
+rm -rf "$ub"
+
 # The text report, as people read it.
 run text reply-loss.scn -c 20 -i 0.02 --report 198.18.200.1
 grep -q '^  2.|-- 198.18.2.1 .* reply ' "$t/text" || fail "text report: hop 2 without its cause: $(cat "$t/text")"
