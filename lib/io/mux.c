@@ -38,6 +38,8 @@ struct ht_io_mux {
 	ht_engine *e;          /* while running */
 	struct pollfd *pfd;
 	int cap_pfd;
+	int *start;            /* per trace polled: its first pollfd */
+	int cap_start;
 	uint64_t now;
 };
 
@@ -102,6 +104,7 @@ void ht_io_mux_free(ht_io_mux *m)
 		trace_free(m->tr[i]);
 	free(m->tr);
 	free(m->pfd);
+	free(m->start);
 	ht_flowtab_free(m->tab);
 	free(m);
 }
@@ -265,11 +268,16 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 		}
 		if ((rc = want_pfd(m, need)) < 0)
 			break;
-		start = calloc((size_t)m->ntr + 1, sizeof(*start));
-		if (!start) {
-			rc = -ENOMEM;
-			break;
+		if (m->ntr + 1 > m->cap_start) {
+			int *ns = realloc(m->start, (size_t)(m->ntr + 1) * 2 * sizeof(*ns));
+			if (!ns) {
+				rc = -ENOMEM;
+				break;
+			}
+			m->start = ns;
+			m->cap_start = (m->ntr + 1) * 2;
 		}
+		start = m->start;
 		/* The families' shared raw sockets first, then each trace's. */
 		for (int f = 0; f < 2; f++) {
 			ht_io *io = m->fam[f];
@@ -320,7 +328,6 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 		}
 		int pr = ppoll(m->pfd, (nfds_t)(n + nw), tsp, NULL);
 		if (pr < 0) {
-			free(start);
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
@@ -358,7 +365,6 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 					            budget, to_engine, t);
 			}
 		}
-		free(start);
 		reap(m);
 		if (w && w->process)
 			w->process(w->u, m->pfd + n, nw, ht_now_us());
