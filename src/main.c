@@ -67,6 +67,36 @@ static void target_error(const struct app *app, const struct target *t, const ch
 	fprintf(stderr, "hoptrace: %s: %s\n", shown, msg);
 }
 
+/* --stats: one trace's probe counts (host: named first, in a batch). */
+static void stats_line(const char *host, const struct ht_session_stats *st)
+{
+	char shown[HT_BATCH_HOST_MAX * 4 + 3] = "";
+
+	if (host) {
+		ht_sanitize(shown, sizeof(shown) - 2, host, strlen(host));
+		strcat(shown, ": ");
+	}
+	fprintf(stderr,
+	        "hoptrace: %s%u probes sent, %u replies matched, %u unmatched, %u duplicates, "
+	        "%u probes past the destination",
+	        shown, st->probes_sent, st->replies_matched, st->replies_unmatched,
+	        st->replies_duplicate, st->probes_past_dst);
+	if (st->probes_second_look || st->probes_rate_limited)
+		fprintf(stderr, ", %u second looks, %u marked rate limited", st->probes_second_look,
+		        st->probes_rate_limited);
+	fputc('\n', stderr);
+}
+
+/* --stats: what the receive path read. */
+static void io_stats_line(const struct ht_io_stats *ios)
+{
+	fprintf(stderr,
+	        "hoptrace: %llu packets read: %llu replies to our probes, %llu not ours, "
+	        "%llu malformed\n",
+	        (unsigned long long)ios->rx_packets, (unsigned long long)ios->rx_matched,
+	        (unsigned long long)ios->rx_unmatched, (unsigned long long)ios->rx_malformed);
+}
+
 /*
  * Trace one target through io (already aimed at it). Returns the exit
  * status of that trace: 0, 1 (sending failed) or 2 (refused settings).
@@ -112,22 +142,8 @@ static int run_one(struct app *app, ht_io *io, const struct target *t)
 	if (end_rc < 0)
 		status = 1;
 	fflush(stdout);
-	if (app->o.stats) {
-		char shown[HT_BATCH_HOST_MAX * 4 + 3] = "";
-		if (app->o.batch) {
-			ht_sanitize(shown, sizeof(shown) - 2, t->host, strlen(t->host));
-			strcat(shown, ": ");
-		}
-		fprintf(stderr,
-		        "hoptrace: %s%u probes sent, %u replies matched, %u unmatched, %u "
-		        "duplicates, %u probes past the destination",
-		        shown, st.probes_sent, st.replies_matched, st.replies_unmatched,
-		        st.replies_duplicate, st.probes_past_dst);
-		if (st.probes_second_look || st.probes_rate_limited)
-			fprintf(stderr, ", %u second looks, %u marked rate limited",
-			        st.probes_second_look, st.probes_rate_limited);
-		fputc('\n', stderr);
-	}
+	if (app->o.stats)
+		stats_line(NULL, &st);
 	ht_session_free(app->session);
 	app->session = NULL;
 	return status;
@@ -322,22 +338,6 @@ static void batch_status(struct batch *b, int st)
 		b->status = st;
 }
 
-static void batch_stats_line(const char *host, const struct ht_session_stats *st)
-{
-	char shown[HT_BATCH_HOST_MAX * 4 + 1];
-
-	ht_sanitize(shown, sizeof(shown), host, strlen(host));
-	fprintf(stderr,
-	        "hoptrace: %s: %u probes sent, %u replies matched, %u unmatched, %u duplicates, "
-	        "%u probes past the destination",
-	        shown, st->probes_sent, st->replies_matched, st->replies_unmatched,
-	        st->replies_duplicate, st->probes_past_dst);
-	if (st->probes_second_look || st->probes_rate_limited)
-		fprintf(stderr, ", %u second looks, %u marked rate limited", st->probes_second_look,
-		        st->probes_rate_limited);
-	fputc('\n', stderr);
-}
-
 static void batch_fill(struct batch *b);
 
 static void batch_event(void *u, const struct ht_event *ev)
@@ -368,7 +368,7 @@ static void batch_event(void *u, const struct ht_event *ev)
 		batch_status(b, 1);
 	}
 	if (app->o.stats)
-		batch_stats_line(t->host, &st);
+		stats_line(t->host, &st);
 	ht_io_trace_close(t->iot);
 	t->id = 0;
 	t->iot = NULL;
@@ -610,11 +610,7 @@ static int run_batch(struct app *app, struct ht_batch_stream *bs, struct lookahe
 	if (app->o.stats) {
 		struct ht_io_stats ios;
 		ht_io_mux_stats(b.mux, &ios);
-		fprintf(stderr,
-		        "hoptrace: %llu packets read: %llu replies to our probes, %llu not ours, "
-		        "%llu malformed\n",
-		        (unsigned long long)ios.rx_packets, (unsigned long long)ios.rx_matched,
-		        (unsigned long long)ios.rx_unmatched, (unsigned long long)ios.rx_malformed);
+		io_stats_line(&ios);
 		if (b.skipped)
 			fprintf(stderr, "hoptrace: %lu targets skipped: already in the --resume file\n",
 			        b.skipped);
@@ -835,11 +831,7 @@ int main(int argc, char **argv)
 			ios.rx_unmatched += st.rx_unmatched;
 			ios.rx_malformed += st.rx_malformed;
 		}
-		fprintf(stderr,
-		        "hoptrace: %llu packets read: %llu replies to our probes, %llu not ours, "
-		        "%llu malformed\n",
-		        (unsigned long long)ios.rx_packets, (unsigned long long)ios.rx_matched,
-		        (unsigned long long)ios.rx_unmatched, (unsigned long long)ios.rx_malformed);
+		io_stats_line(&ios);
 	}
 out:
 	ht_monrun_free(mon);

@@ -115,6 +115,9 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 	ht_io *parent = family_io(m, cfg->dst.family);
 	struct ht_io_trace *t;
 	int nprobes = (cfg->max_ttl - cfg->first_ttl + 1) * cfg->nqueries, rc = 0;
+	/* Keys: one per source port (classic TCP: one per probe), else at
+	 * most one per query column. */
+	int maxkeys = cfg->method == HT_METHOD_TCP && cfg->classic ? nprobes : HT_MAX_QUERIES;
 
 	*out = NULL;
 	if (!parent) {
@@ -133,7 +136,7 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->keys = calloc((size_t)nprobes, sizeof(*t->keys));
+	t->keys = calloc((size_t)maxkeys, sizeof(*t->keys));
 	if (!t->keys) {
 		free(t);
 		return -ENOMEM;
@@ -144,7 +147,7 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 		rc = ht_io_child_open(parent, cfg, &t->io, err, errlen);
 		if (rc < 0)
 			break;
-		t->nkeys = ht_flow_keys(&t->io.flow, nprobes, t->keys, nprobes);
+		t->nkeys = ht_flow_keys(&t->io.flow, nprobes, t->keys, maxkeys);
 		rc = t->nkeys < 0 ? t->nkeys : 0;
 		for (int i = 0; rc == 0 && i < t->nkeys; i++) {
 			rc = ht_flowtab_add(m->tab, &t->keys[i], t);
