@@ -98,6 +98,10 @@ struct ht_session {
 	int proven;           /* TTLs up to this are known short of the destination */
 	int skip_below;       /* hops below this were skipped (stop set); 0 none */
 	bool *hit;            /* per hop: a reply came from an address in the stop set */
+	/* Largest reply RTT per hop, and its running maxima from the first hop
+	 * up (pre) and from the last hop down (suf): a probe's deadline reads
+	 * them in O(1) instead of scanning every probe (3 * nhops entries). */
+	uint32_t *rtt_hop, *rtt_pre, *rtt_suf;
 };
 
 static int ttl_index(const ht_session *s, int ttl)
@@ -147,8 +151,9 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 	s->rq = calloc((size_t)s->nprobes, sizeof(*s->rq));
 	s->rq_at = calloc((size_t)s->nprobes, sizeof(*s->rq_at));
 	s->hit = calloc((size_t)s->nhops, sizeof(*s->hit));
+	s->rtt_hop = calloc(3 * (size_t)s->nhops, sizeof(*s->rtt_hop));
 	if (!s->probes || !s->hops || !s->abandoned || !s->queued || !s->rechecked || !s->rq ||
-	    !s->rq_at || !s->hit) {
+	    !s->rq_at || !s->hit || !s->rtt_hop) {
 		ht_session_free(s);
 		return -ENOMEM;
 	}
@@ -162,6 +167,8 @@ int ht_session_new(ht_session **out, const struct ht_config *cfg, const struct h
 		s->hops[h].nprobes = cfg->nqueries;
 		s->hops[h].probes = &s->probes[h * cfg->nqueries];
 	}
+	s->rtt_pre = s->rtt_hop + s->nhops;
+	s->rtt_suf = s->rtt_pre + s->nhops;
 	ht_budget_init(&s->own_budget, cfg->pps);
 	s->budget = &s->own_budget;
 	s->decided = cfg->recheck_us == 0;
@@ -187,6 +194,7 @@ void ht_session_free(ht_session *s)
 	free(s->rq);
 	free(s->rq_at);
 	free(s->hit);
+	free(s->rtt_hop);
 	free(s);
 }
 
@@ -207,6 +215,22 @@ static int last_responder(const ht_session *s)
 	return 0;
 }
 
+/* A probe replied in p->rtt_us: raise its hop's maximum and the running
+ * maxima that cover it. */
+static void note_rtt(ht_session *s, const struct ht_probe *p)
+{
+	int h = ttl_index(s, p->ttl);
+	uint32_t r = p->rtt_us;
+
+	if (r <= s->rtt_hop[h])
+		return;
+	s->rtt_hop[h] = r;
+	for (int i = h; i < s->nhops && s->rtt_pre[i] < r; i++)
+		s->rtt_pre[i] = r;
+	for (int i = h; i >= 0 && s->rtt_suf[i] < r; i--)
+		s->rtt_suf[i] = r;
+}
+
 /* Largest RTT among replies from hops in [lo, hi]; 0 if none. */
 static uint32_t max_rtt(const ht_session *s, int lo, int hi)
 {
@@ -216,12 +240,16 @@ static uint32_t max_rtt(const ht_session *s, int lo, int hi)
 		lo = s->cfg.first_ttl;
 	if (hi > s->cfg.max_ttl)
 		hi = s->cfg.max_ttl;
-	for (int t = lo; t <= hi; t++) {
-		const struct ht_probe *p = &s->probes[ttl_index(s, t) * s->cfg.nqueries];
-		for (int k = 0; k < s->cfg.nqueries; k++)
-			if (p[k].state == HT_PROBE_REPLIED && p[k].rtt_us > m)
-				m = p[k].rtt_us;
-	}
+	if (lo > hi)
+		return 0;
+	int a = ttl_index(s, lo), b = ttl_index(s, hi);
+	if (a == 0)
+		return s->rtt_pre[b];
+	if (b == s->nhops - 1)
+		return s->rtt_suf[a];
+	for (int i = a; i <= b; i++)
+		if (s->rtt_hop[i] > m)
+			m = s->rtt_hop[i];
 	return m;
 }
 
@@ -1125,6 +1153,7 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 	p->rtt_us = (uint32_t)(r->rx_us - p->sent_us > UINT32_MAX ? UINT32_MAX
 	                                                            : r->rx_us - p->sent_us);
 	p->reached = reply_reaches(r->kind);
+	note_rtt(s, p);
 	s->stats.replies_matched++;
 	/* Below the start TTL, a known address ends the backward walk. */
 	if (s->cfg.use_stopset && s->stopset && s->planned && p->ttl < s->start_ttl &&
