@@ -1074,47 +1074,52 @@ static void test_predict_too_short(void **st)
 /* Too long: 11 predicted, the destination at 9. It answers the distance
  * probe (the one probe past it, as a max_ttl one would be), its reply TTL
  * gives 9, and the trace goes on as without a prediction: 9 and 8, router
- * 8 in the set. 3 probes; hop 11 is never reported, and the distance probe
- * is not counted past the destination. The table keeps the larger 11. */
+ * 8 in the set. 3 probes (-q 3: 7); hop 11 is never reported, its other
+ * probes never sent, and the distance probe is not counted past the
+ * destination. The table keeps the larger 11. */
 static void test_predict_too_long(void **st)
 {
-	struct ht_distmap *dm = distmap_with("198.18.200.77", 11);
-	struct ht_stopset *ss;
-	struct world w;
-	struct ht_config c;
-	struct log l;
-	struct ht_session_stats ss_st;
-	ht_session *s;
-	uint64_t took;
 	(void)st;
 
-	world_init(&w, 9, 10000);
-	ss = stopset_with(&w, 1, 8);
-	cfg_init(&c, true, true, true);
-	c.nqueries = 1;
-	s = ptrace(&c, &w, &l, dm, ss, &took);
-	{
-		static const int want[] = {11, 8, 9};
-		assert_sent(&w, want, 3);
+	for (int nq = 1; nq <= 3; nq += 2) {
+		struct ht_distmap *dm = distmap_with("198.18.200.77", 11);
+		struct ht_stopset *ss;
+		struct world w;
+		struct ht_config c;
+		struct log l;
+		struct ht_session_stats ss_st;
+		ht_session *s;
+		uint64_t took;
+		int want[16], n;
+
+		world_init(&w, 9, 10000);
+		ss = stopset_with(&w, 1, 8);
+		cfg_init(&c, true, true, true);
+		c.nqueries = nq;
+		s = ptrace(&c, &w, &l, dm, ss, &took);
+		want[0] = 11;
+		n = fill(want, 1, 8, 9, nq);
+		assert_sent(&w, want, n);
+		assert_int_equal(w.sent_seq[0], 10 * nq);
+		for (int i = 1; i < w.sent; i++)
+			assert_true(w.sent_ttl[i] <= 9);
+		assert_int_equal(took, 180000);
+		assert_int_equal(l.reason, HT_STOP_REACHED);
+		assert_int_equal(l.last_ttl, 9);
+		assert_hops_in_order(&l, 9);
+		assert_int_equal(ht_session_distance(s), 9);
+		assert_int_equal(ht_session_proven_distance(s), 9);
+		ht_session_stats(s, &ss_st);
+		assert_int_equal(ss_st.probes_sent, n);
+		assert_int_equal(ss_st.probes_distance, 1);
+		assert_int_equal(ss_st.probes_predicted, 1);
+		assert_int_equal(ss_st.predicted_right, 0);
+		assert_int_equal(ss_st.probes_past_dst, 0);
+		assert_int_equal(predicted_of(dm, "198.18.200.3"), 11);
+		ht_session_free(s);
+		ht_stopset_free(ss);
+		ht_distmap_free(dm);
 	}
-	for (int i = 1; i < w.sent; i++)
-		assert_true(w.sent_ttl[i] <= 9);
-	assert_int_equal(took, 180000);
-	assert_int_equal(l.reason, HT_STOP_REACHED);
-	assert_int_equal(l.last_ttl, 9);
-	assert_hops_in_order(&l, 9);
-	assert_int_equal(ht_session_distance(s), 9);
-	assert_int_equal(ht_session_proven_distance(s), 9);
-	ht_session_stats(s, &ss_st);
-	assert_int_equal(ss_st.probes_sent, 3);
-	assert_int_equal(ss_st.probes_distance, 1);
-	assert_int_equal(ss_st.probes_predicted, 1);
-	assert_int_equal(ss_st.predicted_right, 0);
-	assert_int_equal(ss_st.probes_past_dst, 0);
-	assert_int_equal(predicted_of(dm, "198.18.200.3"), 11);
-	ht_session_free(s);
-	ht_stopset_free(ss);
-	ht_distmap_free(dm);
 }
 
 /* A silent destination where a neighbour answered at 9: the distance
@@ -1237,6 +1242,19 @@ static void test_predict_no_neighbour(void **st)
 	ht_session_free(s);
 	ht_distmap_free(dm);
 	ht_stopset_free(ss);
+
+	/* A prediction beyond max_ttl is none: the probe goes to max_ttl. */
+	dm = distmap_with("198.18.200.77", 9);
+	world_init(&w, 5, 10000);
+	c.max_ttl = 8;
+	s = ptrace(&c, &w, &l, dm, NULL, NULL);
+	assert_int_equal(w.sent_ttl[0], 8);
+	assert_int_equal(w.sent_seq[0], 2 * 8 * 3);
+	ht_session_stats(s, &ss_st);
+	assert_int_equal(ss_st.probes_predicted, 0);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	ht_session_free(s);
+	ht_distmap_free(dm);
 }
 
 /* On an engine, a trace's distance goes into the table as soon as it is
