@@ -51,13 +51,14 @@
 #            --parallel and --pps; also wall time, probes per target (--record
 #            through a FIFO). Goal: under 64 MB.
 #   economy  the 10,000 targets of tests/sim/scenarios/batch-10k.scn at --pps 20000
-#            --parallel 1024: default, --no-stopset, --no-distance, both; probes per
-#            target, wall time, tests/sim/check-batch.py against the ground truth.
+#            --parallel 1024: default, --no-predict, --no-stopset, --no-distance,
+#            both of the last two; probes per target, wall time,
+#            tests/sim/check-batch.py against the ground truth.
 #   scamper  lab.sh's chain (4 routers, the shared upstream) with three branch
 #            routers hanging off its last router, each with a host namespace that
 #            answers for a /24 (a local route), and the lab's destination answering
-#            for another: 1,000 targets, hoptrace -n --jsonl --batch (also with -q 1)
-#            against scamper -O json -c trace -f LIST at the same -p rate; probes
+#            for another: 1,000 targets, hoptrace -n --jsonl --batch (also with -q 1,
+#            and -q 1 --no-predict) against scamper -O json -c trace -f LIST at the same -p rate; probes
 #            counted entering r1, hops scored against the known truth
 #            (bench/batch-score.py). Goal: the same hops found with at most half of
 #            scamper's probes.
@@ -628,11 +629,13 @@ bench_economy() {
 	n=$(wc -l <"$BENCH_TMP/econ.list")
 	echo
 	echo "== economy: $n targets of batch-10k.scn, --pps $pps --parallel $par"
-	echo "runs: default; no-stopset: --no-stopset; no-distance: --no-distance; both-off: both options"
+	echo "runs: default; no-predict: --no-predict; no-stopset: --no-stopset; no-distance:" \
+		"--no-distance; both-off: --no-stopset --no-distance"
 	printf "%-12s %9s %8s %9s %s\n" run probes per_tgt wall_s "against the truth (check-batch.py)"
-	for run in default no-stopset no-distance both-off; do
+	for run in default no-predict no-stopset no-distance both-off; do
 		case $run in
 		default) opts="" ;;
+		no-predict) opts="--no-predict" ;;
 		no-stopset) opts="--no-stopset" ;;
 		no-distance) opts="--no-distance" ;;
 		both-off) opts="--no-stopset --no-distance" ;;
@@ -728,8 +731,8 @@ bench_scamper() {
 	echo "== scamper: $n targets behind $N shared routers (${DELAY} ms each way), then the lab's" \
 		"destination (198.19.0.0/24, hop $((N + 1))) or one of three branch routers (198.19.1-3.0/24," \
 		"hop $((N + 2))); both tools at $rate probes/s"
-	printf "%-14s %8s %8s %9s %s\n" tool probes per_tgt wall_s "against the truth"
-	for t in hoptrace "hoptrace -q 1" scamper; do
+	printf "%-26s %8s %8s %9s %s\n" tool probes per_tgt wall_s "against the truth"
+	for t in hoptrace "hoptrace -q 1" "hoptrace -q 1 --no-predict" scamper; do
 		if [ "$t" != scamper ] && [ ! -x "$HOPTRACE" ]; then
 			echo "$t: missing ($HOPTRACE)"
 			continue
@@ -756,7 +759,7 @@ bench_scamper() {
 			--list "$BENCH_TMP/lab.list" $([ "$t" = scamper ] && echo --scamper) 2>&1 | tail -1)
 		[ $rc != 0 ] && sc+="; exit $rc"
 		awk -v t="$t" -v p="$cnt" -v n="$n" -v ms="$ms" -v sc="$sc" 'BEGIN {
-			printf "%-14s %8d %8.2f %9.1f %s\n", t, p, p / n, ms / 1000, sc
+			printf "%-26s %8d %8.2f %9.1f %s\n", t, p, p / n, ms / 1000, sc
 		}'
 		[ -n "${BENCH_VERBOSE:-}" ] && head -c 2000 "$out.err"
 	done

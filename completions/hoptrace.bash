@@ -55,7 +55,7 @@ _hoptrace()
 			--udp --icmp --tcp --classic --first= --max-hops= --queries= --sim-queries=
 			--wait= --sendwait= --pps= --gap-limit= --slow= --recheck= --port= --source= --interface= --tos=
 			--dont-fragment --extensions --unprivileged --json --jsonl --stats
-			--batch= --parallel= --resume= --no-distance --no-stopset --live --report --report-wide
+			--batch= --parallel= --resume= --no-distance --no-stopset --no-predict --live --report --report-wide
 			--report-format= --count= --interval= --flows= --hop-ping --no-sandbox --debug-status --help --version' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		return

@@ -398,6 +398,8 @@ static json_t *stats_obj(const struct ht_session_stats *st)
 		set_int(o, "probes_distance", st->probes_distance);
 		set_int(o, "probes_unproven", st->probes_unproven);
 		set_int(o, "probes_saved_stopset", st->probes_saved_stopset);
+		set_int(o, "probes_predicted", st->probes_predicted);
+		set_int(o, "predicted_right", st->predicted_right);
 	}
 	return o;
 }

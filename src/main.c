@@ -318,6 +318,7 @@ struct batch {
 	struct ht_progress pr;
 	struct ht_io_watch dns;
 	struct ht_stopset *stopset;
+	struct ht_distmap *distmap;
 	bool eof;
 	int status;
 	unsigned long inflight, skipped;
@@ -400,8 +401,9 @@ static void batch_start(struct batch *b, const struct ht_batch_target *it)
 	cfg.family = it->addr.family;
 	/* Probe economy: a batch trace sends nothing past its destination
 	 * (it would spend the destination's ICMP budget), learns the distance
-	 * first, and walks back from there only to the hops no earlier trace
-	 * from here has seen (docs/design.md, "Probe economy"). */
+	 * first (at the distance traced neighbours have, when there is one),
+	 * and walks back from there only to the hops no earlier trace from
+	 * here has seen (docs/design.md, "Probe economy"). */
 	cfg.no_overshoot = true;
 	cfg.learn_distance = !app->o.no_distance;
 	cfg.use_stopset = !app->o.no_stopset;
@@ -582,19 +584,27 @@ static int run_batch(struct app *app, struct ht_batch_stream *bs, struct lookahe
 		ht_resume_free(b.resume);
 		return 1;
 	}
-	if (!app->o.no_stopset) {
-		/* The set's hash is keyed: its addresses come from the network. */
+	{
+		/* The tables' hashes are keyed: what they hold comes from the
+		 * network. */
 		uint64_t key = (uint64_t)ht_now_us() * 0x9e3779b97f4a7c15ull;
 		if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != (ssize_t)sizeof(key))
 			key ^= (uint64_t)getpid();
-		if ((rc = ht_stopset_new(&b.stopset, 0, key)) < 0) {
+		rc = 0;
+		if (!app->o.no_stopset)
+			rc = ht_stopset_new(&b.stopset, 0, key);
+		if (rc >= 0 && !app->o.no_predict && !app->o.no_distance)
+			rc = ht_distmap_new(&b.distmap, 0, key ^ 0x5bd1e9955bd1e995ull);
+		if (rc < 0) {
 			fprintf(stderr, "hoptrace: cannot start the batch: %s\n", strerror(-rc));
+			ht_stopset_free(b.stopset);
 			ht_engine_free(b.e);
 			ht_io_mux_free(b.mux);
 			ht_resume_free(b.resume);
 			return 1;
 		}
 		ht_engine_set_stopset(b.e, b.stopset);
+		ht_engine_set_distmap(b.e, b.distmap);
 	}
 	if (app->dns)
 		ht_dns_watch(app->dns, &b.dns);
@@ -619,6 +629,7 @@ static int run_batch(struct app *app, struct ht_batch_stream *bs, struct lookahe
 	ht_io_mux_free(b.mux);
 	ht_resume_free(b.resume);
 	ht_stopset_free(b.stopset);
+	ht_distmap_free(b.distmap);
 	free(b.bt);
 	/* A batch exits 1 when any line or target failed (each one said why). */
 	return b.status > 1 ? 1 : b.status;

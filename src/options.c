@@ -101,6 +101,8 @@ static const char usage_text[] =
 	"                       of an earlier run, shows finished\n"
 	"  --no-distance        with --batch: do not learn each target's distance first\n"
 	"  --no-stopset         with --batch: do not stop at hops earlier traces saw\n"
+	"  --no-predict         with --batch: send each distance probe at the maximum\n"
+	"                       TTL, not at the distance of traced neighbours\n"
 	"\n"
 	"Monitor (rounds of probes, as mtr):\n"
 	"  --live               a live view of the path (ncurses)\n"
@@ -128,6 +130,7 @@ enum {
 	OPT_RECHECK,
 	OPT_NO_DISTANCE,
 	OPT_NO_STOPSET,
+	OPT_NO_PREDICT,
 	OPT_INTERFACE,
 	OPT_LIVE,
 	OPT_REPORT,
@@ -185,6 +188,7 @@ static const struct option long_opts[] = {
 	{"resume", required_argument, NULL, OPT_RESUME},
 	{"no-distance", no_argument, NULL, OPT_NO_DISTANCE},
 	{"no-stopset", no_argument, NULL, OPT_NO_STOPSET},
+	{"no-predict", no_argument, NULL, OPT_NO_PREDICT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -465,6 +469,9 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 		case OPT_NO_STOPSET:
 			o->no_stopset = true;
 			break;
+		case OPT_NO_PREDICT:
+			o->no_predict = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return HT_OPTS_EXIT_OK;
@@ -544,9 +551,9 @@ int ht_opts_parse(struct ht_opts *o, int argc, char **argv, char *err, size_t er
 	if (o->resume && (!o->batch || !o->jsonl))
 		FAIL("--resume works with --batch and --jsonl only (it reads an earlier run's "
 		     "--jsonl output)");
-	if ((o->no_distance || o->no_stopset) && !o->batch)
-		FAIL("--no-distance and --no-stopset are for --batch (a single trace sends all its "
-		     "probes at once)");
+	if ((o->no_distance || o->no_stopset || o->no_predict) && !o->batch)
+		FAIL("--no-distance, --no-stopset and --no-predict are for --batch (a single trace "
+		     "sends all its probes at once)");
 	if (o->batch) {
 		/* The targets come from the file; a packet length may follow. */
 		if (optind < argc && ht_parse_int(argv[optind], 0, 65535, &v))

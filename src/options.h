@@ -19,6 +19,8 @@ struct ht_opts {
 	const char *resume;    /* --resume FILE: a --jsonl result file (with --batch --jsonl) */
 	bool no_distance;      /* --no-distance: a batch trace does not learn its distance first */
 	bool no_stopset;       /* --no-stopset: nor stops at hops other traces saw (Doubletree) */
+	bool no_predict;       /* --no-predict: nor sends its distance probe at its neighbours'
+	                        *   distance (FlashRoute) */
 	int family_forced;     /* AF_INET / AF_INET6 from -4/-6, else 0 */
 	bool port_given;
 	bool pps_given;        /* --pps was on the command line */

@@ -91,9 +91,11 @@ struct ht_config {
 	                        *   TTL t+1 leaves once TTL t answered time exceeded
 	                        *   (or stayed silent for its whole wait: a guess,
 	                        *   counted in probes_unproven) */
-	bool learn_distance;   /* first one probe at max_ttl; the destination's reply
-	                        *   TTL gives its distance d (initial TTL 64, 128 or
-	                        *   255), and TTLs up to d count as safe */
+	bool learn_distance;   /* first one probe at max_ttl (or at the distance
+	                        *   predicted from neighbours: ht_session_set_distmap);
+	                        *   the destination's reply TTL gives its distance d
+	                        *   (initial TTL 64, 128 or 255), and TTLs up to d
+	                        *   count as safe */
 	bool use_stopset;      /* Doubletree: start at d (or HT_STOPSET_START_TTL),
 	                        *   go backward one TTL at a time and stop below the
 	                        *   first hop already in the stop set (needs
@@ -312,7 +314,8 @@ struct ht_session_stats {
 	uint32_t replies_matched;
 	uint32_t replies_unmatched; /* matched no probe: other traffic, spoofing */
 	uint32_t replies_duplicate;
-	uint32_t probes_past_dst;   /* sent with a TTL beyond the destination */
+	uint32_t probes_past_dst;   /* sent with a TTL beyond the destination (not the
+	                             * distance probe, which may go there by design) */
 	uint32_t probes_second_look; /* sent again to a silent hop after --recheck */
 	uint32_t probes_rate_limited; /* unanswered, marked as ICMP rate limiting */
 	/* Probe economy (struct ht_config.no_overshoot and after): */
@@ -321,11 +324,21 @@ struct ht_session_stats {
 	uint32_t probes_unproven;   /* sent with no_overshoot at a TTL not known to be
 	                             * short of the destination (past a silent hop) */
 	uint32_t probes_saved_stopset; /* not sent: their hops were skipped */
+	uint32_t probes_predicted;  /* distance probes sent at a neighbour's distance
+	                             * (ht_session_set_distmap) rather than max_ttl,
+	                             * also in probes_distance; each is its hop's
+	                             * first probe */
+	uint32_t predicted_right;   /* of those, the destination answered at that TTL
+	                             * and at no lower one */
 };
 void ht_session_stats(const ht_session *s, struct ht_session_stats *st);
 /* The destination's distance learnt by the distance probe (learn_distance),
  * 0 if unknown (off, no answer, or no reply TTL). */
 int ht_session_distance(const ht_session *s);
+/* The destination's distance as the trace proved it, 0 if not (yet): it
+ * answered at TTL H and a router answered time exceeded at H - 1 (or H is
+ * 1). What ht_distmap_learn() is given. */
+int ht_session_proven_distance(const ht_session *s);
 
 /*
  * The stop set (lib/core/stopset.c; Doubletree's local stop set): router
@@ -349,6 +362,36 @@ size_t ht_stopset_count(const struct ht_stopset *ss);
 /* The stop set this session reads and fills when cfg.use_stopset (NULL:
  * none, and use_stopset changes nothing). Call before the first tick. */
 void ht_session_set_stopset(ht_session *s, struct ht_stopset *ss);
+
+/*
+ * The distance table (lib/core/distmap.c): for each IPv4 /24 and IPv6 /48,
+ * the largest distance a trace from this vantage point proved to a
+ * destination in it (ht_session_proven_distance), shared by every trace of
+ * a batch. A trace whose destination's prefix has one sends its distance
+ * probe at that TTL, as its hop's first probe, instead of at max_ttl
+ * (docs/design.md, "Probe economy (batch)"). Bounded: at most max_entries
+ * prefixes (0: HT_DISTMAP_DEFAULT_MAX; rounded up to a power of two; at most
+ * HT_DISTMAP_LIMIT), 8 bytes each; when full, a prefix pushes out an older
+ * one. key seeds the hash.
+ */
+#define HT_DISTMAP_PREFIX4 24
+#define HT_DISTMAP_PREFIX6 48
+#define HT_DISTMAP_DEFAULT_MAX 262144
+#define HT_DISTMAP_LIMIT (1u << 24)
+struct ht_distmap;
+int ht_distmap_new(struct ht_distmap **out, size_t max_entries, uint64_t key);
+void ht_distmap_free(struct ht_distmap *dm);
+/* Record a proven distance (1-255) of a's prefix; the prefix keeps the
+ * largest. 1: new or raised; 0: no change; -EINVAL; -ENOMEM. */
+int ht_distmap_learn(struct ht_distmap *dm, const ht_addr *a, int distance);
+/* The distance predicted for a (its prefix's), 0 if none. */
+int ht_distmap_predict(const struct ht_distmap *dm, const ht_addr *a);
+size_t ht_distmap_count(const struct ht_distmap *dm);
+/* The table this session predicts its distance probe's TTL from (with
+ * cfg.learn_distance) and records its proven distance in (NULL: none). The
+ * prediction is read when the distance probe leaves. Call before the first
+ * tick. */
+void ht_session_set_distmap(ht_session *s, struct ht_distmap *dm);
 
 /*
  * The engine (lib/core/engine.c): many traces at once in one process, all
@@ -378,6 +421,9 @@ int ht_engine_start(ht_engine *e, const struct ht_config *cfg, const struct ht_i
 /* The stop set given to every trace started after this call (NULL: none);
  * the engine does not own it. */
 void ht_engine_set_stopset(ht_engine *e, struct ht_stopset *ss);
+/* The distance table given to every trace started after this call (NULL:
+ * none); the engine does not own it. */
+void ht_engine_set_distmap(ht_engine *e, struct ht_distmap *dm);
 /* Drop a trace without a TRACE_DONE event; -ENOENT for an unknown id. */
 int ht_engine_stop(ht_engine *e, uint32_t id);
 /* Feed a reply to trace id; -ENOENT when that trace is over. */

@@ -52,6 +52,7 @@ struct ht_engine {
 	uint32_t fhead, flen;
 
 	struct ht_stopset *stopset; /* given to traces started from now on */
+	struct ht_distmap *distmap; /* likewise */
 
 	struct ht_engine_stats stats;
 };
@@ -282,6 +283,7 @@ int ht_engine_start(ht_engine *e, const struct ht_config *cfg, const struct ht_i
 	ht_session_set_budget(t->s, &e->budget);
 	ht_session_set_id(t->s, t->id);
 	ht_session_set_stopset(t->s, e->stopset);
+	ht_session_set_distmap(t->s, e->distmap);
 	e->active++;
 	e->stats.traces_started++;
 	/* Due at once: its first tick sends what the budget allows. */
@@ -293,6 +295,11 @@ int ht_engine_start(ht_engine *e, const struct ht_config *cfg, const struct ht_i
 void ht_engine_set_stopset(ht_engine *e, struct ht_stopset *ss)
 {
 	e->stopset = ss;
+}
+
+void ht_engine_set_distmap(ht_engine *e, struct ht_distmap *dm)
+{
+	e->distmap = dm;
 }
 
 int ht_engine_stop(ht_engine *e, uint32_t id)

@@ -39,8 +39,15 @@
  * set: the hops below it are skipped (cancelled, reported with skipped
  * set). The distance probe (learn_distance) goes first, alone, to max_ttl,
  * with the sequence number 2 * nprobes; it is no hop's probe and has no
- * events. econ_update() recomputes all this from the probes' states after
- * every change.
+ * events. But when the distance table (distmap) predicts a distance P from
+ * the destination's neighbours, it goes to P instead, as hop P's first
+ * probe (its slot, its sequence number, its events): whatever answers, that
+ * is hop P's real answer. The destination: P is the start as the reply TTL
+ * allows; a router: the path is longer, the trace starts at P and goes
+ * forward one proven TTL at a time; silence: as when a distance probe goes
+ * unanswered. econ_update() recomputes all this from the probes' states
+ * after every change. A trace puts its distance into the table as soon as
+ * it is proven (the destination answered at H, a router at H - 1).
  */
 #include "hoptrace/hoptrace.h"
 
@@ -102,11 +109,33 @@ struct ht_session {
 	 * up (pre) and from the last hop down (suf): a probe's deadline reads
 	 * them in O(1) instead of scanning every probe (3 * nhops entries). */
 	uint32_t *rtt_hop, *rtt_pre, *rtt_suf;
+	struct ht_distmap *distmap; /* neighbours' distances: predictions in, ours out */
+	int predicted;        /* the distance probe went at this TTL, as that hop's
+	                       * first probe; 0: at max_ttl, as dprobe */
+	bool learnt;          /* our proven distance is in distmap */
 };
 
 static int ttl_index(const ht_session *s, int ttl)
 {
 	return ttl - s->cfg.first_ttl;
+}
+
+/* The distance probe sent at a predicted TTL: that hop's first probe. */
+static struct ht_probe *pred_probe(const ht_session *s)
+{
+	return &s->probes[ttl_index(s, s->predicted) * s->cfg.nqueries];
+}
+
+/* How long the distance probe is waited for: it has no RTT to scale by, so
+ * the floor of the FAR wait (enough for a geostationary hop), never beyond
+ * MAX. */
+static uint64_t dist_deadline(const ht_session *s)
+{
+	uint64_t w = s->cfg.wait_far_min_us;
+
+	if (w == 0 || w > s->cfg.wait_max_us)
+		w = s->cfg.wait_max_us;
+	return (s->predicted ? pred_probe(s) : &s->dprobe)->sent_us + w;
 }
 
 static void emit(ht_session *s, const struct ht_event *ev)
@@ -284,6 +313,9 @@ static uint64_t probe_deadline(const ht_session *s, const struct ht_probe *p)
 	uint64_t wait = c->wait_max_us;
 	uint32_t r;
 
+	/* The distance probe, alone in flight, has no evidence to scale by. */
+	if (s->dist == DIST_WAIT && s->predicted && p == pred_probe(s))
+		return dist_deadline(s);
 	r = max_rtt(s, p->ttl, p->ttl);
 	if (r && c->wait_here > 0) {
 		uint64_t w = scaled(c->wait_here, r, c->wait_min_us);
@@ -545,22 +577,22 @@ static void probe_done(ht_session *s, struct ht_probe *p)
 	emit(s, &ev);
 }
 
-/* How long the distance probe is waited for: it has no RTT to scale by, so
- * the floor of the FAR wait (enough for a geostationary hop), never beyond
- * MAX. */
-static uint64_t dist_deadline(const ht_session *s)
-{
-	uint64_t w = s->cfg.wait_far_min_us;
-
-	if (w == 0 || w > s->cfg.wait_max_us)
-		w = s->cfg.wait_max_us;
-	return s->dprobe.sent_us + w;
-}
-
 static void expire(ht_session *s, uint64_t now)
 {
 	if (s->dist == DIST_WAIT && dist_deadline(s) <= now) {
-		s->dprobe.state = HT_PROBE_TIMEOUT;
+		if (s->predicted) {
+			/* A hop's probe that timed out: what the walk makes of it
+			 * is up to econ_update(). */
+			int i = ttl_index(s, s->predicted) * s->cfg.nqueries;
+
+			if (probe_waiting(s, i)) {
+				s->probes[i].state = HT_PROBE_TIMEOUT;
+				s->inflight--;
+				probe_done(s, &s->probes[i]);
+			}
+		} else {
+			s->dprobe.state = HT_PROBE_TIMEOUT;
+		}
 		s->dist = DIST_DONE;
 	}
 	for (int i = 0; i < s->nprobes; i++) {
@@ -596,6 +628,34 @@ static bool released(const ht_session *s, int ttl)
 	return s->planned && ttl >= s->lo_rel && ttl <= s->hi_rel;
 }
 
+/* The hops below ttl are not probed: ttl answered from an address in the
+ * stop set, and earlier traces from here traced the path up to it. */
+static void skip_below(ht_session *s, int ttl)
+{
+	s->skip_below = ttl;
+	for (int t = s->cfg.first_ttl; t < ttl; t++) {
+		struct ht_probe *p = &s->probes[ttl_index(s, t) * s->cfg.nqueries];
+
+		s->hops[ttl_index(s, t)].skipped = true;
+		for (int k = 0; k < s->cfg.nqueries; k++)
+			if (p[k].state == HT_PROBE_UNSENT) {
+				p[k].state = HT_PROBE_CANCELLED;
+				s->stats.probes_saved_stopset++;
+			}
+	}
+}
+
+/* The distance probe, sent at a predicted TTL, was answered time exceeded. */
+static bool pred_router(const ht_session *s)
+{
+	const struct ht_probe *p;
+
+	if (!s->predicted)
+		return false;
+	p = pred_probe(s);
+	return p->state == HT_PROBE_REPLIED && p->reply.kind == HT_REPLY_TIME_EXCEEDED;
+}
+
 /* Fix the start TTL once the distance probe is settled (or at once
  * without one). With the stop set: the distance estimate, else
  * HT_STOPSET_START_TTL, but with no_overshoot never beyond what is known
@@ -611,8 +671,13 @@ static void plan(ht_session *s)
 		int safe = s->dist_safe > c->first_ttl ? s->dist_safe : c->first_ttl;
 
 		h = s->dist_est ? s->dist_est : HT_STOPSET_START_TTL;
+		/* The predicted distance probe met a router: start there. */
+		if (!s->dist_est && pred_router(s))
+			h = s->predicted;
 		if (c->no_overshoot && h > safe)
 			h = safe;
+		if (h > limit_ttl(s))
+			h = limit_ttl(s);
 		if (h < c->first_ttl)
 			h = c->first_ttl;
 		if (h > c->max_ttl)
@@ -622,22 +687,12 @@ static void plan(ht_session *s)
 	s->lo_rel = h > c->first_ttl ? h - 1 : h;
 	s->hi_rel = h;
 	s->proven = h;
-}
-
-/* The hops below ttl are not probed: ttl answered from an address in the
- * stop set, and earlier traces from here traced the path up to it. */
-static void skip_below(ht_session *s, int ttl)
-{
-	s->skip_below = ttl;
-	for (int t = s->cfg.first_ttl; t < ttl; t++) {
-		struct ht_probe *p = &s->probes[ttl_index(s, t) * s->cfg.nqueries];
-
-		s->hops[ttl_index(s, t)].skipped = true;
-		for (int k = 0; k < s->cfg.nqueries; k++)
-			if (p[k].state == HT_PROBE_UNSENT) {
-				p[k].state = HT_PROBE_CANCELLED;
-				s->stats.probes_saved_stopset++;
-			}
+	/* That router is in the stop set: an earlier trace walked every hop
+	 * below it, as below any other hop found there. */
+	if (c->use_stopset && s->stopset && h == s->predicted && pred_router(s) &&
+	    ht_stopset_has(s->stopset, &pred_probe(s)->reply.from)) {
+		skip_below(s, h);
+		s->lo_rel = h;
 	}
 }
 
@@ -816,13 +871,26 @@ static int send_one(ht_session *s, struct ht_probe *p, uint64_t now, bool second
  * back while the burst is still being sent) before the next tick goes on. */
 #define SEND_PER_TICK 16
 
-/* The distance probe: like send_one, but no hop's probe, and no event. */
+/* The distance probe. At a TTL predicted from the destination's neighbours
+ * (distmap), it is that hop's first probe, sent as such. Else at max_ttl:
+ * like send_one, but no hop's probe, and no event. */
 static int send_distance(ht_session *s, uint64_t now)
 {
 	struct ht_probe *p = &s->dprobe;
+	int pred = ht_distmap_predict(s->distmap, &s->cfg.dst);
 	uint64_t tx = now;
 	int rc;
 
+	if (pred >= s->cfg.first_ttl && pred <= s->cfg.max_ttl) {
+		rc = send_one(s, &s->probes[ttl_index(s, pred) * s->cfg.nqueries], now, false);
+		if (rc <= 0)
+			return rc;
+		s->predicted = pred;
+		s->dist = DIST_WAIT;
+		s->stats.probes_distance++;
+		s->stats.probes_predicted++;
+		return 1;
+	}
 	if (gate_time(s) > now)
 		return 0;
 	rc = s->io->send_probe(s->io_ctx, p->seq, p->ttl, &tx);
@@ -1069,11 +1137,34 @@ static int distance_of(uint8_t reply_ttl)
 	return initial - reply_ttl + 1;
 }
 
-/* A reply to the distance probe, in time or late (then it can still raise
- * the forward frontier; the start TTL stays). */
-static int distance_input(ht_session *s, const struct ht_reply *r, uint64_t now)
+/* What the first reply to the distance probe (p: at max_ttl, or at a
+ * predicted TTL) says, in time or late (then it can still raise the forward
+ * frontier; the start TTL stays). The destination: the distance from the
+ * reply TTL, but no farther than where it answered. A router: every TTL up
+ * to p's is short of the destination. */
+static void distance_learn(ht_session *s, const struct ht_probe *p)
 {
 	const struct ht_config *c = &s->cfg;
+
+	if (p->reached && p->reply.reply_ttl) {
+		int d = distance_of(p->reply.reply_ttl);
+
+		if (d < c->first_ttl)
+			d = c->first_ttl;
+		if (d > p->ttl)
+			d = p->ttl;
+		s->dist_est = d;
+		if (d > s->dist_safe)
+			s->dist_safe = d;
+	} else if (p->reply.kind == HT_REPLY_TIME_EXCEEDED && p->ttl > s->dist_safe) {
+		s->dist_safe = p->ttl;
+	}
+	s->dist = DIST_DONE;
+}
+
+/* A reply to the distance probe sent at max_ttl. */
+static int distance_input(ht_session *s, const struct ht_reply *r, uint64_t now)
+{
 	struct ht_probe *p = &s->dprobe;
 
 	if (p->state == HT_PROBE_REPLIED) {
@@ -1091,24 +1182,43 @@ static int distance_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 	                                                            : r->rx_us - p->sent_us);
 	p->reached = reply_reaches(r->kind);
 	s->stats.replies_matched++;
-	if (p->reached && r->reply_ttl) {
-		int d = distance_of(r->reply_ttl);
-
-		if (d < c->first_ttl)
-			d = c->first_ttl;
-		if (d > c->max_ttl)
-			d = c->max_ttl;
-		s->dist_est = d;
-		if (d > s->dist_safe)
-			s->dist_safe = d;
-	} else if (r->kind == HT_REPLY_TIME_EXCEEDED) {
-		/* The path is longer than max_ttl: every TTL is short of it. */
-		s->dist_safe = c->max_ttl;
-	}
-	s->dist = DIST_DONE;
+	distance_learn(s, p);
 	if (!s->done)
 		settle(s, now, false);
 	return 0;
+}
+
+int ht_session_proven_distance(const ht_session *s)
+{
+	int h = s->stop_ttl;
+	const struct ht_probe *p;
+
+	if (!h || s->stop_reason != HT_STOP_REACHED)
+		return 0;
+	if (h == 1)
+		return 1;
+	if (h - 1 < s->cfg.first_ttl)
+		return 0;
+	p = &s->probes[ttl_index(s, h - 1) * s->cfg.nqueries];
+	for (int k = 0; k < s->cfg.nqueries; k++)
+		if (p[k].state == HT_PROBE_REPLIED && p[k].reply.kind == HT_REPLY_TIME_EXCEEDED)
+			return h;
+	return 0;
+}
+
+/* Our distance into the table as soon as it is proven, for the traces to
+ * the same prefix that start (or send their distance probe) after. */
+static void record_distance(ht_session *s)
+{
+	int d;
+
+	if (!s->distmap || s->learnt)
+		return;
+	d = ht_session_proven_distance(s);
+	if (d) {
+		(void)ht_distmap_learn(s->distmap, &s->cfg.dst, d);
+		s->learnt = true;
+	}
 }
 
 int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
@@ -1155,6 +1265,8 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 	p->reached = reply_reaches(r->kind);
 	note_rtt(s, p);
 	s->stats.replies_matched++;
+	if (s->predicted && p == pred_probe(s))
+		distance_learn(s, p);
 	/* Below the start TTL, a known address ends the backward walk. */
 	if (s->cfg.use_stopset && s->stopset && s->planned && p->ttl < s->start_ttl &&
 	    ht_stopset_has(s->stopset, &r->from))
@@ -1165,6 +1277,7 @@ int ht_session_input(ht_session *s, const struct ht_reply *r, uint64_t now)
 			set_stop(s, p->ttl, p->reached ? HT_STOP_REACHED : HT_STOP_UNREACH);
 		settle(s, now, false);
 	}
+	record_distance(s);
 	return 0;
 }
 
@@ -1222,6 +1335,11 @@ void ht_session_set_stopset(ht_session *s, struct ht_stopset *ss)
 	s->stopset = ss;
 }
 
+void ht_session_set_distmap(ht_session *s, struct ht_distmap *dm)
+{
+	s->distmap = dm;
+}
+
 int ht_session_distance(const ht_session *s)
 {
 	return s->dist_est;
@@ -1251,11 +1369,16 @@ enum ht_stop_reason ht_session_stop_reason(const ht_session *s)
 
 void ht_session_stats(const ht_session *s, struct ht_session_stats *st)
 {
+	const struct ht_probe *pred = s->predicted ? pred_probe(s) : NULL;
+
 	*st = s->stats;
 	st->probes_past_dst = 0;
+	st->predicted_right = pred && pred->reached && s->stop_ttl == s->predicted;
+	/* The distance probe goes past the destination by design: it is
+	 * counted in probes_distance, not here, wherever it went. */
 	if (s->stop_ttl)
 		for (int i = 0; i < s->nprobes; i++)
-			if (s->probes[i].ttl > s->stop_ttl &&
+			if (s->probes[i].ttl > s->stop_ttl && &s->probes[i] != pred &&
 			    (s->probes[i].state == HT_PROBE_SENT ||
 			     s->probes[i].state == HT_PROBE_REPLIED ||
 			     s->probes[i].state == HT_PROBE_TIMEOUT))

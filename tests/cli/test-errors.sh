@@ -130,6 +130,9 @@ expect_err "--batch needs a file name ('-' for standard input)" --batch ""
 expect_err "invalid parallel traces '0': must be 1 to 4096" --parallel 0 --batch "$TMP/empty"
 expect_err "invalid parallel traces '4097': must be 1 to 4096" --parallel=4097 $H
 expect_err "invalid parallel traces '+8': must be 1 to 4096" --parallel +8 $H
+BATCH_ONLY="--no-distance, --no-stopset and --no-predict are for --batch (a single trace sends all its probes at once)"
+expect_err "$BATCH_ONLY" --no-predict $H
+expect_err "$BATCH_ONLY" --no-distance $H
 RESUME_ONLY="--resume works with --batch and --jsonl only (it reads an earlier run's --jsonl output)"
 expect_err "$RESUME_ONLY" --resume "$TMP/empty" $H
 expect_err "$RESUME_ONLY" --jsonl --resume "$TMP/empty" $H

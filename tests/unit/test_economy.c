@@ -75,6 +75,7 @@ static int fake_send(void *ctx, uint16_t seq, uint8_t ttl, uint64_t *tx)
 static const struct ht_io_ops fake_ops = {.send_probe = fake_send};
 
 struct log {
+	const struct world *w; /* when set: every reported probe was sent at its hop's TTL */
 	int hops[256];
 	bool skipped[256];
 	int nhops;
@@ -92,6 +93,18 @@ static void on_event(void *u, const struct ht_event *ev)
 
 	if (ev->type == HT_EV_HOP_DONE) {
 		assert_true(ev->hop->done);
+		for (int k = 0; l->w && k < ev->hop->nprobes; k++) {
+			const struct ht_probe *p = &ev->hop->probes[k];
+			int j = l->w->sent - 1;
+
+			if (p->state != HT_PROBE_REPLIED && p->state != HT_PROBE_TIMEOUT)
+				continue;
+			while (j >= 0 && l->w->sent_seq[j] != p->seq)
+				j--;
+			if (j < 0 || l->w->sent_ttl[j] != ev->hop->ttl)
+				fail_msg("hop %d reports probe seq %u, %s", ev->hop->ttl, p->seq,
+				         j < 0 ? "never sent" : "sent at another TTL");
+		}
 		l->skipped[l->nhops] = ev->hop->skipped;
 		if (ev->hop->skipped)
 			for (int k = 0; k < ev->hop->nprobes; k++)
@@ -891,6 +904,517 @@ static void test_stopset_api(void **st)
 	ht_stopset_free(set);
 }
 
+/* ---- distance prediction from neighbours (struct ht_distmap) ---- */
+
+/* A stop set holding w's routers at TTLs lo..hi. */
+static struct ht_stopset *stopset_with(const struct world *w, int lo, int hi)
+{
+	struct ht_stopset *ss;
+
+	assert_int_equal(ht_stopset_new(&ss, 0, 77), 0);
+	for (int t = lo; t <= hi; t++) {
+		ht_addr a;
+		hop_addr(w, t, &a);
+		assert_int_equal(ht_stopset_add(ss, &a), 1);
+	}
+	return ss;
+}
+
+/* A distance table knowing `d` for the neighbour `nb` (none when d is 0). */
+static struct ht_distmap *distmap_with(const char *nb, int d)
+{
+	struct ht_distmap *dm;
+	ht_addr a;
+
+	assert_int_equal(ht_distmap_new(&dm, 0, 3), 0);
+	if (d) {
+		assert_int_equal(ht_addr_parse(nb, &a), 0);
+		assert_int_equal(ht_distmap_learn(dm, &a, d), 1);
+	}
+	return dm;
+}
+
+/* One session on a distance table and a stop set; every hop it reports is
+ * checked against the probes w saw leave. */
+static ht_session *ptrace(const struct ht_config *c, struct world *w, struct log *l,
+                          struct ht_distmap *dm, struct ht_stopset *ss, uint64_t *took)
+{
+	ht_session *s;
+	uint64_t t;
+
+	memset(l, 0, sizeof(*l));
+	l->w = w;
+	assert_int_equal(ht_session_new(&s, c, &fake_ops, w, on_event, l), 0);
+	ht_session_set_distmap(s, dm);
+	ht_session_set_stopset(s, ss);
+	t = run(s, w);
+	if (took)
+		*took = t;
+	return s;
+}
+
+static int predicted_of(const struct ht_distmap *dm, const char *text)
+{
+	ht_addr a;
+
+	assert_int_equal(ht_addr_parse(text, &a), 0);
+	return ht_distmap_predict(dm, &a);
+}
+
+/* The prediction is right: a neighbour (198.18.200.77) was 9 hops away,
+ * and so is the destination. The distance probe leaves at TTL 9 as hop 9's
+ * first probe; the destination answers it, so TTL 8 (and hop 9's other
+ * probes) follow, and router 8, in the stop set, ends the walk. -q 1: 2
+ * probes in all (a distance probe at max_ttl, TTL 9 and TTL 8 made 3);
+ * -q 3: 6 (7). */
+static void test_predict_right(void **st)
+{
+	(void)st;
+
+	for (int nq = 1; nq <= 3; nq += 2) {
+		struct ht_distmap *dm = distmap_with("198.18.200.77", 9);
+		struct ht_stopset *ss;
+		struct world w;
+		struct ht_config c;
+		struct log l;
+		struct ht_session_stats ss_st;
+		ht_session *s;
+		uint64_t took;
+		int want[16], n;
+
+		world_init(&w, 9, 10000);
+		ss = stopset_with(&w, 1, 8);
+		cfg_init(&c, true, true, true);
+		c.nqueries = nq;
+		s = ptrace(&c, &w, &l, dm, ss, &took);
+		want[0] = 9;
+		n = fill(want, 1, 8, 8, nq);
+		n = fill(want, n, 9, 9, nq - 1);
+		assert_sent(&w, want, n);
+		/* Hop 9's first probe, by its sequence number. */
+		assert_int_equal(w.sent_seq[0], 8 * nq);
+		assert_int_equal(took, nq == 1 ? 170000 : 180000);
+		assert_int_equal(l.reason, HT_STOP_REACHED);
+		assert_hops_in_order(&l, 9);
+		for (int i = 0; i < 9; i++)
+			assert_int_equal(l.skipped[i], i + 1 <= 7);
+		assert_int_equal(ht_session_hop(s, 9)->probes[0].state, HT_PROBE_REPLIED);
+		assert_true(ht_session_hop(s, 9)->probes[0].reached);
+		assert_int_equal(ht_session_distance(s), 9);
+		assert_int_equal(ht_session_proven_distance(s), 9);
+		ht_session_stats(s, &ss_st);
+		assert_int_equal(ss_st.probes_sent, n);
+		assert_int_equal(ss_st.probes_distance, 1);
+		assert_int_equal(ss_st.probes_predicted, 1);
+		assert_int_equal(ss_st.predicted_right, 1);
+		assert_int_equal(ss_st.probes_past_dst, 0);
+		assert_int_equal(ss_st.probes_unproven, 0);
+		assert_int_equal(ss_st.probes_saved_stopset, 7 * nq);
+		ht_session_free(s);
+		ht_stopset_free(ss);
+		ht_distmap_free(dm);
+	}
+}
+
+/* Too short: 7 predicted, the destination at 9. Router 7 answers the
+ * distance probe (hop 7's real probe): the path is longer, so TTL 8 may
+ * go, and 9 once 8 answered time exceeded; the walk back starts at 6 and
+ * stops there (in the stop set). 4 probes, 4 round trips in sequence
+ * (70 + 80 + 90 ms; 6 answers meanwhile). With router 7 itself in the
+ * set, the hops below it are skipped at once: 3 probes. The proven 9
+ * replaces the 7. */
+static void test_predict_too_short(void **st)
+{
+	(void)st;
+
+	for (int in_set = 6; in_set <= 7; in_set++) {
+		struct ht_distmap *dm = distmap_with("198.18.200.77", 7);
+		struct ht_stopset *ss;
+		struct world w;
+		struct ht_config c;
+		struct log l;
+		struct ht_session_stats ss_st;
+		ht_session *s;
+		uint64_t took;
+
+		world_init(&w, 9, 10000);
+		ss = stopset_with(&w, 1, in_set);
+		cfg_init(&c, true, true, true);
+		c.nqueries = 1;
+		s = ptrace(&c, &w, &l, dm, ss, &took);
+		if (in_set == 6) {
+			static const int want[] = {7, 6, 8, 9};
+			assert_sent(&w, want, 4);
+		} else {
+			static const int want[] = {7, 8, 9};
+			assert_sent(&w, want, 3);
+		}
+		assert_no_overshoot(&w, false, 30);
+		assert_int_equal(took, 240000);
+		assert_int_equal(l.reason, HT_STOP_REACHED);
+		assert_hops_in_order(&l, 9);
+		for (int i = 0; i < 9; i++)
+			assert_int_equal(l.skipped[i], i + 1 < in_set);
+		assert_int_equal(ht_session_hop(s, 7)->probes[0].reply.kind, HT_REPLY_TIME_EXCEEDED);
+		ht_session_stats(s, &ss_st);
+		assert_int_equal(ss_st.probes_sent, in_set == 6 ? 4 : 3);
+		assert_int_equal(ss_st.probes_predicted, 1);
+		assert_int_equal(ss_st.predicted_right, 0);
+		assert_int_equal(ss_st.probes_unproven, 0);
+		assert_int_equal(ss_st.probes_past_dst, 0);
+		assert_int_equal(ht_session_distance(s), 0);
+		assert_int_equal(ht_session_proven_distance(s), 9);
+		assert_int_equal(predicted_of(dm, "198.18.200.3"), 9);
+		ht_session_free(s);
+		ht_stopset_free(ss);
+		ht_distmap_free(dm);
+	}
+}
+
+/* Too long: 11 predicted, the destination at 9. It answers the distance
+ * probe (the one probe past it, as a max_ttl one would be), its reply TTL
+ * gives 9, and the trace goes on as without a prediction: 9 and 8, router
+ * 8 in the set. 3 probes (-q 3: 7); hop 11 is never reported, its other
+ * probes never sent, and the distance probe is not counted past the
+ * destination. The table keeps the larger 11. */
+static void test_predict_too_long(void **st)
+{
+	(void)st;
+
+	for (int nq = 1; nq <= 3; nq += 2) {
+		struct ht_distmap *dm = distmap_with("198.18.200.77", 11);
+		struct ht_stopset *ss;
+		struct world w;
+		struct ht_config c;
+		struct log l;
+		struct ht_session_stats ss_st;
+		ht_session *s;
+		uint64_t took;
+		int want[16], n;
+
+		world_init(&w, 9, 10000);
+		ss = stopset_with(&w, 1, 8);
+		cfg_init(&c, true, true, true);
+		c.nqueries = nq;
+		s = ptrace(&c, &w, &l, dm, ss, &took);
+		want[0] = 11;
+		n = fill(want, 1, 8, 9, nq);
+		assert_sent(&w, want, n);
+		assert_int_equal(w.sent_seq[0], 10 * nq);
+		for (int i = 1; i < w.sent; i++)
+			assert_true(w.sent_ttl[i] <= 9);
+		assert_int_equal(took, 180000);
+		assert_int_equal(l.reason, HT_STOP_REACHED);
+		assert_int_equal(l.last_ttl, 9);
+		assert_hops_in_order(&l, 9);
+		assert_int_equal(ht_session_distance(s), 9);
+		assert_int_equal(ht_session_proven_distance(s), 9);
+		ht_session_stats(s, &ss_st);
+		assert_int_equal(ss_st.probes_sent, n);
+		assert_int_equal(ss_st.probes_distance, 1);
+		assert_int_equal(ss_st.probes_predicted, 1);
+		assert_int_equal(ss_st.predicted_right, 0);
+		assert_int_equal(ss_st.probes_past_dst, 0);
+		assert_int_equal(predicted_of(dm, "198.18.200.3"), 11);
+		ht_session_free(s);
+		ht_stopset_free(ss);
+		ht_distmap_free(dm);
+	}
+}
+
+/* A silent destination where a neighbour answered at 9: the distance
+ * probe at 9 is waited for as long as one at max_ttl (750 ms), then the
+ * trace falls back as without an answer: TTL 1 up, one at a time. Hop 9
+ * already had its probe (silent): 10 follows 8 at once, then 11, 12, 13
+ * as guesses until the gap limit. 13 probes (with a max_ttl distance
+ * probe, 14), one FAR wait less; hop 9 is reported with the probe sent
+ * at TTL 9. Nothing is learnt. */
+static void test_predict_silent_destination(void **st)
+{
+	struct ht_distmap *dm = distmap_with("198.18.200.77", 9);
+	struct ht_stopset *ss;
+	struct world w;
+	struct ht_config c;
+	struct log l;
+	struct ht_session_stats ss_st;
+	ht_session *s;
+	uint64_t took;
+	(void)st;
+
+	world_init(&w, 9, 10000);
+	w.dst_silent = true;
+	ss = stopset_with(&w, 1, 8);
+	cfg_init(&c, true, true, true);
+	c.nqueries = 1;
+	c.recheck_us = 0;
+	s = ptrace(&c, &w, &l, dm, ss, &took);
+	{
+		static const int want[] = {9, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13};
+		assert_sent(&w, want, 13);
+	}
+	assert_int_equal(took, 750000 + 360000 + 4 * 820000);
+	assert_int_equal(l.reason, HT_STOP_GAP);
+	assert_hops_in_order(&l, 13);
+	assert_int_equal(ht_session_hop(s, 9)->probes[0].state, HT_PROBE_TIMEOUT);
+	ht_session_stats(s, &ss_st);
+	assert_int_equal(ss_st.probes_sent, 13);
+	assert_int_equal(ss_st.probes_distance, 1);
+	assert_int_equal(ss_st.probes_predicted, 1);
+	assert_int_equal(ss_st.predicted_right, 0);
+	assert_int_equal(ss_st.probes_unproven, 4);
+	assert_int_equal(ht_session_proven_distance(s), 0);
+	assert_int_equal(ht_distmap_count(dm), 1);
+	assert_int_equal(predicted_of(dm, "198.18.200.3"), 9);
+	ht_session_free(s);
+	ht_stopset_free(ss);
+	ht_distmap_free(dm);
+}
+
+/* No neighbour known (only one in another /24): exactly the trace without
+ * a table (test_stopset_one_session). It proves its distance, so the next
+ * trace into its /24 uses it: 6 probes instead of 28, every hop below 8
+ * skipped (its routers went into the set). A path whose hop below the
+ * destination is silent proves nothing and teaches the table nothing. */
+static void test_predict_no_neighbour(void **st)
+{
+	struct ht_distmap *dm = distmap_with("198.18.201.77", 4);
+	struct ht_stopset *ss;
+	struct world w;
+	struct ht_config c;
+	struct log l;
+	struct ht_session_stats ss_st;
+	ht_session *s;
+	uint64_t took;
+	(void)st;
+
+	assert_int_equal(ht_stopset_new(&ss, 0, 1), 0);
+	world_init(&w, 9, 10000);
+	cfg_init(&c, true, true, true);
+	s = ptrace(&c, &w, &l, dm, ss, &took);
+	{
+		static const int want[] = {30, 8, 8, 8, 9, 9, 9, 7, 7, 7, 6, 6, 6, 5, 5, 5,
+		                           4, 4, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1};
+		assert_sent(&w, want, (int)(sizeof(want) / sizeof(want[0])));
+	}
+	assert_int_equal(w.sent_seq[0], 2 * 30 * 3);
+	assert_int_equal(took, 90000 + 360000);
+	assert_hops_in_order(&l, 9);
+	ht_session_stats(s, &ss_st);
+	assert_int_equal(ss_st.probes_distance, 1);
+	assert_int_equal(ss_st.probes_predicted, 0);
+	assert_int_equal(ss_st.predicted_right, 0);
+	ht_session_free(s);
+	assert_int_equal(ht_distmap_count(dm), 2);
+	assert_int_equal(predicted_of(dm, "198.18.200.200"), 9);
+	assert_int_equal(predicted_of(dm, "198.18.201.1"), 4);
+
+	world_init(&w, 9, 10000);
+	assert_int_equal(ht_addr_parse("198.18.200.200", &c.dst), 0);
+	s = ptrace(&c, &w, &l, dm, ss, &took);
+	{
+		static const int want[] = {9, 8, 8, 8, 9, 9};
+		assert_sent(&w, want, 6);
+	}
+	assert_hops_in_order(&l, 9);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(l.skipped[i], i + 1 <= 7);
+	ht_session_stats(s, &ss_st);
+	assert_int_equal(ss_st.predicted_right, 1);
+	ht_session_free(s);
+
+	/* Hop 8 silent: the destination answers at 9, but 8 is not proven
+	 * short of it. */
+	ht_distmap_free(dm);
+	dm = distmap_with(NULL, 0);
+	world_init(&w, 9, 10000);
+	w.silent[8] = true;
+	s = ptrace(&c, &w, &l, dm, NULL, NULL);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	assert_int_equal(ht_session_distance(s), 9);
+	assert_int_equal(ht_session_proven_distance(s), 0);
+	assert_int_equal(ht_distmap_count(dm), 0);
+	ht_session_free(s);
+	/* A destination at TTL 1 needs no time exceeded below it. */
+	world_init(&w, 1, 10000);
+	s = ptrace(&c, &w, &l, dm, NULL, NULL);
+	assert_int_equal(ht_session_proven_distance(s), 1);
+	assert_int_equal(predicted_of(dm, "198.18.200.1"), 1);
+	ht_session_free(s);
+	ht_distmap_free(dm);
+	ht_stopset_free(ss);
+
+	/* A prediction beyond max_ttl is none: the probe goes to max_ttl. */
+	dm = distmap_with("198.18.200.77", 9);
+	world_init(&w, 5, 10000);
+	c.max_ttl = 8;
+	s = ptrace(&c, &w, &l, dm, NULL, NULL);
+	assert_int_equal(w.sent_ttl[0], 8);
+	assert_int_equal(w.sent_seq[0], 2 * 8 * 3);
+	ht_session_stats(s, &ss_st);
+	assert_int_equal(ss_st.probes_predicted, 0);
+	assert_int_equal(l.reason, HT_STOP_REACHED);
+	ht_session_free(s);
+	ht_distmap_free(dm);
+}
+
+/* On an engine, a trace's distance goes into the table as soon as it is
+ * proven, not when the trace is over: a neighbour started while the first
+ * trace still walks back sends its distance probe at the learnt TTL. */
+static struct world pw[2];
+static struct log plog[2];
+static uint32_t pid_[2];
+
+static void on_pevent(void *u, const struct ht_event *ev)
+{
+	(void)u;
+	for (int k = 0; k < 2; k++)
+		if (pid_[k] && pid_[k] == ev->trace) {
+			on_event(&plog[k], ev);
+			if (ev->type == HT_EV_TRACE_DONE)
+				ht_session_stats(ht_engine_session(plog[k].e, ev->trace),
+				                 &plog[k].stats);
+		}
+}
+
+/* One step of an engine running the traces of pw[0..n-1]: the earliest
+ * reply, or a tick. */
+static void pstep(ht_engine *e, int n)
+{
+	uint64_t t = ht_engine_next_wakeup(e), now = pw[0].now;
+	int best = -1, f = -1;
+
+	for (int j = 0; j < n; j++) {
+		int i = first_reply(&pw[j]);
+		if (i >= 0 && (best < 0 || pw[j].q[i].rx_us < pw[best].q[f].rx_us)) {
+			best = j;
+			f = i;
+		}
+	}
+	if (best >= 0 && pw[best].q[f].rx_us <= t) {
+		struct ht_reply r = pw[best].q[f];
+		pw[best].q[f] = pw[best].q[--pw[best].nq];
+		now = r.rx_us > now ? r.rx_us : now;
+		for (int j = 0; j < 2; j++)
+			pw[j].now = now;
+		ht_engine_input(e, pid_[best], &r, now);
+	} else {
+		assert_true(t != UINT64_MAX);
+		now = t > now ? t : now;
+		for (int j = 0; j < 2; j++)
+			pw[j].now = now;
+		assert_int_equal(ht_engine_tick(e, now), 0);
+	}
+}
+
+static void test_predict_engine_learns_early(void **st)
+{
+	struct ht_distmap *dm;
+	struct ht_stopset *ss;
+	struct ht_config c;
+	ht_engine *e;
+	long guard = 0;
+	(void)st;
+
+	assert_int_equal(ht_distmap_new(&dm, 0, 11), 0);
+	assert_int_equal(ht_stopset_new(&ss, 0, 12), 0);
+	assert_int_equal(ht_engine_new(&e, 0, on_pevent, NULL), 0);
+	ht_engine_set_stopset(e, ss);
+	ht_engine_set_distmap(e, dm);
+	memset(pid_, 0, sizeof(pid_));
+	memset(plog, 0, sizeof(plog));
+	cfg_init(&c, true, true, true);
+	c.nqueries = 1;
+	for (int k = 0; k < 2; k++) {
+		world_init(&pw[k], 9, 10000);
+		plog[k].w = &pw[k];
+		plog[k].e = e;
+	}
+	assert_int_equal(ht_engine_start(e, &c, &fake_ops, &pw[0], pw[0].now, &pid_[0]), 0);
+	while (!predicted_of(dm, "198.18.200.2")) {
+		pstep(e, 1);
+		assert_true(++guard < 100000);
+	}
+	/* Proven when the destination answered at 9 (router 8 had answered
+	 * time exceeded): 90 + 90 ms in; the walk back goes on. */
+	assert_int_equal(pw[0].now, 1000000 + 180000);
+	assert_int_equal(ht_engine_active(e), 1);
+	assert_int_equal(predicted_of(dm, "198.18.200.2"), 9);
+	assert_int_equal(ht_addr_parse("198.18.200.2", &c.dst), 0);
+	assert_int_equal(ht_engine_start(e, &c, &fake_ops, &pw[1], pw[1].now, &pid_[1]), 0);
+	while (ht_engine_active(e)) {
+		pstep(e, 2);
+		assert_true(++guard < 100000);
+	}
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(plog[k].trace_done, 1);
+		assert_int_equal(plog[k].reason, HT_STOP_REACHED);
+		assert_hops_in_order(&plog[k], 9);
+	}
+	assert_int_equal(pw[0].sent, 1 + 9);
+	assert_int_equal(plog[0].stats.probes_predicted, 0);
+	/* The second: 9 at once, then back from 8; the first trace ends (its
+	 * routers enter the set) before its TTL 6 answers: 4 probes. */
+	assert_int_equal(pw[1].sent_ttl[0], 9);
+	assert_int_equal(pw[1].sent_seq[0], 8);
+	{
+		static const int want[] = {9, 8, 7, 6};
+		assert_sent(&pw[1], want, 4);
+	}
+	assert_int_equal(plog[1].stats.probes_predicted, 1);
+	assert_int_equal(plog[1].stats.predicted_right, 1);
+	ht_engine_free(e);
+	ht_stopset_free(ss);
+	ht_distmap_free(dm);
+}
+
+/* The table: prefixes (/24, /48), families apart, the largest distance
+ * kept, bad input refused, and its bound. */
+static void test_distmap_api(void **st)
+{
+	struct ht_distmap *dm;
+	ht_addr a, z = {0};
+	(void)st;
+
+	assert_int_equal(ht_distmap_new(&dm, HT_DISTMAP_LIMIT + 1, 0), -EINVAL);
+	assert_null(dm);
+	dm = distmap_with("198.18.200.1", 9);
+	assert_int_equal(predicted_of(dm, "198.18.200.255"), 9);
+	assert_int_equal(predicted_of(dm, "198.18.201.1"), 0);
+	assert_int_equal(predicted_of(dm, "::ffff:198.18.200.1"), 0);
+	assert_int_equal(ht_addr_parse("198.18.200.9", &a), 0);
+	assert_int_equal(ht_distmap_learn(dm, &a, 7), 0);
+	assert_int_equal(predicted_of(dm, "198.18.200.1"), 9);
+	assert_int_equal(ht_distmap_learn(dm, &a, 12), 1);
+	assert_int_equal(predicted_of(dm, "198.18.200.1"), 12);
+	assert_int_equal(ht_distmap_learn(dm, &a, 0), -EINVAL);
+	assert_int_equal(ht_distmap_learn(dm, &a, 256), -EINVAL);
+	assert_int_equal(ht_distmap_learn(dm, &z, 5), -EINVAL);
+	assert_int_equal(ht_distmap_predict(dm, &z), 0);
+	assert_int_equal(ht_distmap_predict(NULL, &a), 0);
+	assert_int_equal(ht_addr_parse("2001:db8:1::1", &a), 0);
+	assert_int_equal(ht_distmap_learn(dm, &a, 255), 1);
+	assert_int_equal(predicted_of(dm, "2001:db8:1:ffff::9"), 255);
+	assert_int_equal(predicted_of(dm, "2001:db8:2::1"), 0);
+	assert_int_equal(ht_distmap_count(dm), 2);
+	ht_distmap_free(dm);
+
+	/* Bounded at 1000 (1024 slots): 100,000 /24s leave at most 1024, and
+	 * the last ones learnt are there. */
+	assert_int_equal(ht_distmap_new(&dm, 1000, 99), 0);
+	for (uint32_t i = 0; i < 100000; i++) {
+		a.family = AF_INET;
+		a.u.v4.s_addr = htonl(0x0a000001u + (i << 8));
+		assert_true(ht_distmap_learn(dm, &a, (int)(i % 30) + 1) == 1);
+	}
+	assert_true(ht_distmap_count(dm) <= 1024);
+	assert_true(ht_distmap_count(dm) > 900);
+	for (uint32_t i = 100000 - 8; i < 100000; i++) {
+		a.u.v4.s_addr = htonl(0x0a000001u + (i << 8));
+		assert_int_equal(ht_distmap_predict(dm, &a), (int)(i % 30) + 1);
+	}
+	ht_distmap_free(dm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -906,6 +1430,13 @@ int main(void)
 		cmocka_unit_test(test_stopset_destination_below_start),
 		cmocka_unit_test(test_stopset_concurrent_traces),
 		cmocka_unit_test(test_stopset_api),
+		cmocka_unit_test(test_predict_right),
+		cmocka_unit_test(test_predict_too_short),
+		cmocka_unit_test(test_predict_too_long),
+		cmocka_unit_test(test_predict_silent_destination),
+		cmocka_unit_test(test_predict_no_neighbour),
+		cmocka_unit_test(test_predict_engine_learns_early),
+		cmocka_unit_test(test_distmap_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
