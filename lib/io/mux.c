@@ -314,8 +314,11 @@ int ht_io_mux_run(ht_io_mux *m, ht_engine *e, const struct ht_io_watch *w,
 		now = ht_now_us();
 		/* A paced probe due within the spin window: read only a batch
 		 * per socket this turn, so that a flood of replies cannot hold
-		 * the next probe back for long. */
-		int budget = deadline < now + MUX_SPIN_US ? HT_IO_BATCH : MUX_BUDGET;
+		 * the next probe back for long. Without a pace (--pps 0) a
+		 * probe is always due: a batch per turn would read fewer
+		 * replies than the turn sends, and the socket would overflow. */
+		bool paced = ht_engine_budget(e)->pps != 0;
+		int budget = paced && deadline < now + MUX_SPIN_US ? HT_IO_BATCH : MUX_BUDGET;
 		if (pending)
 			deadline = now;
 		struct timespec ts = {0}, *tsp = NULL;
