@@ -135,8 +135,10 @@ int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budge
 uint32_t ht_io_random32(void);
 uint32_t ht_io_tag(void);
 /* The source address the kernel would use toward io->cfg.dst (a connected
- * UDP socket: nothing is sent) into io->flow.src. */
-int ht_io_find_source(struct ht_io *io, char *err, size_t errlen);
+ * UDP socket: nothing is sent) into io->flow.src. keep: NULL, or where a
+ * socket for the next look-up is kept (-1: none yet; made for io's device
+ * and -s address; the caller closes it). */
+int ht_io_find_source(struct ht_io *io, int *keep, char *err, size_t errlen);
 /* Drop what is queued on a socket; a bigger receive buffer. */
 void ht_io_flush_socket(int fd);
 void ht_io_grow_rcvbuf(int fd);
@@ -191,10 +193,12 @@ int ht_io_filters_open(struct ht_io *io);
  * the family's, fresh echo id and tag), opened by the family's backend: on
  * the family's raw sockets (borrowed: sent on and read by the mux, never
  * closed here) with ports of its own, or in unprivileged mode on sockets
- * of its own; the family's receive buffer is borrowed too.
+ * of its own; the family's receive buffer is borrowed too. route_fd: where
+ * the mux keeps the family's route look-up socket (ht_io_find_source's
+ * keep), or NULL.
  */
 int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct ht_io *child,
-                     char *err, size_t errlen);
+                     int *route_fd, char *err, size_t errlen);
 void ht_io_child_close(struct ht_io *child);
 
 #endif

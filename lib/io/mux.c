@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MUX_BUDGET 512   /* packets per loop turn */
 #define MUX_SPIN_US 200  /* closer deadlines are waited for without sleeping */
@@ -40,6 +41,7 @@ struct ht_io_mux {
 	int cap_pfd;
 	int *start;            /* per trace polled: its first pollfd */
 	int cap_start;
+	int route_fd[2];       /* per family: the traces' route look-ups (-1: none yet) */
 	uint64_t now;
 };
 
@@ -58,6 +60,7 @@ int ht_io_mux_new(ht_io_mux **out, ht_io *v4, ht_io *v6)
 		return -ENOMEM;
 	m->fam[0] = v4;
 	m->fam[1] = v6;
+	m->route_fd[0] = m->route_fd[1] = -1;
 	if ((rc = ht_flowtab_new(&m->tab)) < 0) {
 		free(m);
 		return rc;
@@ -105,6 +108,9 @@ void ht_io_mux_free(ht_io_mux *m)
 	free(m->tr);
 	free(m->pfd);
 	free(m->start);
+	for (int f = 0; f < 2; f++)
+		if (m->route_fd[f] >= 0)
+			close(m->route_fd[f]);
 	ht_flowtab_free(m->tab);
 	free(m);
 }
@@ -144,7 +150,8 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 	/* A flow key already taken (two traces to one destination whose
 	 * random echo ids met): draw again. */
 	for (int tries = 0; tries < 8; tries++) {
-		rc = ht_io_child_open(parent, cfg, &t->io, err, errlen);
+		rc = ht_io_child_open(parent, cfg, &t->io, &m->route_fd[cfg->dst.family == AF_INET6],
+		                      err, errlen);
 		if (rc < 0)
 			break;
 		t->nkeys = ht_flow_keys(&t->io.flow, nprobes, t->keys, maxkeys);
