@@ -112,6 +112,10 @@ struct ht_io_backend {
 	             void *u);
 	/* Timers of the backend's own (per-probe sockets' linger); may be NULL. */
 	void (*expire)(struct ht_io *io, uint64_t now_us);
+	/* A mux trace's pollfds() stay the same from its open to its close, it
+	 * has no expire() and queues no pending replies: the mux watches its
+	 * sockets once (an epoll set) instead of every turn. */
+	bool fixed_fds;
 };
 extern const struct ht_io_backend ht_io_backend_raw;
 extern const struct ht_io_backend ht_io_backend_unpriv;

@@ -686,4 +686,5 @@ const struct ht_io_backend ht_io_backend_raw = {
 	.pollfds = raw_pollfds,
 	.drain = raw_drain,
 	.expire = NULL,
+	.fixed_fds = true,
 };
