@@ -309,14 +309,21 @@ static void jw_string(struct jw *jb, const char *s, size_t n)
 	jw_putc(jb, '"');
 }
 
+/* A member's key: one of ours, plain ASCII, written as it is. */
 static void jw_key(struct jw *jb, const char *k)
 {
+	size_t n = strlen(k);
+
 	jw_sep(jb);
-	jw_string(jb, k, strlen(k));
-	if (jb->indent)
-		jw_put(jb, ": ", 2);
-	else
-		jw_putc(jb, ':');
+	if (jb->oom || (jb->len + n + 4 > jb->cap && !jw_grow(jb, n + 4)))
+		return;
+	char *o = jb->b + jb->len;
+	o[0] = '"';
+	memcpy(o + 1, k, n);
+	o[n + 1] = '"';
+	o[n + 2] = ':';
+	o[n + 3] = ' ';
+	jb->len += n + (jb->indent ? 4 : 3);
 }
 
 /* Open a container as a member (k) or as an element (k NULL). */
@@ -385,6 +392,21 @@ static void set_cstr(struct jw *jb, const char *k, const char *s)
 		set_strn(jb, k, s, strlen(s));
 }
 
+/* One of our own names (a kind, a state, a method): ASCII that needs no
+ * escape, written as it is. */
+static void set_name(struct jw *jb, const char *k, const char *s)
+{
+	size_t n = strlen(s);
+
+	jw_key(jb, k);
+	if (jb->oom || (jb->len + n + 2 > jb->cap && !jw_grow(jb, n + 2)))
+		return;
+	jb->b[jb->len] = '"';
+	memcpy(jb->b + jb->len + 1, s, n);
+	jb->b[jb->len + n + 1] = '"';
+	jb->len += n + 2;
+}
+
 /* Strings from the network or the user are sanitised before they are
  * written (valid UTF-8 only, and nothing for the reader's terminal). */
 static void set_str(struct jw *jb, const char *k, const char *s)
@@ -400,9 +422,25 @@ static void set_str(struct jw *jb, const char *k, const char *s)
 static void set_addr(struct jw *jb, const char *k, const ht_addr *a)
 {
 	char buf[INET6_ADDRSTRLEN];
-	if (a->family == AF_INET || a->family == AF_INET6) {
+	if (a->family == AF_INET) {
+		/* Dotted quad, as inet_ntop writes it. */
+		const uint8_t *b = (const uint8_t *)&a->u.v4;
+		char *o = buf;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = b[i];
+			if (i)
+				*o++ = '.';
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+		}
+		*o = '\0';
+		set_name(jb, k, buf);
+	} else if (a->family == AF_INET6) {
 		if (inet_ntop(a->family, &a->u, buf, sizeof(buf)))
-			set_cstr(jb, k, buf);
+			set_name(jb, k, buf);
 	}
 }
 
@@ -512,7 +550,7 @@ static int dump(struct ht_json *j, struct jw *jb)
 static void reply_obj(struct jw *jb, const struct ht_reply *r)
 {
 	jw_open(jb, "reply", '{');
-	set_cstr(jb, "kind", ht_json_kind_name(r->kind));
+	set_name(jb, "kind", ht_json_kind_name(r->kind));
 	if (r->kind != HT_REPLY_TCP_SYNACK && r->kind != HT_REPLY_TCP_RST &&
 	    r->kind != HT_REPLY_UDP_REPLY) {
 		set_int(jb, "icmp_type", r->icmp_type);
@@ -561,7 +599,7 @@ static void probe_fields(struct ht_json *j, struct jw *jb, const struct ht_probe
 {
 	set_int(jb, "seq", p->seq);
 	set_int(jb, "idx", p->idx);
-	set_cstr(jb, "state", ht_json_state_name(p->state));
+	set_name(jb, "state", ht_json_state_name(p->state));
 	if (p->state == HT_PROBE_UNSENT || p->state == HT_PROBE_CANCELLED)
 		return;
 	if (j->have_t0 && p->sent_us >= j->t0)
@@ -626,9 +664,9 @@ static void params_obj(struct ht_json *j, struct jw *jb)
 {
 	const struct ht_config *c = &j->cfg;
 	jw_open(jb, "parameters", '{');
-	set_cstr(jb, "method", ht_json_method_name(c->method));
-	set_cstr(jb, "family", c->family == AF_INET6 ? "ipv6" : "ipv4");
-	set_cstr(jb, "flow", c->classic ? "classic" : "paris");
+	set_name(jb, "method", ht_json_method_name(c->method));
+	set_name(jb, "family", c->family == AF_INET6 ? "ipv6" : "ipv4");
+	set_name(jb, "flow", c->classic ? "classic" : "paris");
 	set_int(jb, "first_ttl", c->first_ttl);
 	set_int(jb, "max_ttl", c->max_ttl);
 	set_int(jb, "queries", c->nqueries);
@@ -669,7 +707,7 @@ static void params_obj(struct ht_json *j, struct jw *jb)
 static void stop_obj(struct ht_json *j, struct jw *jb)
 {
 	jw_open(jb, "stop", '{');
-	set_cstr(jb, "reason", ht_json_stop_name(j->reason));
+	set_name(jb, "reason", ht_json_stop_name(j->reason));
 	set_int(jb, "last_ttl", j->last_ttl);
 	if (j->reason == HT_STOP_ERROR && j->error)
 		set_cstr(jb, "error", strerror(j->error < 0 ? -j->error : j->error));
@@ -698,7 +736,7 @@ static void stats_obj(struct jw *jb, const struct ht_session_stats *st)
 static void line(struct jw *jb, const char *type)
 {
 	jw_open(jb, NULL, '{');
-	set_cstr(jb, "type", type);
+	set_name(jb, "type", type);
 }
 
 /* ---- API ---- */
