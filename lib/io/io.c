@@ -131,7 +131,7 @@ fail:
 }
 
 int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct ht_io *c,
-                     int *route_fd, char *err, size_t errlen)
+                     int *route_fd, const struct ht_io_port *adopt, char *err, size_t errlen)
 {
 	int rc;
 
@@ -180,7 +180,7 @@ int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct h
 		return rc;
 	c->flow.icmp_id = (uint16_t)(ht_io_random32() | 1);
 	c->flow.tag = ht_io_tag();
-	return c->be->child_open(c, cfg, err, errlen);
+	return c->be->child_open(c, cfg, adopt, err, errlen);
 }
 
 void ht_io_child_close(struct ht_io *c)

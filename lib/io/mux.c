@@ -28,12 +28,34 @@
 #define MUX_SPIN_US 200  /* closer deadlines are waited for without sleeping */
 #define MUX_EVENTS 256   /* ready sockets taken from the epoll set per turn */
 #define MUX_FIXED_MAX 3  /* sockets of one trace in the epoll set */
+#define MUX_PORT_USES 16 /* traces a source port serves before it is closed */
+#define MUX_POOL_MAX 1024 /* source ports kept between traces */
 
 /* A socket in the epoll set (its event's data). */
 struct mux_fd {
-	struct ht_io_trace *t; /* NULL: a family's shared raw socket */
+	enum { MUX_SHARED, MUX_TRACE, MUX_PORT } kind;
+	struct ht_io_trace *t; /* its trace (a port between traces: NULL) */
 	int fd;
-	int fam;               /* shared: the family (0 IPv4, 1 IPv6) */
+	int fam;               /* the family (0 IPv4, 1 IPv6) */
+};
+
+/*
+ * A source port kept from one trace to the next (the socket that holds it,
+ * bound as the raw backend binds one): opening and closing a socket was
+ * much of a short trace's cost. A port never serves two traces to one
+ * destination, so a late reply to an earlier trace (its destination and
+ * port) can never be taken for the later one's; after MUX_PORT_USES traces
+ * it is closed. Between traces its UDP socket stays in the epoll set and
+ * what arrives (a service's late answer) is dropped.
+ */
+struct mux_port {
+	struct mux_fd r;
+	uint16_t port;
+	bool tcp;
+	bool watched;          /* r in the epoll set (UDP: a service answers there) */
+	int nused;
+	ht_addr used[MUX_PORT_USES];
+	struct mux_port *next; /* in the pool */
 };
 
 struct ht_io_trace {
@@ -46,6 +68,7 @@ struct ht_io_trace {
 	int turn_index;        /* in mux->turn, or -1 (its sockets are in the epoll set) */
 	struct mux_fd reg[MUX_FIXED_MAX];
 	int nreg;
+	struct mux_port *port; /* its source port, kept for a later trace; or NULL */
 	bool dead;             /* closed; freed at the next safe point */
 	struct ht_io_trace *next_dead;
 };
@@ -67,6 +90,8 @@ struct ht_io_mux {
 	int *start;            /* per trace polled: its first pollfd */
 	int cap_start;
 	int route_fd[2];       /* per family: the traces' route look-ups (-1: none yet) */
+	struct mux_port *pool[2][2], *pool_tail[2][2]; /* [family][tcp], oldest first */
+	int npool;
 	uint64_t now;
 };
 
@@ -112,7 +137,7 @@ int ht_io_mux_new(ht_io_mux **out, ht_io *v4, ht_io *v6)
 			if (fds[k] < 0)
 				continue;
 			struct mux_fd *r = &m->shared[nshared++];
-			*r = (struct mux_fd){.t = NULL, .fd = fds[k], .fam = i};
+			*r = (struct mux_fd){.kind = MUX_SHARED, .fd = fds[k], .fam = i};
 			struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
 			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, r->fd, &ev) < 0) {
 				rc = -errno;
@@ -125,6 +150,116 @@ int ht_io_mux_new(ht_io_mux **out, ht_io *v4, ht_io *v6)
 	return 0;
 }
 
+/* ---- source ports kept between traces ---- */
+
+static void port_close(ht_io_mux *m, struct mux_port *p)
+{
+	if (p->watched)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->r.fd, NULL);
+	close(p->r.fd);
+	free(p);
+}
+
+/* A port its trace no longer uses: into the pool, or closed. */
+static void port_put(ht_io_mux *m, struct mux_port *p)
+{
+	p->r.t = NULL;
+	if (p->nused >= MUX_PORT_USES || m->npool >= MUX_POOL_MAX) {
+		port_close(m, p);
+		return;
+	}
+	int f = p->r.fam, k = p->tcp;
+	p->next = NULL;
+	if (m->pool_tail[f][k])
+		m->pool_tail[f][k]->next = p;
+	else
+		m->pool[f][k] = p;
+	m->pool_tail[f][k] = p;
+	m->npool++;
+}
+
+/* A kept port that never served dst: the oldest of the first few. */
+static struct mux_port *port_take(ht_io_mux *m, int f, bool tcp, const ht_addr *dst)
+{
+	struct mux_port **pp = &m->pool[f][tcp], *prev = NULL;
+
+	for (int look = 0; *pp && look < 4; look++) {
+		struct mux_port *p = *pp;
+		bool served = false;
+		for (int i = 0; i < p->nused && !served; i++)
+			served = ht_addr_equal(&p->used[i], dst);
+		if (!served) {
+			*pp = p->next;
+			if (m->pool_tail[f][tcp] == p)
+				m->pool_tail[f][tcp] = prev;
+			m->npool--;
+			return p;
+		}
+		prev = p;
+		pp = &p->next;
+	}
+	return NULL;
+}
+
+static void pool_clear(ht_io_mux *m)
+{
+	for (int f = 0; f < 2; f++)
+		for (int k = 0; k < 2; k++) {
+			while (m->pool[f][k]) {
+				struct mux_port *p = m->pool[f][k];
+				m->pool[f][k] = p->next;
+				port_close(m, p);
+			}
+			m->pool_tail[f][k] = NULL;
+		}
+	m->npool = 0;
+}
+
+/* Whether a trace's source port can be kept and taken over: raw sockets,
+ * one port (UDP; TCP classic or with one query column), none asked for. */
+static bool port_keepable(const ht_io *parent, const struct ht_config *cfg)
+{
+	if (parent->mode != HT_IO_RAW || cfg->sport || cfg->method == HT_METHOD_ICMP)
+		return false;
+	return cfg->method == HT_METHOD_UDP || cfg->classic || cfg->nqueries <= 1;
+}
+
+/* The trace took its port p over (or, p NULL, reserved one of its own):
+ * it is the trace's, and kept for later ones when it ends. */
+static void port_own(ht_io_mux *m, struct ht_io_trace *t, struct mux_port *p)
+{
+	if (!p) {
+		if (!(p = calloc(1, sizeof(*p))))
+			return; /* closed with the trace, as if never kept */
+		p->r = (struct mux_fd){.kind = MUX_PORT, .fd = t->io.reserve_fd,
+		                       .fam = t->io.family == AF_INET6};
+		p->port = t->io.flow.sport;
+		p->tcp = t->io.flow.method == HT_METHOD_TCP;
+		if (!p->tcp) {
+			struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &p->r};
+			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, p->r.fd, &ev) < 0) {
+				free(p);
+				return;
+			}
+			p->watched = true;
+		}
+	}
+	p->r.t = t;
+	p->used[p->nused++] = t->io.cfg.dst;
+	t->port = p;
+}
+
+/* Take the trace's port back before its sockets are closed. */
+static void port_release(ht_io_mux *m, struct ht_io_trace *t)
+{
+	if (!t->port)
+		return;
+	if (t->io.reserve_fd == t->port->r.fd)
+		t->io.reserve_fd = -1;
+	port_put(m, t->port);
+	t->port = NULL;
+}
+
 static void trace_unwatch(struct ht_io_trace *t)
 {
 	for (int k = 0; k < t->nreg; k++)
@@ -134,6 +269,7 @@ static void trace_unwatch(struct ht_io_trace *t)
 
 static void trace_free(struct ht_io_trace *t)
 {
+	port_release(t->mux, t);
 	trace_unwatch(t);
 	ht_io_child_close(&t->io);
 	free(t->keys);
@@ -167,6 +303,7 @@ void ht_io_mux_free(ht_io_mux *m)
 	free(m->turn);
 	free(m->pfd);
 	free(m->start);
+	pool_clear(m);
 	for (int f = 0; f < 2; f++)
 		if (m->route_fd[f] >= 0)
 			close(m->route_fd[f]);
@@ -199,8 +336,11 @@ static int trace_watch(ht_io_mux *m, struct ht_io_trace *t)
 	struct pollfd pfd[MUX_FIXED_MAX];
 	int n = t->io.be->pollfds(&t->io, pfd, MUX_FIXED_MAX);
 	for (int k = 0; k < n; k++) {
-		struct mux_fd *r = &t->reg[k];
-		*r = (struct mux_fd){.t = t, .fd = pfd[k].fd};
+		/* Its kept port is watched already. */
+		if (t->port && t->port->watched && pfd[k].fd == t->port->r.fd)
+			continue;
+		struct mux_fd *r = &t->reg[t->nreg];
+		*r = (struct mux_fd){.kind = MUX_TRACE, .t = t, .fd = pfd[k].fd};
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
 		if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, r->fd, &ev) < 0) {
 			int rc = -errno;
@@ -244,13 +384,31 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 		free(t);
 		return -ENOMEM;
 	}
+	int f = cfg->dst.family == AF_INET6;
+	bool keep = port_keepable(parent, cfg);
+	struct mux_port *kept = keep ? port_take(m, f, cfg->method == HT_METHOD_TCP, &cfg->dst)
+	                             : NULL;
 	/* A flow key already taken (two traces to one destination whose
 	 * random echo ids met): draw again. */
 	for (int tries = 0; tries < 8; tries++) {
-		rc = ht_io_child_open(parent, cfg, &t->io, &m->route_fd[cfg->dst.family == AF_INET6],
+		struct ht_io_port adopt = {kept ? kept->r.fd : -1, kept ? kept->port : 0};
+		rc = ht_io_child_open(parent, cfg, &t->io, &m->route_fd[f], kept ? &adopt : NULL,
 		                      err, errlen);
+		if ((rc == -EMFILE || rc == -ENFILE) && m->npool) {
+			/* The kept ports are in the way: close them, try again. */
+			pool_clear(m);
+			continue;
+		}
 		if (rc < 0)
 			break;
+		if (kept && t->io.reserve_fd != kept->r.fd) {
+			port_put(m, kept);
+			kept = NULL;
+		}
+		if (keep && t->io.reserve_fd >= 0) {
+			port_own(m, t, kept);
+			kept = NULL;
+		}
 		t->nkeys = ht_flow_keys(&t->io.flow, nprobes, t->keys, maxkeys);
 		rc = t->nkeys < 0 ? t->nkeys : 0;
 		for (int i = 0; rc == 0 && i < t->nkeys; i++) {
@@ -261,11 +419,15 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 		}
 		if (rc != -EEXIST)
 			break;
+		port_release(m, t);
 		ht_io_child_close(&t->io);
 	}
+	if (kept)
+		port_put(m, kept);
 	if (rc < 0) {
 		if (rc == -EEXIST) {
 			ht_io_errf(err, errlen, "its flow is in use by another trace of this batch");
+			port_release(m, t);
 			ht_io_child_close(&t->io);
 		}
 		free(t->keys);
@@ -277,6 +439,7 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 		ht_io_errf(err, errlen, "cannot watch its sockets: %s", strerror(-rc));
 		for (int i = 0; i < t->nkeys; i++)
 			ht_flowtab_del(m->tab, &t->keys[i]);
+		port_release(m, t);
 		ht_io_child_close(&t->io);
 		free(t->keys);
 		free(t);
@@ -375,7 +538,12 @@ static int read_epoll(ht_io_mux *m, int budget)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
 		struct mux_fd *r = ev[i].data.ptr;
-		if (!r->t) {
+		if (r->kind == MUX_PORT && !r->t) {
+			/* A kept port between traces: nobody's. */
+			ht_io_flush_socket(r->fd);
+			continue;
+		}
+		if (r->kind == MUX_SHARED) {
 			ht_io *io = m->fam[r->fam];
 			bool icmp = r->fd == io->rx_icmp_fd, v6 = r->fam == 1;
 			enum ht_rx_kind kind = icmp ? (v6 ? HT_RX_ICMP6 : HT_RX_ICMP4)
