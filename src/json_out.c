@@ -5,15 +5,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
-
-/* RTTs are whole microseconds below 2^32, so ten significant digits
- * print every one of them exactly in milliseconds (4294967.295). */
-#define REAL_FLAGS JSON_REAL_PRECISION(10)
 
 struct hop_copy {
 	int ttl;
@@ -147,201 +143,535 @@ const char *ht_json_stop_name(enum ht_stop_reason r)
 	return "none";
 }
 
-/* ---- Small builders that tolerate allocation failure ---- */
+/*
+ * ---- The writer ----
+ *
+ * Each line (or document) is written into a buffer as it is walked, then
+ * out with one write: no tree of values, no allocation per value. The
+ * bytes are jansson's (what this file used to build and dump): members in
+ * the order written, JSON_COMPACT (',' and ':') or JSON_INDENT(2) (a new
+ * line and two spaces per level, ": "), integers as %lld, reals as "%.10g"
+ * with ".0" added when that reads as an integer, strings escaped as
+ * jansson does ('"', '\\', control characters). A member whose value
+ * jansson would refuse (a string of invalid UTF-8, a real that is not
+ * finite) is left out, as it was.
+ */
+#define JW_DEPTH 16
 
-static void set(json_t *o, const char *k, json_t *v)
+/* The first buffer is the caller's (on its stack); a longer text moves to
+ * the heap. */
+struct jw {
+	char *b;
+	size_t len, cap;
+	char *stack;
+	bool oom;
+	int indent;            /* spaces per level; 0: compact */
+	int depth;
+	bool any[JW_DEPTH];    /* the container at this depth has a member */
+};
+
+static bool jw_grow(struct jw *w, size_t more)
 {
-	if (o)
-		json_object_set_new(o, k, v);
+	size_t cap = w->cap * 2 > w->len + more ? w->cap * 2 : w->len + more + 256;
+	char *n = w->b == w->stack ? malloc(cap) : realloc(w->b, cap);
+
+	if (!n) {
+		w->oom = true;
+		return false;
+	}
+	if (w->b == w->stack)
+		memcpy(n, w->stack, w->len);
+	w->b = n;
+	w->cap = cap;
+	return true;
+}
+
+static void jw_put(struct jw *w, const char *s, size_t n)
+{
+	if (w->oom || (w->len + n > w->cap && !jw_grow(w, n)))
+		return;
+	memcpy(w->b + w->len, s, n);
+	w->len += n;
+}
+
+static void jw_putc(struct jw *jb, char c)
+{
+	jw_put(jb, &c, 1);
+}
+
+static void jw_newline(struct jw *jb, int depth)
+{
+	static const char spaces[] = "                                ";
+	int n = depth * jb->indent;
+
+	jw_putc(jb, '\n');
+	while (n > 0) {
+		int k = n < (int)sizeof(spaces) - 1 ? n : (int)sizeof(spaces) - 1;
+		jw_put(jb, spaces, (size_t)k);
+		n -= k;
+	}
+}
+
+/* Before a member or an element: the separator from the one before. */
+static void jw_sep(struct jw *jb)
+{
+	struct jw *w = jb;
+
+	if (w->any[w->depth])
+		jw_putc(jb, ',');
+	w->any[w->depth] = true;
+	if (w->indent)
+		jw_newline(jb, w->depth);
+}
+
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+static void jw_string(struct jw *jb, const char *s, size_t n)
+{
+	size_t a = 0;
+
+	jw_putc(jb, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc;
+		char u[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jw_put(jb, s + a, i - a);
+		a = i + 1;
+		switch (c) {
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		default:
+			snprintf(u, sizeof(u), "\\u%04X", c);
+			esc = u;
+			break;
+		}
+		jw_put(jb, esc, strlen(esc));
+	}
+	jw_put(jb, s + a, n - a);
+	jw_putc(jb, '"');
+}
+
+/* A member's key: one of ours, plain ASCII, written as it is. */
+static void jw_key(struct jw *jb, const char *k)
+{
+	size_t n = strlen(k);
+
+	jw_sep(jb);
+	if (jb->oom || (jb->len + n + 4 > jb->cap && !jw_grow(jb, n + 4)))
+		return;
+	char *o = jb->b + jb->len;
+	o[0] = '"';
+	memcpy(o + 1, k, n);
+	o[n + 1] = '"';
+	o[n + 2] = ':';
+	o[n + 3] = ' ';
+	jb->len += n + (jb->indent ? 4 : 3);
+}
+
+/* Open a container as a member (k) or as an element (k NULL). */
+static void jw_open(struct jw *jb, const char *k, char c)
+{
+	struct jw *w = jb;
+
+	if (k)
+		jw_key(jb, k);
+	else if (w->depth > 0 || w->len)
+		jw_sep(jb);
+	jw_putc(jb, c);
+	if (w->depth + 1 >= JW_DEPTH) {
+		w->oom = true;
+		return;
+	}
+	w->any[++w->depth] = false;
+}
+
+static void jw_close(struct jw *jb, char c)
+{
+	struct jw *w = jb;
+
+	if (w->depth <= 0)
+		return;
+	if (w->any[w->depth--] && w->indent)
+		jw_newline(jb, w->depth);
+	jw_putc(jb, c);
+}
+
+static void set_int(struct jw *jb, const char *k, long long v)
+{
+	char buf[24], *e = buf + sizeof(buf), *p = e;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (v < 0)
+		*--p = '-';
+	jw_key(jb, k);
+	jw_put(jb, p, (size_t)(e - p));
+}
+
+static void set_bool(struct jw *jb, const char *k, bool v)
+{
+	jw_key(jb, k);
+	if (v)
+		jw_put(jb, "true", 4);
 	else
-		json_decref(v);
+		jw_put(jb, "false", 5);
 }
 
-static void set_int(json_t *o, const char *k, long long v)
+/* A string jansson would have taken (valid UTF-8), else nothing. */
+static void set_strn(struct jw *jb, const char *k, const char *s, size_t n)
 {
-	set(o, k, json_integer(v));
+	if (!s || !utf8_valid((const unsigned char *)s, n))
+		return;
+	jw_key(jb, k);
+	jw_string(jb, s, n);
 }
 
-/* Strings from the network or the user are sanitised before they reach
- * jansson (which insists on valid UTF-8) and the reader's terminal. */
-static void set_str(json_t *o, const char *k, const char *s)
+static void set_cstr(struct jw *jb, const char *k, const char *s)
+{
+	if (s)
+		set_strn(jb, k, s, strlen(s));
+}
+
+/* One of our own names (a kind, a state, a method): ASCII that needs no
+ * escape, written as it is. */
+static void set_name(struct jw *jb, const char *k, const char *s)
+{
+	size_t n = strlen(s);
+
+	jw_key(jb, k);
+	if (jb->oom || (jb->len + n + 2 > jb->cap && !jw_grow(jb, n + 2)))
+		return;
+	jb->b[jb->len] = '"';
+	memcpy(jb->b + jb->len + 1, s, n);
+	jb->b[jb->len + n + 1] = '"';
+	jb->len += n + 2;
+}
+
+/* Strings from the network or the user are sanitised before they are
+ * written (valid UTF-8 only, and nothing for the reader's terminal). */
+static void set_str(struct jw *jb, const char *k, const char *s)
 {
 	char buf[512];
 	size_t n = ht_sanitize(buf, sizeof(buf), s, strlen(s));
 	if (n >= sizeof(buf))
 		n = sizeof(buf) - 1;
 	buf[n] = '\0';
-	set(o, k, json_stringn(buf, n));
+	set_strn(jb, k, buf, n);
 }
 
-static void set_addr(json_t *o, const char *k, const ht_addr *a)
+static void set_addr(struct jw *jb, const char *k, const ht_addr *a)
 {
 	char buf[INET6_ADDRSTRLEN];
-	if (a->family == AF_INET || a->family == AF_INET6) {
+	if (a->family == AF_INET) {
+		/* Dotted quad, as inet_ntop writes it. */
+		const uint8_t *b = (const uint8_t *)&a->u.v4;
+		char *o = buf;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = b[i];
+			if (i)
+				*o++ = '.';
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+		}
+		*o = '\0';
+		set_name(jb, k, buf);
+	} else if (a->family == AF_INET6) {
 		if (inet_ntop(a->family, &a->u, buf, sizeof(buf)))
-			set(o, k, json_string(buf));
+			set_name(jb, k, buf);
 	}
 }
 
-static void set_ms(json_t *o, const char *k, uint64_t us)
+/* A real as jansson writes it with JSON_REAL_PRECISION(10). */
+static void set_real(struct jw *jb, const char *k, double v)
 {
-	set(o, k, json_real((double)us / 1000.0));
+	char buf[40];
+	int n;
+
+	if (!isfinite(v))
+		return;
+	n = snprintf(buf, sizeof(buf), "%.10g", v);
+	if (n < 0 || (size_t)n + 3 >= sizeof(buf))
+		return;
+	if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+		memcpy(buf + n, ".0", 3);
+		n += 2;
+	}
+	/* No '+' and no leading zeros in an exponent. */
+	char *e = strchr(buf, 'e');
+	if (e) {
+		char *from = e + 1, *to = e + 1;
+		if (*from == '-')
+			from++, to++;
+		else if (*from == '+')
+			from++;
+		while (*from == '0')
+			from++;
+		memmove(to, from, strlen(from) + 1);
+		n = (int)strlen(buf);
+	}
+	jw_key(jb, k);
+	jw_put(jb, buf, (size_t)n);
 }
 
-static int dump(struct ht_json *j, json_t *v, size_t flags)
+/* Milliseconds from whole microseconds: below 10^10 us the ten significant
+ * digits print the value exactly, so the decimal is written directly. */
+static void set_ms(struct jw *jb, const char *k, uint64_t us)
 {
-	if (!v) {
+	char buf[32], *e = buf + sizeof(buf), *p = e;
+	uint64_t frac = us % 1000, whole = us / 1000;
+
+	if (us >= 10000000000ull) {
+		set_real(jb, k, (double)us / 1000.0);
+		return;
+	}
+	if (frac) {
+		int digits = 3;
+		while (frac % 10 == 0) {
+			frac /= 10;
+			digits--;
+		}
+		while (digits--) {
+			*--p = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+	} else {
+		*--p = '0';
+	}
+	*--p = '.';
+	do
+		*--p = (char)('0' + whole % 10);
+	while ((whole /= 10));
+	jw_key(jb, k);
+	jw_put(jb, p, (size_t)(e - p));
+}
+
+/* Write the buffer as one line (or document) and flush. */
+static int jw_emit(struct ht_json *j, struct jw *jb)
+{
+	int rc = 0;
+
+	if (jb->oom) {
 		j->nomem = true;
-		return -ENOMEM;
+		rc = -ENOMEM;
+	} else {
+		jw_putc(jb, '\n');
+		if (jb->oom) {
+			j->nomem = true;
+			rc = -ENOMEM;
+		} else if (fwrite(jb->b, 1, jb->len, j->f) != jb->len || fflush(j->f) == EOF) {
+			j->io_error = true;
+			rc = -EIO;
+		}
 	}
+	if (jb->b != jb->stack)
+		free(jb->b);
+	return rc;
+}
+
+#define JW_DECLARE(name, ind)                                                               \
+	char name##_stack[2048];                                                                 \
+	struct jw name = {.b = name##_stack, .cap = sizeof(name##_stack), .stack = name##_stack,   \
+	                  .indent = (ind)}
+
+/* The end of a top-level object: the batch's trace id last, then out. */
+static int dump(struct ht_json *j, struct jw *jb)
+{
 	if (j->o.trace_id)
-		json_object_set_new(v, "trace", json_integer(j->o.trace_id));
-	/* One string, one write: jansson's stream dumper writes token by
-	 * token, which dominated a busy batch's time. */
-	char *text = json_dumps(v, flags | REAL_FLAGS);
-	int rc = text && fputs(text, j->f) != EOF ? 0 : -1;
-	free(text);
-	json_decref(v);
-	if (rc < 0 || fputc('\n', j->f) == EOF || fflush(j->f) == EOF) {
-		j->io_error = true;
-		return -EIO;
-	}
-	return 0;
+		set_int(jb, "trace", j->o.trace_id);
+	jw_close(jb, '}');
+	return jw_emit(j, jb);
 }
 
 /* ---- Objects ---- */
 
-static json_t *reply_obj(const struct ht_reply *r)
+static void reply_obj(struct jw *jb, const struct ht_reply *r)
 {
-	json_t *o = json_object();
-	set(o, "kind", json_string(ht_json_kind_name(r->kind)));
+	jw_open(jb, "reply", '{');
+	set_name(jb, "kind", ht_json_kind_name(r->kind));
 	if (r->kind != HT_REPLY_TCP_SYNACK && r->kind != HT_REPLY_TCP_RST &&
 	    r->kind != HT_REPLY_UDP_REPLY) {
-		set_int(o, "icmp_type", r->icmp_type);
-		set_int(o, "icmp_code", r->icmp_code);
+		set_int(jb, "icmp_type", r->icmp_type);
+		set_int(jb, "icmp_code", r->icmp_code);
 	}
 	if (r->annot != HT_ANN_NONE) {
 		char buf[32];
-		set(o, "annot", json_string(ht_annot_str(r, buf, sizeof(buf))));
+		set_cstr(jb, "annot", ht_annot_str(r, buf, sizeof(buf)));
 	}
 	if (r->mtu)
-		set_int(o, "mtu", r->mtu);
+		set_int(jb, "mtu", r->mtu);
 	if (r->reply_ttl)
-		set_int(o, "reply_ttl", r->reply_ttl);
+		set_int(jb, "reply_ttl", r->reply_ttl);
 	if (r->has_quoted_ttl)
-		set_int(o, "quoted_ttl", r->quoted_ttl);
+		set_int(jb, "quoted_ttl", r->quoted_ttl);
 	if (r->has_quoted_tos)
-		set_int(o, "quoted_tos", r->quoted_tos);
+		set_int(jb, "quoted_tos", r->quoted_tos);
 	if (r->n_mpls) {
-		json_t *a = json_array();
+		jw_open(jb, "mpls", '[');
 		for (int i = 0; i < r->n_mpls && i < HT_MAX_MPLS; i++) {
-			json_t *m = json_object();
-			set_int(m, "label", r->mpls[i].label);
-			set_int(m, "tc", r->mpls[i].tc);
-			set(m, "s", json_boolean(r->mpls[i].s));
-			set_int(m, "ttl", r->mpls[i].ttl);
-			if (a)
-				json_array_append_new(a, m);
-			else
-				json_decref(m);
+			jw_open(jb, NULL, '{');
+			set_int(jb, "label", r->mpls[i].label);
+			set_int(jb, "tc", r->mpls[i].tc);
+			set_bool(jb, "s", r->mpls[i].s);
+			set_int(jb, "ttl", r->mpls[i].ttl);
+			jw_close(jb, '}');
 		}
-		set(o, "mpls", a);
+		jw_close(jb, ']');
 	}
 	if (r->has_ifinfo) {
-		json_t *i = json_object();
+		jw_open(jb, "ifinfo", '{');
 		if (r->if_index)
-			set_int(i, "index", r->if_index);
-		set_addr(i, "addr", &r->if_addr);
+			set_int(jb, "index", r->if_index);
+		set_addr(jb, "addr", &r->if_addr);
 		if (r->if_name[0])
-			set_str(i, "name", r->if_name);
+			set_str(jb, "name", r->if_name);
 		if (r->if_mtu)
-			set_int(i, "mtu", r->if_mtu);
-		set(o, "ifinfo", i);
+			set_int(jb, "mtu", r->if_mtu);
+		jw_close(jb, '}');
 	}
-	return o;
+	jw_close(jb, '}');
 }
 
 /* The fields of one probe, shared by documents and probe_done lines. */
-static void probe_fields(struct ht_json *j, json_t *o, const struct ht_probe *p)
+static void probe_fields(struct ht_json *j, struct jw *jb, const struct ht_probe *p)
 {
-	set_int(o, "seq", p->seq);
-	set_int(o, "idx", p->idx);
-	set(o, "state", json_string(ht_json_state_name(p->state)));
+	set_int(jb, "seq", p->seq);
+	set_int(jb, "idx", p->idx);
+	set_name(jb, "state", ht_json_state_name(p->state));
 	if (p->state == HT_PROBE_UNSENT || p->state == HT_PROBE_CANCELLED)
 		return;
 	if (j->have_t0 && p->sent_us >= j->t0)
-		set_ms(o, "sent_ms", p->sent_us - j->t0);
+		set_ms(jb, "sent_ms", p->sent_us - j->t0);
 	if (p->second_look)
-		set(o, "second_look", json_true());
+		set_bool(jb, "second_look", true);
 	if (p->rate_limited)
-		set(o, "rate_limited", json_true());
+		set_bool(jb, "rate_limited", true);
 	if (p->state != HT_PROBE_REPLIED)
 		return;
-	set_addr(o, "addr", &p->reply.from);
+	set_addr(jb, "addr", &p->reply.from);
 	const char *name = j->o.name_fn ? j->o.name_fn(j->o.name_u, &p->reply.from) : NULL;
 	if (name)
-		set_str(o, "name", name);
-	set_ms(o, "rtt_ms", p->rtt_us);
-	set(o, "reached", json_boolean(p->reached));
+		set_str(jb, "name", name);
+	set_ms(jb, "rtt_ms", p->rtt_us);
+	set_bool(jb, "reached", p->reached);
 	if (p->dups)
-		set_int(o, "dups", p->dups);
-	set(o, "reply", reply_obj(&p->reply));
+		set_int(jb, "dups", p->dups);
+	reply_obj(jb, &p->reply);
 }
 
-static json_t *hop_obj(struct ht_json *j, json_t *o, int ttl, bool reached, bool skipped,
+/* A hop's members, into the object open in jb. */
+static void hop_fields(struct ht_json *j, struct jw *jb, int ttl, bool reached, bool skipped,
                        const struct ht_probe *probes, int n)
 {
-	set_int(o, "ttl", ttl);
-	set(o, "reached", json_boolean(reached));
+	set_int(jb, "ttl", ttl);
+	set_bool(jb, "reached", reached);
 	if (skipped)
-		set(o, "skipped", json_true());
-	json_t *a = json_array();
+		set_bool(jb, "skipped", true);
+	jw_open(jb, "probes", '[');
 	for (int i = 0; i < n; i++) {
-		json_t *p = json_object();
-		probe_fields(j, p, &probes[i]);
-		if (a)
-			json_array_append_new(a, p);
-		else
-			json_decref(p);
+		jw_open(jb, NULL, '{');
+		probe_fields(j, jb, &probes[i]);
+		jw_close(jb, '}');
 	}
-	set(o, "probes", a);
-	return o;
+	jw_close(jb, ']');
 }
 
-static json_t *target_obj(struct ht_json *j)
+static void target_obj(struct ht_json *j, struct jw *jb)
 {
-	json_t *o = json_object();
-	set_str(o, "name", j->target);
-	set_addr(o, "addr", &j->cfg.dst);
-	return o;
+	jw_open(jb, "target", '{');
+	set_str(jb, "name", j->target);
+	set_addr(jb, "addr", &j->cfg.dst);
+	jw_close(jb, '}');
 }
 
-static json_t *source_obj(struct ht_json *j)
+static void source_obj(struct ht_json *j, struct jw *jb)
 {
 	const ht_addr *src = j->o.flow ? &j->o.flow->src : &j->cfg.src;
 	if (!src->family)
-		return NULL;
-	json_t *o = json_object();
-	set_addr(o, "addr", src);
+		return;
+	jw_open(jb, "source", '{');
+	set_addr(jb, "addr", src);
 	if (j->o.flow && j->cfg.method != HT_METHOD_ICMP && j->o.flow->sport)
-		set_int(o, "port", j->o.flow->sport);
+		set_int(jb, "port", j->o.flow->sport);
 	if (j->o.flow && j->cfg.method == HT_METHOD_ICMP)
-		set_int(o, "icmp_id", j->o.flow->icmp_id);
-	return o;
+		set_int(jb, "icmp_id", j->o.flow->icmp_id);
+	jw_close(jb, '}');
 }
 
-static json_t *params_obj(struct ht_json *j)
+static void params_obj(struct ht_json *j, struct jw *jb)
 {
 	const struct ht_config *c = &j->cfg;
-	json_t *o = json_object();
-	set(o, "method", json_string(ht_json_method_name(c->method)));
-	set(o, "family", json_string(c->family == AF_INET6 ? "ipv6" : "ipv4"));
-	set(o, "flow", json_string(c->classic ? "classic" : "paris"));
-	set_int(o, "first_ttl", c->first_ttl);
-	set_int(o, "max_ttl", c->max_ttl);
-	set_int(o, "queries", c->nqueries);
-	set_int(o, "window", c->window);
-	set_int(o, "gap_limit", c->gap_limit);
+	jw_open(jb, "parameters", '{');
+	set_name(jb, "method", ht_json_method_name(c->method));
+	set_name(jb, "family", c->family == AF_INET6 ? "ipv6" : "ipv4");
+	set_name(jb, "flow", c->classic ? "classic" : "paris");
+	set_int(jb, "first_ttl", c->first_ttl);
+	set_int(jb, "max_ttl", c->max_ttl);
+	set_int(jb, "queries", c->nqueries);
+	set_int(jb, "window", c->window);
+	set_int(jb, "gap_limit", c->gap_limit);
 	if (c->method != HT_METHOD_ICMP) {
 		unsigned port = c->port;
 		if (!port && j->o.flow)
@@ -349,66 +679,66 @@ static json_t *params_obj(struct ht_json *j)
 		if (!port)
 			port = c->method == HT_METHOD_TCP ? HT_DEFAULT_TCP_PORT
 			                                  : HT_DEFAULT_UDP_PORT;
-		set_int(o, "port", port);
+		set_int(jb, "port", port);
 	}
 	size_t len = c->packet_len;
 	if (!len && j->o.flow)
 		len = j->o.flow->packet_len;
 	if (len)
-		set_int(o, "packet_len", (long long)len);
-	set_int(o, "tos", c->tos);
-	set(o, "dont_fragment", json_boolean(c->dont_fragment));
-	set_int(o, "pps", c->pps);
-	set_int(o, "send_gap_us", c->send_gap_us);
-	json_t *w = json_object();
-	set_int(w, "max_us", c->wait_max_us);
-	set(w, "here", json_real(c->wait_here));
-	set(w, "near", json_real(c->wait_near));
-	set_int(w, "min_us", c->wait_min_us);
-	set(w, "far", json_real(c->wait_far));
-	set_int(w, "far_us", c->wait_far_us);
-	set_int(w, "far_min_us", c->wait_far_min_us);
-	set_int(w, "slow_us", c->wait_slow_us);
-	set_int(w, "recheck_us", c->recheck_us);
-	set(o, "wait", w);
-	return o;
+		set_int(jb, "packet_len", (long long)len);
+	set_int(jb, "tos", c->tos);
+	set_bool(jb, "dont_fragment", c->dont_fragment);
+	set_int(jb, "pps", c->pps);
+	set_int(jb, "send_gap_us", c->send_gap_us);
+	jw_open(jb, "wait", '{');
+	set_int(jb, "max_us", c->wait_max_us);
+	set_real(jb, "here", c->wait_here);
+	set_real(jb, "near", c->wait_near);
+	set_int(jb, "min_us", c->wait_min_us);
+	set_real(jb, "far", c->wait_far);
+	set_int(jb, "far_us", c->wait_far_us);
+	set_int(jb, "far_min_us", c->wait_far_min_us);
+	set_int(jb, "slow_us", c->wait_slow_us);
+	set_int(jb, "recheck_us", c->recheck_us);
+	jw_close(jb, '}');
+	jw_close(jb, '}');
 }
 
-static json_t *stop_obj(struct ht_json *j)
+static void stop_obj(struct ht_json *j, struct jw *jb)
 {
-	json_t *o = json_object();
-	set(o, "reason", json_string(ht_json_stop_name(j->reason)));
-	set_int(o, "last_ttl", j->last_ttl);
+	jw_open(jb, "stop", '{');
+	set_name(jb, "reason", ht_json_stop_name(j->reason));
+	set_int(jb, "last_ttl", j->last_ttl);
 	if (j->reason == HT_STOP_ERROR && j->error)
-		set(o, "error", json_string(strerror(j->error < 0 ? -j->error : j->error)));
-	return o;
+		set_cstr(jb, "error", strerror(j->error < 0 ? -j->error : j->error));
+	jw_close(jb, '}');
 }
 
-static json_t *stats_obj(const struct ht_session_stats *st)
+static void stats_obj(struct jw *jb, const struct ht_session_stats *st)
 {
-	json_t *o = json_object();
-	set_int(o, "probes_sent", st->probes_sent);
-	set_int(o, "replies_matched", st->replies_matched);
-	set_int(o, "replies_unmatched", st->replies_unmatched);
-	set_int(o, "replies_duplicate", st->replies_duplicate);
-	set_int(o, "probes_past_dst", st->probes_past_dst);
-	set_int(o, "probes_second_look", st->probes_second_look);
-	set_int(o, "probes_rate_limited", st->probes_rate_limited);
+	jw_open(jb, "stats", '{');
+	set_int(jb, "probes_sent", st->probes_sent);
+	set_int(jb, "replies_matched", st->replies_matched);
+	set_int(jb, "replies_unmatched", st->replies_unmatched);
+	set_int(jb, "replies_duplicate", st->replies_duplicate);
+	set_int(jb, "probes_past_dst", st->probes_past_dst);
+	set_int(jb, "probes_second_look", st->probes_second_look);
+	set_int(jb, "probes_rate_limited", st->probes_rate_limited);
 	if (st->probes_distance || st->probes_unproven || st->probes_saved_stopset) {
-		set_int(o, "probes_distance", st->probes_distance);
-		set_int(o, "probes_unproven", st->probes_unproven);
-		set_int(o, "probes_saved_stopset", st->probes_saved_stopset);
-		set_int(o, "probes_predicted", st->probes_predicted);
-		set_int(o, "predicted_right", st->predicted_right);
+		set_int(jb, "probes_distance", st->probes_distance);
+		set_int(jb, "probes_unproven", st->probes_unproven);
+		set_int(jb, "probes_saved_stopset", st->probes_saved_stopset);
+		set_int(jb, "probes_predicted", st->probes_predicted);
+		set_int(jb, "predicted_right", st->predicted_right);
 	}
-	return o;
+	jw_close(jb, '}');
 }
 
-static json_t *line(const char *type)
+/* A line: its object opened with its type first. */
+static void line(struct jw *jb, const char *type)
 {
-	json_t *o = json_object();
-	set(o, "type", json_string(type));
-	return o;
+	jw_open(jb, NULL, '{');
+	set_name(jb, "type", type);
 }
 
 /* ---- API ---- */
@@ -442,15 +772,16 @@ int ht_json_begin(struct ht_json **out, FILE *f, const struct ht_json_opts *o,
 		ht_utc_iso(j->start, sizeof(j->start));
 	*out = j;
 	if (o->mode == HT_JSON_LINES) {
-		json_t *l = line("trace_start");
-		set_int(l, "schema", HT_JSON_SCHEMA_VERSION);
-		set(l, "version", json_string(HT_VERSION));
-		set(l, "target", target_obj(j));
+		JW_DECLARE(l, 0);
+		line(&l, "trace_start");
+		set_int(&l, "schema", HT_JSON_SCHEMA_VERSION);
+		set_cstr(&l, "version", HT_VERSION);
+		target_obj(j, &l);
 		if (j->start[0])
-			set(l, "start", json_string(j->start));
-		set(l, "source", source_obj(j));
-		set(l, "parameters", params_obj(j));
-		dump(j, l, JSON_COMPACT);
+			set_cstr(&l, "start", j->start);
+		source_obj(j, &l);
+		params_obj(j, &l);
+		dump(j, &l);
 	}
 	return 0;
 }
@@ -488,44 +819,49 @@ static void keep_hop(struct ht_json *j, const struct ht_hop *h)
 void ht_json_on_event(struct ht_json *j, const struct ht_event *ev)
 {
 	bool lines = j->o.mode == HT_JSON_LINES;
-	json_t *l;
 
 	switch (ev->type) {
-	case HT_EV_PROBE_SENT:
+	case HT_EV_PROBE_SENT: {
 		if (!j->have_t0) {
 			j->have_t0 = true;
 			j->t0 = ev->probe->sent_us;
 		}
 		if (!lines)
 			return;
-		l = line("probe_sent");
-		set_int(l, "ttl", ev->probe->ttl);
-		set_int(l, "seq", ev->probe->seq);
-		set_int(l, "idx", ev->probe->idx);
+		JW_DECLARE(l, 0);
+		line(&l, "probe_sent");
+		set_int(&l, "ttl", ev->probe->ttl);
+		set_int(&l, "seq", ev->probe->seq);
+		set_int(&l, "idx", ev->probe->idx);
 		if (ev->probe->sent_us >= j->t0)
-			set_ms(l, "sent_ms", ev->probe->sent_us - j->t0);
-		dump(j, l, JSON_COMPACT);
+			set_ms(&l, "sent_ms", ev->probe->sent_us - j->t0);
+		dump(j, &l);
 		return;
-	case HT_EV_PROBE_DONE:
+	}
+	case HT_EV_PROBE_DONE: {
 		if (!lines)
 			return;
 		if (ev->probe->state == HT_PROBE_REPLIED)
 			see_addr(j, &ev->probe->reply.from);
-		l = line("probe_done");
-		set_int(l, "ttl", ev->probe->ttl);
-		probe_fields(j, l, ev->probe);
-		dump(j, l, JSON_COMPACT);
+		JW_DECLARE(l, 0);
+		line(&l, "probe_done");
+		set_int(&l, "ttl", ev->probe->ttl);
+		probe_fields(j, &l, ev->probe);
+		dump(j, &l);
 		return;
-	case HT_EV_HOP_DONE:
+	}
+	case HT_EV_HOP_DONE: {
 		if (!lines) {
 			keep_hop(j, ev->hop);
 			return;
 		}
-		l = line("hop_done");
-		hop_obj(j, l, ev->hop->ttl, ev->hop->reached, ev->hop->skipped, ev->hop->probes,
-		        ev->hop->nprobes);
-		dump(j, l, JSON_COMPACT);
+		JW_DECLARE(l, 0);
+		line(&l, "hop_done");
+		hop_fields(j, &l, ev->hop->ttl, ev->hop->reached, ev->hop->skipped,
+		           ev->hop->probes, ev->hop->nprobes);
+		dump(j, &l);
 		return;
+	}
 	case HT_EV_TRACE_DONE:
 		/* Written by ht_json_end(), which also knows the statistics. */
 		j->have_stop = true;
@@ -546,48 +882,45 @@ void ht_json_name_cb(void *user, const ht_addr *a, const char *name)
 	struct ht_json *j = user;
 	if (j->o.mode != HT_JSON_LINES || !name || !was_seen(j, a))
 		return;
-	json_t *l = line("name");
-	set_addr(l, "addr", a);
-	set_str(l, "name", name);
-	dump(j, l, JSON_COMPACT);
+	JW_DECLARE(l, 0);
+	line(&l, "name");
+	set_addr(&l, "addr", a);
+	set_str(&l, "name", name);
+	dump(j, &l);
 }
 
 int ht_json_end(struct ht_json *j, const struct ht_session_stats *st)
 {
 	if (!j)
 		return 0;
-	json_t *doc;
-	size_t flags;
-	if (j->o.mode == HT_JSON_LINES) {
-		doc = line("trace_done");
-		flags = JSON_COMPACT;
+	bool lines = j->o.mode == HT_JSON_LINES;
+	JW_DECLARE(doc, !lines && j->o.pretty ? 2 : 0);
+	if (lines) {
+		line(&doc, "trace_done");
 		if (j->o.trace_id)
-			set(doc, "target", target_obj(j));
+			target_obj(j, &doc);
 	} else {
-		doc = json_object();
-		flags = j->o.pretty ? JSON_INDENT(2) : JSON_COMPACT;
-		set_int(doc, "schema", HT_JSON_SCHEMA_VERSION);
-		set(doc, "version", json_string(HT_VERSION));
-		set(doc, "target", target_obj(j));
+		jw_open(&doc, NULL, '{');
+		set_int(&doc, "schema", HT_JSON_SCHEMA_VERSION);
+		set_cstr(&doc, "version", HT_VERSION);
+		target_obj(j, &doc);
 		if (j->start[0])
-			set(doc, "start", json_string(j->start));
-		set(doc, "source", source_obj(j));
-		set(doc, "parameters", params_obj(j));
-		json_t *hops = json_array();
+			set_cstr(&doc, "start", j->start);
+		source_obj(j, &doc);
+		params_obj(j, &doc);
+		jw_open(&doc, "hops", '[');
 		for (int i = 0; i < j->nhops; i++) {
-			json_t *h = hop_obj(j, json_object(), j->hops[i].ttl, j->hops[i].reached,
-			                    j->hops[i].skipped, j->hops[i].probes, j->hops[i].nprobes);
-			if (hops)
-				json_array_append_new(hops, h);
-			else
-				json_decref(h);
+			jw_open(&doc, NULL, '{');
+			hop_fields(j, &doc, j->hops[i].ttl, j->hops[i].reached, j->hops[i].skipped,
+			           j->hops[i].probes, j->hops[i].nprobes);
+			jw_close(&doc, '}');
 		}
-		set(doc, "hops", hops);
+		jw_close(&doc, ']');
 	}
-	set(doc, "stop", stop_obj(j));
+	stop_obj(j, &doc);
 	if (st)
-		set(doc, "stats", stats_obj(st));
-	dump(j, doc, flags);
+		stats_obj(&doc, st);
+	dump(j, &doc);
 
 	int rc = j->io_error ? -EIO : j->nomem ? -ENOMEM : 0;
 	for (int i = 0; i < j->nhops; i++)

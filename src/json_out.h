@@ -1,5 +1,6 @@
 /*
- * JSON output of a trace, built with jansson. Two modes:
+ * JSON output of a trace, written directly (byte for byte what jansson
+ * would dump: see json_out.c). Two modes:
  *
  *  HT_JSON_DOCUMENT (--json): one JSON document per trace, written by
  *      ht_json_end() after the trace (and the wait for names) is over.

@@ -861,7 +861,11 @@ static int send_one(ht_session *s, struct ht_probe *p, uint64_t now, bool second
 	s->last_send_us = now;
 	s->sent_any = true;
 	s->stats.probes_sent++;
-	ht_budget_spend(s->budget, now);
+	/* The budget counts from when the probe left: a tick's now can be
+	 * well before its sends (work done in the tick), and pacing by it
+	 * would let a late probe and the next, on time, go closer than the
+	 * cap allows. */
+	ht_budget_spend(s->budget, tx > now ? tx : now);
 	emit(s, &ev);
 	return 1;
 }
@@ -907,7 +911,7 @@ static int send_distance(ht_session *s, uint64_t now)
 	s->sent_any = true;
 	s->stats.probes_sent++;
 	s->stats.probes_distance++;
-	ht_budget_spend(s->budget, now);
+	ht_budget_spend(s->budget, tx > now ? tx : now);
 	return 1;
 }
 

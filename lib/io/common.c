@@ -140,9 +140,9 @@ void ht_io_grow_rcvbuf(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 }
 
-/* Pick the source address the kernel would use toward dst: connect a UDP
- * socket (no packet is sent) and ask it. */
-int ht_io_find_source(struct ht_io *io, char *err, size_t errlen)
+/* A UDP socket for route look-ups: bound to the -i device and the -s
+ * address when given. -1 and err set on failure. */
+static int route_socket(struct ht_io *io, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -172,23 +172,48 @@ int ht_io_find_source(struct ht_io *io, char *err, size_t errlen)
 			return rc;
 		}
 	}
+	return fd;
+}
+
+/*
+ * Pick the source address the kernel would use toward dst: connect a UDP
+ * socket (no packet is sent) and ask it. With keep, the socket is kept
+ * there for the next look-up (the traces of a mux: one per family, made
+ * for io's device and -s address, which its traces share) and
+ * disconnected after each: a disconnected socket that was not bound to an
+ * address forgets the source its last route gave it.
+ */
+int ht_io_find_source(struct ht_io *io, int *keep, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = keep ? *keep : -1, rc = 0;
+
+	if (fd < 0 && (fd = route_socket(io, err, errlen)) < 0)
+		return fd;
 	ht_io_addr_to_sa(&io->cfg.dst, HT_DEFAULT_UDP_PORT, &ss, &len);
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		rc = -errno;
 		ht_io_errf(err, errlen, "no route to the destination: %s",
 		           strerror(-rc));
-		close(fd);
-		return rc;
 	}
 	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+	if (rc == 0 && getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
 		rc = -errno;
+	if (rc == 0)
+		ht_io_sa_to_addr((struct sockaddr *)&ss, &io->flow.src);
+	if (keep) {
+		struct sockaddr none = {.sa_family = AF_UNSPEC};
+		/* A socket that cannot be disconnected is not used again. */
+		if (connect(fd, &none, sizeof(none)) < 0) {
+			close(fd);
+			fd = -1;
+		}
+		*keep = fd;
+	} else {
 		close(fd);
-		return rc;
 	}
-	close(fd);
-	ht_io_sa_to_addr((struct sockaddr *)&ss, &io->flow.src);
-	return 0;
+	return rc;
 }
 
 void ht_io_close_col_fds(struct ht_io *io)

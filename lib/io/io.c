@@ -79,7 +79,7 @@ int ht_io_open(ht_io **out, const struct ht_config *cfg, const struct ht_io_opts
 
 	io_flow_from_cfg(io, cfg);
 
-	rc = ht_io_find_source(io, err, errlen);
+	rc = ht_io_find_source(io, NULL, err, errlen);
 	if (rc < 0)
 		goto fail;
 
@@ -131,7 +131,7 @@ fail:
 }
 
 int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct ht_io *c,
-                     char *err, size_t errlen)
+                     int *route_fd, const struct ht_io_port *adopt, char *err, size_t errlen)
 {
 	int rc;
 
@@ -163,7 +163,10 @@ int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct h
 	c->rx_turn = 0;
 	if (c->mode == HT_IO_UNPRIV)
 		c->send_fd = c->rx_icmp_fd = c->rx_tcp_fd = -1;
-	rc = ht_io_find_source(c, err, errlen);
+	/* The kept socket was made for the family's -s address. */
+	bool same_src = cfg->src.family == parent->cfg.src.family &&
+	                (!cfg->src.family || ht_addr_equal(&cfg->src, &parent->cfg.src));
+	rc = ht_io_find_source(c, same_src ? route_fd : NULL, err, errlen);
 	if (rc == 0 && !ht_addr_equal(&c->flow.src, &parent->flow.src)) {
 		char now[INET6_ADDRSTRLEN], was[INET6_ADDRSTRLEN];
 		ht_io_errf(err, errlen,
@@ -177,7 +180,7 @@ int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct h
 		return rc;
 	c->flow.icmp_id = (uint16_t)(ht_io_random32() | 1);
 	c->flow.tag = ht_io_tag();
-	return c->be->child_open(c, cfg, err, errlen);
+	return c->be->child_open(c, cfg, adopt, err, errlen);
 }
 
 void ht_io_child_close(struct ht_io *c)

@@ -25,6 +25,14 @@ struct ht_psock {
 
 struct ht_io_backend;
 
+/* A source port held by a socket of the kind the raw backend binds to
+ * reserve one (UDP or TCP, by the method; bound to the family's source
+ * address), that a trace of the mux may take over from an earlier one. */
+struct ht_io_port {
+	int fd;
+	uint16_t port;
+};
+
 struct ht_io {
 	const struct ht_io_backend *be; /* raw.c or unpriv.c */
 	struct ht_config cfg;
@@ -100,8 +108,10 @@ struct ht_io_backend {
 	enum ht_io_mode mode;
 	/* The family's sockets and the flow's ports or id (io->flow set). */
 	int (*open)(struct ht_io *io, char *err, size_t errlen);
-	/* A mux trace (io->borrowed: the family's sockets are lent). */
-	int (*child_open)(struct ht_io *c, const struct ht_config *cfg, char *err, size_t errlen);
+	/* A mux trace (io->borrowed: the family's sockets are lent); adopt:
+	 * a source port to take over instead of reserving one, or NULL. */
+	int (*child_open)(struct ht_io *c, const struct ht_config *cfg,
+	                  const struct ht_io_port *adopt, char *err, size_t errlen);
 	/* Close what this io owns (a borrowed io: its own sockets only). */
 	void (*close)(struct ht_io *io);
 	int (*send)(struct ht_io *io, uint16_t seq, uint8_t ttl, uint64_t *tx_us);
@@ -112,6 +122,10 @@ struct ht_io_backend {
 	             void *u);
 	/* Timers of the backend's own (per-probe sockets' linger); may be NULL. */
 	void (*expire)(struct ht_io *io, uint64_t now_us);
+	/* A mux trace's pollfds() stay the same from its open to its close, it
+	 * has no expire() and queues no pending replies: the mux watches its
+	 * sockets once (an epoll set) instead of every turn. */
+	bool fixed_fds;
 };
 extern const struct ht_io_backend ht_io_backend_raw;
 extern const struct ht_io_backend ht_io_backend_unpriv;
@@ -135,8 +149,10 @@ int ht_unpriv_drain(struct ht_io *io, const struct pollfd *pfd, int n, int budge
 uint32_t ht_io_random32(void);
 uint32_t ht_io_tag(void);
 /* The source address the kernel would use toward io->cfg.dst (a connected
- * UDP socket: nothing is sent) into io->flow.src. */
-int ht_io_find_source(struct ht_io *io, char *err, size_t errlen);
+ * UDP socket: nothing is sent) into io->flow.src. keep: NULL, or where a
+ * socket for the next look-up is kept (-1: none yet; made for io's device
+ * and -s address; the caller closes it). */
+int ht_io_find_source(struct ht_io *io, int *keep, char *err, size_t errlen);
 /* Drop what is queued on a socket; a bigger receive buffer. */
 void ht_io_flush_socket(int fd);
 void ht_io_grow_rcvbuf(int fd);
@@ -191,10 +207,15 @@ int ht_io_filters_open(struct ht_io *io);
  * the family's, fresh echo id and tag), opened by the family's backend: on
  * the family's raw sockets (borrowed: sent on and read by the mux, never
  * closed here) with ports of its own, or in unprivileged mode on sockets
- * of its own; the family's receive buffer is borrowed too.
+ * of its own; the family's receive buffer is borrowed too. route_fd: where
+ * the mux keeps the family's route look-up socket (ht_io_find_source's
+ * keep), or NULL. adopt: a source port the raw backend takes over when the
+ * trace needs one port and asked for none (-p), or NULL; whether it did:
+ * child->reserve_fd == adopt->fd.
  */
 int ht_io_child_open(struct ht_io *parent, const struct ht_config *cfg, struct ht_io *child,
-                     char *err, size_t errlen);
+                     int *route_fd, const struct ht_io_port *adopt, char *err,
+                     size_t errlen);
 void ht_io_child_close(struct ht_io *child);
 
 #endif

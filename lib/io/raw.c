@@ -592,8 +592,11 @@ static int raw_open(struct ht_io *io, char *err, size_t errlen)
 }
 
 /* A trace of the mux: its own ports (UDP, TCP), or none (ICMP: a fresh
- * echo id is enough); the family's sockets are borrowed. */
-static int raw_child_open(struct ht_io *c, const struct ht_config *cfg, char *err, size_t errlen)
+ * echo id is enough); the family's sockets are borrowed. A port of an
+ * earlier trace is taken over when one port is all it needs and it asked
+ * for none. */
+static int raw_child_open(struct ht_io *c, const struct ht_config *cfg,
+                          const struct ht_io_port *adopt, char *err, size_t errlen)
 {
 	uint16_t got = 0;
 	int rc;
@@ -612,6 +615,11 @@ static int raw_child_open(struct ht_io *c, const struct ht_config *cfg, char *er
 	}
 	if (c->flow.method == HT_METHOD_ICMP)
 		return 0;
+	if (adopt && adopt->fd >= 0 && !cfg->sport && io_nports(c) == 1) {
+		c->reserve_fd = adopt->fd;
+		c->flow.sport = adopt->port;
+		return 0;
+	}
 	rc = io_reserve_port(c, c->flow.method == HT_METHOD_TCP ? SOCK_STREAM : SOCK_DGRAM,
 	                     cfg->sport, &got);
 	if (rc < 0) {
@@ -686,4 +694,5 @@ const struct ht_io_backend ht_io_backend_raw = {
 	.pollfds = raw_pollfds,
 	.drain = raw_drain,
 	.expire = NULL,
+	.fixed_fds = true,
 };

@@ -641,11 +641,13 @@ static int up_open(struct ht_io *io, char *err, size_t errlen)
 }
 
 /* A trace of the mux: sockets of its own, as a single trace has. */
-static int up_child_open(struct ht_io *c, const struct ht_config *cfg, char *err, size_t errlen)
+static int up_child_open(struct ht_io *c, const struct ht_config *cfg,
+                         const struct ht_io_port *adopt, char *err, size_t errlen)
 {
 	int rc;
 
 	(void)cfg;
+	(void)adopt;
 	c->send_fd = c->rx_icmp_fd = c->rx_tcp_fd = -1;
 	c->flow.sport = 0;
 	rc = ht_unpriv_open(c, err, errlen);

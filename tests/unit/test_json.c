@@ -453,12 +453,147 @@ static void test_empty_trace(void **state)
 	free(buf);
 }
 
+/*
+ * The output is written directly, not dumped by jansson: jansson reading
+ * it back and dumping it again (same flags) must give the same bytes,
+ * line by line in lines mode, the whole document otherwise.
+ */
+static void assert_jansson_bytes(const char *buf, bool lines, bool pretty)
+{
+	size_t flags = (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_REAL_PRECISION(10);
+	const char *p = buf;
+
+	while (*p) {
+		const char *end = lines ? strchr(p, '\n') : p + strlen(p) - 1;
+		assert_non_null(end);
+		assert_int_equal(*end, '\n');
+		size_t n = (size_t)(end - p);
+		json_error_t e;
+		json_t *v = json_loadb(p, n, 0, &e);
+		assert_non_null(v);
+		char *again = json_dumps(v, flags);
+		assert_non_null(again);
+		if (strlen(again) != n || memcmp(again, p, n) != 0)
+			fail_msg("jansson writes\n%s\nnot\n%.*s", again, (int)n, p);
+		free(again);
+		json_decref(v);
+		p = end + 1;
+	}
+}
+
+static uint32_t lcg(uint32_t *s)
+{
+	*s = *s * 1664525u + 1013904223u;
+	return *s >> 8;
+}
+
+static const char *odd_names(void *u, const ht_addr *a)
+{
+	static const char *const n[] = {"a\"b\\c.example", "\xc3\xa9t\xc3\xa9.example", NULL,
+	                                "\xf0\x9f\x98\x80/x"};
+	(void)u;
+	return n[a->u.v4.s_addr % 4];
+}
+
+static void test_jansson_format(void **state)
+{
+	(void)state;
+	struct run r;
+
+	play(&r, HT_JSON_LINES, false);
+	assert_jansson_bytes(r.buf, true, false);
+	free(r.buf);
+	play(&r, HT_JSON_DOCUMENT, false);
+	assert_jansson_bytes(r.buf, false, false);
+	free(r.buf);
+	play(&r, HT_JSON_DOCUMENT, true);
+	assert_jansson_bytes(r.buf, false, true);
+	free(r.buf);
+
+	/* Every optional field, odd strings, reals of every size. */
+	uint32_t seed = 1;
+	for (int round = 0; round < 300; round++) {
+		enum ht_json_mode mode = round % 3 == 0 ? HT_JSON_LINES : HT_JSON_DOCUMENT;
+		bool pretty = round % 3 == 2;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct ht_config cfg;
+		test_cfg(&cfg);
+		cfg.method = (enum ht_method)(lcg(&seed) % 3);
+		cfg.wait_here = (double)lcg(&seed) / 1e6;
+		cfg.wait_near = (double)lcg(&seed) * 1e9;
+		cfg.wait_far = 1.0 / (1 + lcg(&seed) % 1000);
+		struct ht_flow flow;
+		memset(&flow, 0, sizeof(flow));
+		flow.src = a4("198.18.0.100");
+		flow.sport = (uint16_t)lcg(&seed);
+		flow.icmp_id = (uint16_t)lcg(&seed);
+		struct ht_json_opts o = {.mode = mode, .pretty = pretty, .name_fn = odd_names,
+		                         .flow = &flow, .trace_id = round % 2 ? lcg(&seed) : 0};
+		struct ht_json *j;
+		assert_int_equal(ht_json_begin(&j, f, &o, &cfg, "t\"\\\xc3\xa9"), 0);
+		struct ht_probe p[6];
+		memset(p, 0, sizeof(p));
+		for (int i = 0; i < 6; i++) {
+			struct ht_reply *y = &p[i].reply;
+			p[i].seq = (uint16_t)lcg(&seed);
+			p[i].ttl = (uint8_t)(1 + i / 2);
+			p[i].idx = (uint8_t)(i % 2);
+			p[i].state = (enum ht_probe_state)(lcg(&seed) % 5);
+			/* Up to about 3.7 hours after the first probe: beyond 10^10 us
+			 * the milliseconds take an exponent. */
+			p[i].sent_us = 1000000 + (i ? (uint64_t)lcg(&seed) * (1u << (lcg(&seed) % 20)) : 0);
+			p[i].rtt_us = lcg(&seed) * (lcg(&seed) % 256);
+			p[i].dups = lcg(&seed) % 3;
+			p[i].reached = lcg(&seed) % 2;
+			p[i].second_look = lcg(&seed) % 2;
+			p[i].rate_limited = lcg(&seed) % 2;
+			y->from = a4(i % 2 ? "198.18.0.1" : "198.18.0.2");
+			y->from.u.v4.s_addr += lcg(&seed) % 4;
+			y->kind = (enum ht_reply_kind)(lcg(&seed) % (HT_REPLY_OTHER + 1));
+			y->annot = (enum ht_annot)(lcg(&seed) % 3);
+			y->icmp_type = (uint8_t)lcg(&seed);
+			y->mtu = (uint16_t)(lcg(&seed) % 2 ? 1400 : 0);
+			y->reply_ttl = (uint8_t)lcg(&seed);
+			y->has_quoted_ttl = lcg(&seed) % 2;
+			y->has_quoted_tos = lcg(&seed) % 2;
+			y->n_mpls = (uint8_t)(lcg(&seed) % 3);
+			y->mpls[0].label = lcg(&seed) & 0xfffff;
+			y->mpls[1].s = true;
+			y->has_ifinfo = lcg(&seed) % 2;
+			y->if_index = lcg(&seed) % 2 ? 7 : 0;
+			y->if_addr = lcg(&seed) % 2 ? a6("2001:db8::1") : (ht_addr){0};
+			strcpy(y->if_name, lcg(&seed) % 2 ? "e\"0\\" : "");
+			y->if_mtu = lcg(&seed) % 2 ? 9000 : 0;
+			ev_probe(j, HT_EV_PROBE_SENT, &p[i]);
+			ev_probe(j, HT_EV_PROBE_DONE, &p[i]);
+		}
+		for (int h = 0; h < 3; h++) {
+			struct ht_hop hop = {.ttl = h + 1, .nprobes = 2, .probes = &p[2 * h],
+			                     .reached = h == 2, .skipped = lcg(&seed) % 4 == 0};
+			ev_hop(j, &hop);
+		}
+		ht_json_name_cb(j, &p[1].reply.from, "late\"name\\");
+		struct ht_event done = {.type = HT_EV_TRACE_DONE,
+		                        .reason = (enum ht_stop_reason)(lcg(&seed) % 6),
+		                        .last_ttl = 3, .error = -EHOSTUNREACH};
+		ht_json_on_event(j, &done);
+		struct ht_session_stats st = {.probes_sent = lcg(&seed), .probes_distance = round % 2};
+		assert_int_equal(ht_json_end(j, round % 4 ? &st : NULL), 0);
+		fclose(f);
+		assert_jansson_bytes(buf, mode == HT_JSON_LINES, pretty);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_lines_exact),     cmocka_unit_test(test_document_exact),
 	        cmocka_unit_test(test_document_pretty), cmocka_unit_test(test_reply_fields),
 	        cmocka_unit_test(test_hostile_strings), cmocka_unit_test(test_empty_trace),
+	        cmocka_unit_test(test_jansson_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
