@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,10 +152,10 @@ const char *ht_json_stop_name(enum ht_stop_reason r)
  * bytes are jansson's (what this file used to build and dump): members in
  * the order written, JSON_COMPACT (',' and ':') or JSON_INDENT(2) (a new
  * line and two spaces per level, ": "), integers as %lld, reals as "%.10g"
- * with ".0" added when that reads as an integer, strings escaped as
- * jansson does ('"', '\\', control characters). A member whose value
- * jansson would refuse (a string of invalid UTF-8, a real that is not
- * finite) is left out, as it was.
+ * with ".0" added when that reads as an integer. Strings that are not plain
+ * ASCII go through jansson, which validates and escapes them. A member
+ * whose value jansson would refuse (a string of invalid UTF-8, a real that
+ * is not finite) is left out, as it was.
  */
 #define JW_DEPTH 16
 
@@ -222,91 +223,6 @@ static void jw_sep(struct jw *jb)
 	w->any[w->depth] = true;
 	if (w->indent)
 		jw_newline(jb, w->depth);
-}
-
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + k >= n)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
-static void jw_string(struct jw *jb, const char *s, size_t n)
-{
-	size_t a = 0;
-
-	jw_putc(jb, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *esc;
-		char u[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		jw_put(jb, s + a, i - a);
-		a = i + 1;
-		switch (c) {
-		case '"':
-			esc = "\\\"";
-			break;
-		case '\\':
-			esc = "\\\\";
-			break;
-		case '\b':
-			esc = "\\b";
-			break;
-		case '\f':
-			esc = "\\f";
-			break;
-		case '\n':
-			esc = "\\n";
-			break;
-		case '\r':
-			esc = "\\r";
-			break;
-		case '\t':
-			esc = "\\t";
-			break;
-		default:
-			snprintf(u, sizeof(u), "\\u%04X", c);
-			esc = u;
-			break;
-		}
-		jw_put(jb, esc, strlen(esc));
-	}
-	jw_put(jb, s + a, n - a);
-	jw_putc(jb, '"');
 }
 
 /* A member's key: one of ours, plain ASCII, written as it is. */
@@ -377,13 +293,42 @@ static void set_bool(struct jw *jb, const char *k, bool v)
 		jw_put(jb, "false", 5);
 }
 
-/* A string jansson would have taken (valid UTF-8), else nothing. */
+/* Printable ASCII without '"' or '\\': jansson writes it unchanged. */
+static bool plain_ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/* A string member. Plain ASCII (addresses, nearly every name) is written
+ * as it is; anything else is jansson's to judge and escape: invalid UTF-8
+ * is refused (the member left out), the rest dumped as jansson dumps it. */
 static void set_strn(struct jw *jb, const char *k, const char *s, size_t n)
 {
-	if (!s || !utf8_valid((const unsigned char *)s, n))
+	if (!s)
 		return;
-	jw_key(jb, k);
-	jw_string(jb, s, n);
+	if (plain_ascii(s, n)) {
+		jw_key(jb, k);
+		jw_putc(jb, '"');
+		jw_put(jb, s, n);
+		jw_putc(jb, '"');
+		return;
+	}
+	json_t *v = json_stringn(s, n);
+	char *d = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+
+	if (d) {
+		jw_key(jb, k);
+		jw_put(jb, d, strlen(d));
+	} else if (v) {
+		jb->oom = true;
+	}
+	free(d);
+	json_decref(v);
 }
 
 static void set_cstr(struct jw *jb, const char *k, const char *s)
