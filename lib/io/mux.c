@@ -11,9 +11,9 @@
  * holds for its whole life (the UDP socket of its source port, where a
  * service at the destination answers), are in an epoll set, registered
  * once; a turn costs the same with 64 traces or 4096. Without raw sockets
- * every trace has sockets of its own that come and go (one per probe),
- * polled and drained each turn as a single trace's are, next to the epoll
- * descriptor. A trace closed from an event callback is unhooked at once
+ * a trace's sockets are its own and may come and go (one per probe for
+ * --classic UDP and for TCP), so they are polled and drained each turn as
+ * a single trace's are, next to the epoll descriptor. A trace closed from an event callback is unhooked at once
  * (no reply reaches it) and freed when the loop is between reads.
  */
 #include "io_internal.h"
@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MUX_BUDGET 512   /* packets per loop turn */
@@ -29,12 +30,13 @@
 #define MUX_EVENTS 256   /* ready sockets taken from the epoll set per turn */
 #define MUX_FIXED_MAX 3  /* sockets of one trace in the epoll set */
 #define MUX_PORT_USES 16 /* traces a source port serves before it is closed */
-#define MUX_POOL_MAX 1024 /* source ports kept between traces */
+#define MUX_POOL_MAX 1024 /* source ports kept between traces, at most a quarter of the descriptors */
 
 /* A socket in the epoll set (its event's data). */
 struct mux_fd {
 	enum { MUX_SHARED, MUX_TRACE, MUX_PORT } kind;
 	struct ht_io_trace *t; /* its trace (a port between traces: NULL) */
+	bool gone;             /* a port closed this turn: its events are stale */
 	int fd;
 	int fam;               /* the family (0 IPv4, 1 IPv6) */
 };
@@ -83,6 +85,8 @@ struct ht_io_mux {
 	struct ht_io_trace **turn; /* those polled each turn (sockets that come and go) */
 	int nturn, cap_turn;
 	struct ht_io_trace *dead;  /* closed, freed at the next safe point */
+	struct mux_port *gone_ports; /* closed ports, freed at the same point */
+	int pool_max;              /* idle ports kept: leave descriptors for the rest */
 	int ndead;
 	ht_engine *e;          /* while running */
 	struct pollfd *pfd;
@@ -111,6 +115,12 @@ int ht_io_mux_new(ht_io_mux **out, ht_io *v4, ht_io *v6)
 	m->fam[0] = v4;
 	m->fam[1] = v6;
 	m->route_fd[0] = m->route_fd[1] = -1;
+	/* Idle kept ports must not take the descriptors that traces, name
+	 * look-ups and unprivileged sockets need. */
+	struct rlimit nofile;
+	m->pool_max = MUX_POOL_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur / 4 < (rlim_t)m->pool_max)
+		m->pool_max = (int)(nofile.rlim_cur / 4);
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (m->epfd < 0) {
 		rc = -errno;
@@ -152,19 +162,32 @@ int ht_io_mux_new(ht_io_mux **out, ht_io *v4, ht_io *v6)
 
 /* ---- source ports kept between traces ---- */
 
+/* Closed now, freed at the next safe point (reap): an event read in this
+ * turn's epoll_wait may still point at it. */
 static void port_close(ht_io_mux *m, struct mux_port *p)
 {
 	if (p->watched)
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, p->r.fd, NULL);
 	close(p->r.fd);
-	free(p);
+	p->r.gone = true;
+	p->next = m->gone_ports;
+	m->gone_ports = p;
+}
+
+static void ports_free_gone(ht_io_mux *m)
+{
+	while (m->gone_ports) {
+		struct mux_port *p = m->gone_ports;
+		m->gone_ports = p->next;
+		free(p);
+	}
 }
 
 /* A port its trace no longer uses: into the pool, or closed. */
 static void port_put(ht_io_mux *m, struct mux_port *p)
 {
 	p->r.t = NULL;
-	if (p->nused >= MUX_PORT_USES || m->npool >= MUX_POOL_MAX) {
+	if (p->nused >= MUX_PORT_USES || m->npool >= m->pool_max) {
 		port_close(m, p);
 		return;
 	}
@@ -291,6 +314,7 @@ static void reap(ht_io_mux *m)
 		trace_free(t);
 	}
 	m->ndead = 0;
+	ports_free_gone(m);
 }
 
 void ht_io_mux_free(ht_io_mux *m)
@@ -304,6 +328,7 @@ void ht_io_mux_free(ht_io_mux *m)
 	free(m->pfd);
 	free(m->start);
 	pool_clear(m);
+	ports_free_gone(m);
 	for (int f = 0; f < 2; f++)
 		if (m->route_fd[f] >= 0)
 			close(m->route_fd[f]);
@@ -390,6 +415,7 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 	                             : NULL;
 	/* A flow key already taken (two traces to one destination whose
 	 * random echo ids met): draw again. */
+	bool opened = false;
 	for (int tries = 0; tries < 8; tries++) {
 		struct ht_io_port adopt = {kept ? kept->r.fd : -1, kept ? kept->port : 0};
 		rc = ht_io_child_open(parent, cfg, &t->io, &m->route_fd[f], kept ? &adopt : NULL,
@@ -401,6 +427,7 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 		}
 		if (rc < 0)
 			break;
+		opened = true;
 		if (kept && t->io.reserve_fd != kept->r.fd) {
 			port_put(m, kept);
 			kept = NULL;
@@ -421,12 +448,16 @@ int ht_io_trace_open(ht_io_mux *m, const struct ht_config *cfg, ht_io_trace **ou
 			break;
 		port_release(m, t);
 		ht_io_child_close(&t->io);
+		opened = false;
 	}
 	if (kept)
 		port_put(m, kept);
 	if (rc < 0) {
-		if (rc == -EEXIST) {
+		if (rc == -EEXIST)
 			ht_io_errf(err, errlen, "its flow is in use by another trace of this batch");
+		/* Opened, then its flow keys failed: its port and sockets go
+		 * too, or the port would stay watched for a trace freed here. */
+		if (opened) {
 			port_release(m, t);
 			ht_io_child_close(&t->io);
 		}
@@ -538,6 +569,8 @@ static int read_epoll(ht_io_mux *m, int budget)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
 		struct mux_fd *r = ev[i].data.ptr;
+		if (r->gone)
+			continue;
 		if (r->kind == MUX_PORT && !r->t) {
 			/* A kept port between traces: nobody's. */
 			ht_io_flush_socket(r->fd);
