@@ -320,7 +320,8 @@ struct ht_session_stats {
 	uint32_t probes_rate_limited; /* unanswered, marked as ICMP rate limiting */
 	/* Probe economy (struct ht_config.no_overshoot and after): */
 	uint32_t probes_distance;   /* distance probes (learn_distance), also in
-	                             * probes_sent; never a hop probe */
+	                             * probes_sent; one at max_ttl is never a hop
+	                             * probe, a predicted one is (below) */
 	uint32_t probes_unproven;   /* sent with no_overshoot at a TTL not known to be
 	                             * short of the destination (past a silent hop) */
 	uint32_t probes_saved_stopset; /* not sent: their hops were skipped */
@@ -328,8 +329,9 @@ struct ht_session_stats {
 	                             * (ht_session_set_distmap) rather than max_ttl,
 	                             * also in probes_distance; each is its hop's
 	                             * first probe */
-	uint32_t predicted_right;   /* of those, the destination answered at that TTL
-	                             * and at no lower one */
+	uint32_t predicted_right;   /* of those, the destination answered that probe
+	                             * (not a second look in its slot) and at no
+	                             * lower TTL */
 };
 void ht_session_stats(const ht_session *s, struct ht_session_stats *st);
 /* The destination's distance learnt by the distance probe (learn_distance),
@@ -369,7 +371,8 @@ void ht_session_set_stopset(ht_session *s, struct ht_stopset *ss);
  * destination in it (ht_session_proven_distance), shared by every trace of
  * a batch. A trace whose destination's prefix has one sends its distance
  * probe at that TTL, as its hop's first probe, instead of at max_ttl
- * (docs/design.md, "Probe economy (batch)"). Bounded: at most max_entries
+ * (docs/design.md, "Probe economy (batch)"); a distance outside the
+ * trace's [first_ttl, max_ttl] is no prediction. Bounded: at most max_entries
  * prefixes (0: HT_DISTMAP_DEFAULT_MAX; rounded up to a power of two; at most
  * HT_DISTMAP_LIMIT), 8 bytes each; when full, a prefix pushes out an older
  * one. key seeds the hash.

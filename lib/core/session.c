@@ -858,7 +858,7 @@ static int send_one(ht_session *s, struct ht_probe *p, uint64_t now, bool second
 	p->state = HT_PROBE_SENT;
 	p->sent_us = tx;
 	s->inflight++;
-	s->last_send_us = now;
+	s->last_send_us = tx > now ? tx : now; /* -z counts from the real send, as the budget does */
 	s->sent_any = true;
 	s->stats.probes_sent++;
 	/* The budget counts from when the probe left: a tick's now can be
@@ -907,7 +907,7 @@ static int send_distance(ht_session *s, uint64_t now)
 	p->state = HT_PROBE_SENT;
 	p->sent_us = tx;
 	s->dist = DIST_WAIT;
-	s->last_send_us = now;
+	s->last_send_us = tx > now ? tx : now;
 	s->sent_any = true;
 	s->stats.probes_sent++;
 	s->stats.probes_distance++;
@@ -1377,7 +1377,10 @@ void ht_session_stats(const ht_session *s, struct ht_session_stats *st)
 
 	*st = s->stats;
 	st->probes_past_dst = 0;
-	st->predicted_right = pred && pred->reached && s->stop_ttl == s->predicted;
+	/* Answered by the predicted probe itself, not by a second look that
+	 * took its slot after it went unanswered. */
+	st->predicted_right = pred && !pred->second_look && pred->reached &&
+	                      s->stop_ttl == s->predicted;
 	/* The distance probe goes past the destination by design: it is
 	 * counted in probes_distance, not here, wherever it went. */
 	if (s->stop_ttl)
