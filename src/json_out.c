@@ -216,13 +216,11 @@ static void jw_newline(struct jw *jb, int depth)
 /* Before a member or an element: the separator from the one before. */
 static void jw_sep(struct jw *jb)
 {
-	struct jw *w = jb;
-
-	if (w->any[w->depth])
+	if (jb->any[jb->depth])
 		jw_putc(jb, ',');
-	w->any[w->depth] = true;
-	if (w->indent)
-		jw_newline(jb, w->depth);
+	jb->any[jb->depth] = true;
+	if (jb->indent)
+		jw_newline(jb, jb->depth);
 }
 
 /* A member's key: one of ours, plain ASCII, written as it is. */
@@ -245,28 +243,24 @@ static void jw_key(struct jw *jb, const char *k)
 /* Open a container as a member (k) or as an element (k NULL). */
 static void jw_open(struct jw *jb, const char *k, char c)
 {
-	struct jw *w = jb;
-
 	if (k)
 		jw_key(jb, k);
-	else if (w->depth > 0 || w->len)
+	else if (jb->depth > 0 || jb->len)
 		jw_sep(jb);
 	jw_putc(jb, c);
-	if (w->depth + 1 >= JW_DEPTH) {
-		w->oom = true;
+	if (jb->depth + 1 >= JW_DEPTH) {
+		jb->oom = true;
 		return;
 	}
-	w->any[++w->depth] = false;
+	jb->any[++jb->depth] = false;
 }
 
 static void jw_close(struct jw *jb, char c)
 {
-	struct jw *w = jb;
-
-	if (w->depth <= 0)
+	if (jb->depth <= 0)
 		return;
-	if (w->any[w->depth--] && w->indent)
-		jw_newline(jb, w->depth);
+	if (jb->any[jb->depth--] && jb->indent)
+		jw_newline(jb, jb->depth);
 	jw_putc(jb, c);
 }
 
@@ -293,6 +287,17 @@ static void set_bool(struct jw *jb, const char *k, bool v)
 		jw_put(jb, "false", 5);
 }
 
+/* s between quotes, as it is: only for text that needs no escape. */
+static void jw_quoted(struct jw *jb, const char *s, size_t n)
+{
+	if (jb->oom || (jb->len + n + 2 > jb->cap && !jw_grow(jb, n + 2)))
+		return;
+	jb->b[jb->len] = '"';
+	memcpy(jb->b + jb->len + 1, s, n);
+	jb->b[jb->len + n + 1] = '"';
+	jb->len += n + 2;
+}
+
 /* Printable ASCII without '"' or '\\': jansson writes it unchanged. */
 static bool plain_ascii(const char *s, size_t n)
 {
@@ -313,9 +318,7 @@ static void set_strn(struct jw *jb, const char *k, const char *s, size_t n)
 		return;
 	if (plain_ascii(s, n)) {
 		jw_key(jb, k);
-		jw_putc(jb, '"');
-		jw_put(jb, s, n);
-		jw_putc(jb, '"');
+		jw_quoted(jb, s, n);
 		return;
 	}
 	json_t *v = json_stringn(s, n);
@@ -341,15 +344,8 @@ static void set_cstr(struct jw *jb, const char *k, const char *s)
  * escape, written as it is. */
 static void set_name(struct jw *jb, const char *k, const char *s)
 {
-	size_t n = strlen(s);
-
 	jw_key(jb, k);
-	if (jb->oom || (jb->len + n + 2 > jb->cap && !jw_grow(jb, n + 2)))
-		return;
-	jb->b[jb->len] = '"';
-	memcpy(jb->b + jb->len + 1, s, n);
-	jb->b[jb->len + n + 1] = '"';
-	jb->len += n + 2;
+	jw_quoted(jb, s, strlen(s));
 }
 
 /* Strings from the network or the user are sanitised before they are
